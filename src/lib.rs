@@ -1,0 +1,23 @@
+//! memcanary: catch Linux memory exhaustion on its leading edge and get a
+//! notification out before the host livelocks and goes dark.
+//!
+//! # Layout
+//!
+//! ```text
+//! source (procfs | prometheus API | recorded file) -> Sample -> Detector -> Event -> notify
+//!                                                                   |
+//!                                                 replay / backtest, rule export, plots, /metrics
+//! ```
+//!
+//! - [`signal`]: pure data types and parsers (`Sample`, node_exporter names).
+//! - [`detect`]: the pure, deterministic detector: samples in, events out.
+//! - [`source`]: I/O adapters that produce samples (recorded files, ...).
+//! - [`replay`]: the backtest: memcanary beside the published rules.
+//!
+//! One detector, fed three ways: the on-host daemon, the fleet watcher and the
+//! backtest all run the same code.
+
+#![deny(missing_docs)]
+
+pub mod detect;
+pub mod signal;

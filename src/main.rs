@@ -1,0 +1,3 @@
+//! The `memcanary` command line.
+
+fn main() {}

@@ -1,0 +1,10 @@
+//! Pure signal types: what one host's memory looked like at one instant.
+//!
+//! Everything here is plain data with units in the names. Parsers for the
+//! kernel's text formats (meminfo, vmstat, PSI) live beside these types and
+//! parse from `&str`, never from files: I/O happens at the edges (`source`).
+
+pub mod node_exporter;
+mod sample;
+
+pub use sample::{Sample, SampleError};
