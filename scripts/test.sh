@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs every test memcanary has: the README's test command, and what .ci/run calls.
+#
+# On a fresh machine it first installs what the tests need (Debian packages for
+# the real peers: VictoriaMetrics, vmalert, Prometheus' promtool, Alertmanager,
+# node_exporter, stress-ng) and starts each server on 127.0.0.1. Each part of
+# the setup is a file in scripts/test.d/ (sourced in name order); a part that
+# starts a server exports the address in an environment variable for the tests
+# and registers its cleanup with `on_exit`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+export MEMCANARY_TEST_TMP=${MEMCANARY_TEST_TMP:-$(mktemp -d /tmp/memcanary-test.XXXXXX)}
+CLEANUPS=()
+on_exit() { CLEANUPS+=("$*"); }
+cleanup() {
+  local i
+  for ((i=${#CLEANUPS[@]}-1; i>=0; i--)); do eval "${CLEANUPS[i]}" || true; done
+}
+trap cleanup EXIT
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# apt_need PKG...: installs the Debian packages that are missing.
+APT_UPDATED=
+apt_need() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${missing[*]} (run as root, or install them)" >&2
+    return 1
+  fi
+  if [ -z "$APT_UPDATED" ]; then
+    step "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    APT_UPDATED=1
+  fi
+  step "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# wait_http URL [SECONDS]: waits until URL answers.
+wait_http() {
+  local url=$1 secs=${2:-30} i
+  for ((i = 0; i < secs * 10; i++)); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for $url" >&2
+  return 1
+}
+
+if ! command -v curl >/dev/null; then apt_need curl; fi
+
+for part in scripts/test.d/*.sh; do
+  [ -e "$part" ] || continue
+  step "setup: $part"
+  # shellcheck source=/dev/null
+  source "$part"
+done
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo test"
+cargo test --all-targets --quiet 2>&1 | tee "$MEMCANARY_TEST_TMP/cargo-test.log"
+cargo test --doc --quiet
