@@ -1,1 +1,3 @@
+//! Detector benchmarks (filled in with the detector).
+
 fn main() {}
