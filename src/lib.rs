@@ -20,4 +20,5 @@
 #![deny(missing_docs)]
 
 pub mod detect;
+pub mod replay;
 pub mod signal;
