@@ -1,0 +1,6 @@
+//! Notifications end to end: real HTTP to local receivers (a
+//! Discord-compatible one that enforces Discord's documented limits, a
+//! generic one), a real Alertmanager when the test script started one.
+
+mod delivery;
+mod receiver;
