@@ -71,12 +71,19 @@ fn per_embed(e: &mut Embed) {
     }
 }
 
-/// Removes about `excess` characters from the largest part of the last
-/// embed that still has room to give; false when nothing is left to cut.
+/// Removes about `excess` characters from the last embed that still has
+/// room to give: first a long footer, then the longest of the biggest field
+/// and the description, then whole fields from the end; false when nothing
+/// is left to cut.
 fn shrink_once(p: &mut Payload, excess: usize) -> bool {
     let Some(e) = p.embeds.iter_mut().rev().find(|e| embed_chars(e) > 0) else {
         return false;
     };
+    let footer = chars(&e.footer.text);
+    if footer > 128 {
+        truncate_chars(&mut e.footer.text, footer.saturating_sub(excess).max(128));
+        return true;
+    }
     let desc = chars(&e.description);
     let longest = (0..e.fields.len())
         .max_by_key(|&i| chars(&e.fields[i].value))

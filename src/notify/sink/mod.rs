@@ -274,3 +274,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod render_tests;
