@@ -3,4 +3,5 @@
 //! generic one), a real Alertmanager when the test script started one.
 
 mod delivery;
+mod discord;
 mod receiver;

@@ -19,6 +19,8 @@ pub struct Received {
     pub body: Vec<u8>,
     /// What the receiver answered.
     pub status: u16,
+    /// When it arrived, ms since the epoch.
+    pub at_ms: i64,
 }
 
 impl Received {
@@ -160,6 +162,7 @@ fn serve(
             .map(|h| (h.field.to_string(), h.value.to_string()))
             .collect();
         let url = req.url().to_string();
+        let at_ms = memcanary::notify::Clock::now_ms(&memcanary::notify::SystemClock);
         let reply = {
             let mut g = shared.lock().unwrap();
             match discord.then(|| discord_violation(&url, &body)).flatten() {
@@ -178,6 +181,7 @@ fn serve(
             headers,
             body,
             status: reply.status,
+            at_ms,
         });
         let mut resp = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
         for (n, v) in &reply.headers {
