@@ -2,6 +2,7 @@
 //! Discord-compatible one that enforces Discord's documented limits, a
 //! generic one), a real Alertmanager when the test script started one.
 
+mod alertmanager;
 mod delivery;
 mod discord;
 mod receiver;
