@@ -82,14 +82,36 @@ pub fn redact(value: &str) -> String {
 
 /// Replaces every occurrence of each secret in `text` by its redacted form
 /// (for error messages from lower layers that may quote a URL).
+/// A server may also echo only the path or the last segment of a URL (where
+/// a webhook token sits), so those are scrubbed too when long enough to be
+/// unambiguous.
 pub fn scrub(text: &str, secrets: &[&Secret]) -> String {
     let mut out = text.to_string();
     for s in secrets {
         if !s.is_empty() && out.contains(s.expose()) {
             out = out.replace(s.expose(), s.redacted());
         }
+        for frag in fragments(s.expose()) {
+            if out.contains(frag) {
+                out = out.replace(frag, "***");
+            }
+        }
     }
     out
+}
+
+/// The path (with query) and the last path segment of a URL, if at least
+/// 6 characters long.
+fn fragments(value: &str) -> Vec<&str> {
+    let Some((_, rest)) = value.split_once("://") else {
+        return Vec::new();
+    };
+    let Some(start) = rest.find('/') else {
+        return Vec::new();
+    };
+    let path = &rest[start..];
+    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    [path, last].into_iter().filter(|f| f.len() >= 6).collect()
 }
 
 #[cfg(test)]
@@ -118,5 +140,13 @@ mod tests {
         let s = Secret::new("http://h/very-secret-topic");
         let t = scrub("bad uri http://h/very-secret-topic here", &[&s]);
         assert_eq!(t, "bad uri http://h/*** here");
+        let d = Secret::new("https://discord.com/api/webhooks/1/tok-SECRET");
+        assert_eq!(
+            scrub(
+                "POST /api/webhooks/1/tok-SECRET: no; token tok-SECRET",
+                &[&d]
+            ),
+            "POST ***: no; token ***"
+        );
     }
 }

@@ -158,11 +158,12 @@ impl Worker {
                 .classify(resp.status, &resp.headers, &resp.body, now),
             Err(e) => classify_transport_error(&e.0),
         };
+        // A server may echo the URL or a header in its error text.
+        let action = scrub_action(action, |t| self.target.sink.scrub(t));
         tracing::trace!(sink = %self.target.name, seq = p.job.seq, attempt = p.attempts + 1, ?action, "delivery attempt");
         match action {
             RetryAction::Done => self.finish_sent(),
             RetryAction::Retry { after, reason } => {
-                let reason = self.target.sink.scrub(&reason);
                 let delay = self.backoff.delay(p.attempts, after);
                 p.attempts += 1;
                 p.next_ms = now + delay.as_millis() as i64;
@@ -171,12 +172,11 @@ impl Worker {
                 self.counters.set_error(&reason);
             }
             RetryAction::GiveUp(reason) => {
-                let reason = self.target.sink.scrub(&reason);
                 if let Some(p) = self.queue.pop_front() {
                     self.finish_failed(&p.job, &reason);
                 }
             }
-            RetryAction::Disable(reason) => self.disable(&self.target.sink.scrub(&reason)),
+            RetryAction::Disable(reason) => self.disable(&reason),
         }
         self.counters
             .pending
@@ -215,5 +215,18 @@ impl Worker {
                 tracing::warn!(sink = %self.target.name, seq, error = %e, "could not remove spool file");
             }
         }
+    }
+}
+
+/// `action` with `scrub` applied to its reason text.
+fn scrub_action(action: RetryAction, scrub: impl Fn(&str) -> String) -> RetryAction {
+    match action {
+        RetryAction::Done => RetryAction::Done,
+        RetryAction::Retry { after, reason } => RetryAction::Retry {
+            after,
+            reason: scrub(&reason),
+        },
+        RetryAction::GiveUp(r) => RetryAction::GiveUp(scrub(&r)),
+        RetryAction::Disable(r) => RetryAction::Disable(scrub(&r)),
     }
 }

@@ -6,3 +6,4 @@ mod alertmanager;
 mod delivery;
 mod discord;
 mod receiver;
+mod secrets;

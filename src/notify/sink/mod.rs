@@ -196,7 +196,18 @@ impl Sink {
 
     /// Scrubs this sink's secrets out of `text`.
     pub fn scrub(&self, text: &str) -> String {
-        secret::scrub(text, &self.secrets())
+        let mut out = secret::scrub(text, &self.secrets());
+        let auth = match self {
+            Sink::Ntfy(s) => s.auth.as_ref(),
+            Sink::Webhook(s) => s.auth.as_ref(),
+            _ => None,
+        };
+        if let Some(Auth::Basic { .. }) = auth {
+            let header = auth.map(Auth::header_value).unwrap_or_default();
+            let encoded = header.trim_start_matches("Basic ");
+            out = out.replace(encoded, "***");
+        }
+        out
     }
 }
 
