@@ -152,7 +152,12 @@ fn restart_while_the_receiver_is_down_loses_nothing_and_sends_nothing_twice() {
     let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
     d.send(alert("swap_low", Severity::Warning, State::Firing, 1_000));
     d.send(alert("thrashing", Severity::Critical, State::Firing, 2_000));
-    std::thread::sleep(Duration::from_millis(300)); // a few refused attempts
+    for _ in 0..200 {
+        if d.stats().sinks[0].retries >= 2 {
+            break; // a few refused attempts
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let stats = d.shutdown(Duration::ZERO);
     assert_eq!(stats.sinks[0].sent, 0);
     assert!(stats.sinks[0].retries > 0, "{stats:?}");
