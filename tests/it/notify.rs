@@ -3,6 +3,7 @@
 //! generic one), a real Alertmanager when the test script started one.
 
 mod alertmanager;
+mod cli;
 mod delivery;
 mod discord;
 mod receiver;
