@@ -178,7 +178,7 @@ pub fn route(cfg: &NotifyConfig, targets: &[Target], severity: Severity) -> Vec<
     targets
         .iter()
         .enumerate()
-        .filter(|(_, t)| names.map_or(true, |n| n.contains(&t.sink_name)))
+        .filter(|(_, t)| names.is_none_or(|n| n.contains(&t.sink_name)))
         .map(|(i, _)| i)
         .collect()
 }

@@ -18,6 +18,7 @@ pub fn rule_phrase(rule: &str) -> String {
         "exhaustion_imminent" => "memory exhaustion imminent",
         "thrashing" => "thrashing: the kernel is stuck reclaiming memory",
         "went_dark" => "host went silent under memory pressure",
+        "oom_kill" => "the kernel OOM killer fired",
         other => return other.replace('_', " "),
     };
     s.to_string()
@@ -279,6 +280,24 @@ mod tests {
         truncate_bytes(&mut s, 6);
         assert!(s.len() <= 6, "{s}");
         assert!(s.ends_with('…'));
+    }
+
+    #[test]
+    fn every_detector_rule_has_words() {
+        let cfg = crate::detect::DetectorConfig::default();
+        let rules = crate::detect::rules::RuleSet::memcanary(&cfg);
+        let names = rules
+            .specs()
+            .iter()
+            .map(|r| r.name)
+            .chain([crate::detect::WENT_DARK]);
+        for name in names {
+            assert_ne!(
+                rule_phrase(name),
+                name.replace('_', " "),
+                "no phrase for rule {name}"
+            );
+        }
     }
 
     #[test]
