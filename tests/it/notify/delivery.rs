@@ -298,3 +298,34 @@ fn a_full_queue_with_a_spool_loses_nothing() {
     rules.dedup();
     assert_eq!(rules.len(), 100);
 }
+
+#[test]
+fn after_a_restart_reminders_wait_until_the_detector_confirms() {
+    let spool = tempfile::tempdir().unwrap();
+    let rx = Receiver::start(false);
+    let cfg = config(&format!("[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nrepeat_interval = \"100ms\"\n", rx.url("/")));
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    d.send(alert("swap_low", Severity::Warning, State::Firing, 1));
+    rx.wait_for("the firing", |r| !r.is_empty());
+    d.shutdown(Duration::ZERO);
+    let before = rx.received().len();
+
+    // Restarted: the old firing is not confirmed, so no reminders...
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        rx.received().len(),
+        before,
+        "no reminders for an unconfirmed alert"
+    );
+    // ...until the detector reports it firing again (not re-notified, but reminded).
+    d.send(alert("swap_low", Severity::Warning, State::Firing, 5));
+    let got = rx.wait_for("a reminder", |r| r.len() > before);
+    d.shutdown(Duration::ZERO);
+    assert!(
+        got[before..]
+            .iter()
+            .all(|r| r.json()["repeat"].as_u64().unwrap() > 0),
+        "only reminders after the restart"
+    );
+}
