@@ -24,3 +24,4 @@ pub mod detect;
 pub mod notify;
 pub mod replay;
 pub mod signal;
+pub mod source;
