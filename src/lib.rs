@@ -13,6 +13,7 @@
 //! - [`detect`]: the pure, deterministic detector: samples in, events out.
 //! - [`source`]: I/O adapters that produce samples (recorded files, ...).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
+//! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
 //!
 //! One detector, fed three ways: the on-host daemon, the fleet watcher and the
 //! backtest all run the same code.
@@ -20,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod detect;
+pub mod notify;
 pub mod replay;
 pub mod signal;
 pub mod source;

@@ -19,11 +19,16 @@ struct Cli {
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
     Replay(memcanary::replay::cli::ReplayArgs),
+    /// Send a test notification to every configured sink and report per sink.
+    NotifyTest(memcanary::notify::cli::NotifyTestArgs),
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The HTTP client's debug/trace logs print request URLs and bytes, which
+    // carry webhook tokens: keep them quiet whatever the user's filter says.
+    let quiet = memcanary::notify::QUIET_HTTP_LOGS;
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},{quiet}"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{quiet}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Replay(args) => memcanary::replay::cli::run(&args),
+        Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,6 @@
+//! memcanary's integration tests: one binary, one module per area.
+
+// Helpers outside #[test] functions panic on broken test setup, by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod notify;
