@@ -22,3 +22,4 @@
 pub mod detect;
 pub mod replay;
 pub mod signal;
+pub mod source;

@@ -1,0 +1,14 @@
+//! I/O adapters that produce [`Sample`](crate::signal::Sample)s.
+//!
+//! Sources are the only place that touches files or the network; they hand
+//! the pure parsers in [`crate::signal`] text and the detector plain samples.
+//!
+//! - [`procfs`]: this host's `/proc` (and optionally one memory cgroup), read
+//!   with `pread` on fds opened once: the on-host agent's source.
+
+mod cgroup;
+mod procfile;
+pub mod procfs;
+
+pub use cgroup::{CgroupScope, CgroupVersion};
+pub use procfs::{ProcError, ProcSource};
