@@ -5,4 +5,5 @@
 
 mod agent_kernel;
 mod alloc_count;
+mod deploy;
 mod procfs;
