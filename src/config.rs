@@ -1,5 +1,4 @@
-//! The config file: `[detector]` and `[agent]` (and `[notify]` once the
-//! notification sinks land), loaded from TOML.
+//! The config file: `[detector]`, `[agent]` and `[notify]`, loaded from TOML.
 //!
 //! Unknown keys are errors (`deny_unknown_fields`) so a typo never silently
 //! means "default". Every error names the file and the key: TOML syntax and
@@ -9,6 +8,7 @@
 use crate::agent::config::{AgentConfig, AgentConfigError};
 use crate::detect::config::ConfigError as DetectorConfigError;
 use crate::detect::DetectorConfig;
+use crate::notify::{NotifyConfig, NotifyError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,10 @@ pub struct Config {
     pub detector: DetectorConfig,
     /// The on-host daemon.
     pub agent: AgentConfig,
+    /// Where notifications go. Not re-serialized by `check-config` (it holds
+    /// secrets); `check-config` lists its sinks instead.
+    #[serde(skip_serializing)]
+    pub notify: NotifyConfig,
 }
 
 /// Why a config file cannot be used.
@@ -52,6 +56,15 @@ pub enum ConfigFileError {
         /// Which key and why.
         #[source]
         source: DetectorConfigError,
+    },
+    /// A `[notify]` value that is wrong.
+    #[error("{path}: {source}")]
+    Notify {
+        /// The file.
+        path: PathBuf,
+        /// Which key and why.
+        #[source]
+        source: NotifyError,
     },
     /// An `[agent]` value out of range.
     #[error("{path}: {source}")]
@@ -131,6 +144,21 @@ mod tests {
             msg,
             "m.toml: agent.ring_seconds = 1: must be between 10 and 86400"
         );
+    }
+
+    #[test]
+    fn notify_section_is_parsed_and_validated() {
+        let text = "[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/x\"\n";
+        let cfg = Config::parse(text, Path::new("m.toml")).unwrap();
+        assert_eq!(cfg.notify.sinks.len(), 1);
+        cfg.validate(Path::new("m.toml")).unwrap();
+        let bad = Config::parse(
+            "[[notify.sinks]]\nname = \"x\"\nkind = \"webhook\"\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let msg = bad.validate(Path::new("m.toml")).unwrap_err().to_string();
+        assert!(msg.starts_with("m.toml: notify.sinks"), "{msg}");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //!   notifications, built to stay alive under the pressure it watches.
 //! - [`config`]: the TOML config file (`[detector]`, `[agent]`).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
+//! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
 //!
 //! One detector, fed three ways: the on-host daemon, the fleet watcher and the
 //! backtest all run the same code.
@@ -25,6 +26,7 @@
 pub mod agent;
 pub mod config;
 pub mod detect;
+pub mod notify;
 pub mod replay;
 pub mod signal;
 pub mod source;

@@ -52,6 +52,13 @@ pub fn check_config(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
             .map_or("defaults".into(), |p| p.display().to_string())
     );
     print!("{}", toml::to_string(&cfg)?);
+    println!("\n# [notify]: secrets not shown");
+    if cfg.notify.sinks.is_empty() {
+        println!("# no sinks: notifications go to stdout");
+    }
+    for s in &cfg.notify.sinks {
+        println!("# sink {:?}: kind {:?}", s.name, s.kind);
+    }
     println!("\n# valid");
     for line in advice(&cfg) {
         println!("# advice: {line}");
@@ -62,7 +69,8 @@ pub fn check_config(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
 /// Things that are valid but probably not what the user wants.
 pub fn advice(cfg: &Config) -> Vec<String> {
     let a = &cfg.agent;
-    let mut v = Vec::new();
+    let host = crate::agent::instance_name(a);
+    let mut v = crate::notify::advice::advice(&cfg.notify, &host);
     if a.heartbeat.is_none() {
         v.push(
             "no [agent.heartbeat]: if this host livelocks, nothing outside notices the silence"

@@ -38,6 +38,9 @@ pub struct AgentConfig {
     pub metrics_listen: String,
     /// Black box: JSON state file written (and fsynced) when a warning fires.
     pub state_file: PathBuf,
+    /// Notification spool (pending deliveries survive a restart); `None`: in
+    /// memory only. Without write access the agent runs without a spool.
+    pub spool_dir: Option<PathBuf>,
     /// Black box: seconds of 1 s samples kept in the ring buffer.
     pub ring_seconds: u32,
     /// Top-consumer snapshot limits.
@@ -122,6 +125,7 @@ impl Default for AgentConfig {
             stall_after: Dur::from_secs(2),
             metrics_listen: "127.0.0.1:9559".into(),
             state_file: PathBuf::from("/var/lib/memcanary/state.json"),
+            spool_dir: Some(PathBuf::from("/var/lib/memcanary/spool")),
             ring_seconds: 900,
             snapshot: SnapshotConfig::default(),
             lock_memory: true,

@@ -16,6 +16,7 @@ use super::trigger::PsiTrigger;
 use super::{instance_name, open_source, protect, reload, AgentError};
 use crate::config::Config;
 use crate::detect::{AlertState, Detector, Event, Evidence, RuleSet, Severity, WENT_DARK};
+use crate::notify::Dispatcher;
 use crate::signal::Sample;
 use crate::source::{ProcError, ProcSource};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -131,11 +132,13 @@ impl Agent {
         };
         let (blackbox_tx, h) = bb.spawn().map_err(setup_err("the blackbox thread"))?;
         threads.push(h);
+        let dispatcher = build_dispatcher(&cfg)?;
         let nt = Notifier {
             instance,
             metrics: metrics.clone(),
             latest,
             heartbeat: a.heartbeat.clone(),
+            dispatcher,
         };
         let (notify_tx, h) = nt.spawn().map_err(setup_err("the notifier thread"))?;
         threads.push(h);
@@ -423,7 +426,10 @@ impl Agent {
                 return;
             }
         };
-        let restart = reload::restart_only_changes(&self.cfg.agent, &new.agent);
+        let mut restart = reload::restart_only_changes(&self.cfg.agent, &new.agent);
+        if new.notify != self.cfg.notify {
+            restart.push("notify");
+        }
         if !restart.is_empty() {
             tracing::warn!(keys = ?restart, "SIGHUP: these settings need a restart; keeping their old values");
         }
@@ -461,6 +467,25 @@ impl Agent {
         {
             let _ = h.join();
         }
+    }
+}
+
+/// The notification pipeline, with the spool if its directory is usable.
+fn build_dispatcher(cfg: &Config) -> Result<Dispatcher, AgentError> {
+    let spool = cfg.agent.spool_dir.as_deref().filter(|d| match std::fs::create_dir_all(d) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(dir = %d.display(), error = %e, "cannot create the spool directory; notifications are kept in memory only");
+            false
+        }
+    });
+    match Dispatcher::build(&cfg.notify, spool) {
+        Ok(d) => Ok(d),
+        Err(e) if spool.is_some() => {
+            tracing::warn!(error = %e, "notification spool unusable; retrying without it");
+            Dispatcher::build(&cfg.notify, None).map_err(AgentError::Notify)
+        }
+        Err(e) => Err(AgentError::Notify(e)),
     }
 }
 

@@ -5,7 +5,7 @@
 //! still talk. Shape (threads, each with a small stack):
 //!
 //! ```text
-//! main loop (alert path) --try_send Event--> notifier thread (stdout / sinks, heartbeat)
+//! main loop (alert path) --try_send Event--> notifier thread -> notify::Dispatcher (sinks), heartbeat
 //!   | ProcSource (pread)   --try_send Note---> blackbox thread (snapshot, state file)
 //!   | Detector             <--atomics-------- metrics-http thread (/metrics)
 //!   | poll(PSI trigger, signal pipe, timer)
@@ -51,6 +51,9 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    /// The notification sinks could not be built.
+    #[error("cannot set up notifications")]
+    Notify(#[source] crate::notify::NotifyError),
     /// A thread, signal handler or pipe could not be set up.
     #[error("cannot set up {what}")]
     Setup {

@@ -1,24 +1,31 @@
-//! The notifier thread: turns detector events into notifications, and pings
-//! the dead-man heartbeat.
+//! The notifier thread: turns detector events into [`Alert`]s for the
+//! [`Dispatcher`] (which owns the sinks, retries and spool), attaches the
+//! top memory consumers, and pings the dead-man heartbeat.
 //!
-//! It runs beside the loop so a slow or failing endpoint never delays
-//! sampling; the loop hands events over a bounded channel with `try_send`.
-//! Until the notification sinks (`crate::notify`) are merged the only sink is
-//! stdout: one JSON line per event. The heartbeat's HTTP client is built at
-//! start (prepared ahead), not when the host is already short of memory.
+//! It runs beside the loop so building an alert (owned strings) and talking
+//! to sinks never happens on the alert path: the loop hands the `Copy` event
+//! over a bounded channel with `try_send`. The dispatcher's HTTP clients and
+//! the heartbeat's are built at start (prepared ahead), not when the host is
+//! already short of memory. Without `[notify]` sinks the dispatcher prints to
+//! stdout.
 
 use super::blackbox::Latest;
 use super::clock::{mono, wall_ms};
 use super::config::HeartbeatConfig;
 use super::metrics::Metrics;
-use crate::detect::{AlertState, Event};
-use serde::Serialize;
-use std::io::Write;
+use crate::detect::Event;
+use crate::notify::{Alert, Consumer, Dispatcher};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 /// Snapshots older than this are not attached to a notification.
 const SNAPSHOT_MAX_AGE_MS: i64 = 120_000;
+
+/// How often delivery counters are copied to /metrics when idle.
+const STATS_EVERY: Duration = Duration::from_secs(5);
+
+/// How long pending deliveries may take at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Everything the thread needs.
 pub struct Notifier {
@@ -30,15 +37,15 @@ pub struct Notifier {
     pub latest: Latest,
     /// Optional heartbeat.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// The sinks.
+    pub dispatcher: Dispatcher,
 }
 
-/// One stdout notification.
-#[derive(Serialize)]
-struct Line<'a> {
-    instance: &'a str,
-    #[serde(flatten)]
-    event: &'a Event,
-    top_consumers: Vec<String>,
+/// Sent/failed totals already copied to the metrics counters.
+#[derive(Default)]
+struct Copied {
+    sent: u64,
+    failed: u64,
 }
 
 impl Notifier {
@@ -55,56 +62,78 @@ impl Notifier {
     fn run(self, rx: Receiver<Event>) {
         let client = self.heartbeat.as_ref().map(|_| http_client());
         let mut next_beat = mono();
+        let mut copied = Copied::default();
         loop {
-            let wait = next_beat.saturating_duration_since(mono());
-            let msg = match &self.heartbeat {
-                Some(_) => rx.recv_timeout(wait),
-                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            let wait = match &self.heartbeat {
+                Some(_) => next_beat.saturating_duration_since(mono()).min(STATS_EVERY),
+                None => STATS_EVERY,
             };
-            match msg {
+            match rx.recv_timeout(wait) {
                 Ok(ev) => self.deliver(&ev),
-                Err(RecvTimeoutError::Timeout) => {
-                    if let (Some(hb), Some(c)) = (&self.heartbeat, &client) {
-                        next_beat = beat(c, hb, next_beat);
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
+            if let (Some(hb), Some(c)) = (&self.heartbeat, &client) {
+                if mono() >= next_beat {
+                    next_beat = beat(c, hb, next_beat);
+                }
+            }
+            self.copy_stats(&mut copied);
         }
+        let stats = self.dispatcher.shutdown(SHUTDOWN_GRACE);
+        tracing::info!(sinks = stats.sinks.len(), "notifications flushed");
     }
 
+    /// Pending events are not notified; firing ones carry the top consumers.
     fn deliver(&self, ev: &Event) {
-        let top = if ev.state == AlertState::Firing {
-            self.top_consumers()
-        } else {
-            Vec::new()
+        let Some(mut alert) = Alert::try_from_event(ev, &self.instance) else {
+            return;
         };
-        let line = Line {
-            instance: &self.instance,
-            event: ev,
-            top_consumers: top,
-        };
-        let mut out = std::io::stdout().lock();
-        let ok = serde_json::to_writer(&mut out, &line).is_ok()
-            && out.write_all(b"\n").is_ok()
-            && out.flush().is_ok();
-        if ok {
-            self.metrics.notifications_sent.inc();
-        } else {
-            self.metrics.notifications_failed.inc();
+        if alert.is_firing() {
+            alert.consumers = self.top_consumers();
         }
+        self.dispatcher.send(alert);
     }
 
-    fn top_consumers(&self) -> Vec<String> {
+    fn top_consumers(&self) -> Vec<Consumer> {
         let Ok(guard) = self.latest.lock() else {
             return Vec::new();
         };
-        match guard.as_ref() {
-            Some((at, snap)) if wall_ms() - at < SNAPSHOT_MAX_AGE_MS => {
-                snap.groups.iter().map(|g| g.to_string()).collect()
-            }
-            _ => Vec::new(),
+        let Some((at, snap)) = guard.as_ref() else {
+            return Vec::new();
+        };
+        if wall_ms() - at >= SNAPSHOT_MAX_AGE_MS {
+            return Vec::new();
         }
+        snap.groups
+            .iter()
+            .map(|g| Consumer {
+                group: g.unit.clone(),
+                processes: g.processes,
+                command: g.top_command.clone(),
+                bytes: g.rss_bytes + g.swap_bytes,
+            })
+            .collect()
+    }
+
+    /// Copies the dispatcher's delivery totals into the /metrics counters.
+    fn copy_stats(&self, copied: &mut Copied) {
+        let stats = self.dispatcher.stats();
+        let sent: u64 = stats.sinks.iter().map(|s| s.sent).sum();
+        let failed: u64 = stats
+            .sinks
+            .iter()
+            .map(|s| s.failed + s.dropped)
+            .sum::<u64>()
+            + stats.dropped_intake;
+        self.metrics
+            .notifications_sent
+            .inc_by(sent.saturating_sub(copied.sent));
+        self.metrics
+            .notifications_failed
+            .inc_by(failed.saturating_sub(copied.failed));
+        copied.sent = copied.sent.max(sent);
+        copied.failed = copied.failed.max(failed);
     }
 }
 

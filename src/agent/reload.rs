@@ -4,8 +4,9 @@
 //! is fed the ring buffer's history (events from that replay are dropped, so
 //! nothing is re-notified) and carries on. Settings that shape fds, threads
 //! or locked memory (`proc_root`, `cgroup`, `metrics_listen`, `lock_memory`,
-//! `ring_seconds`, `state_file`, `snapshot`, `psi_trigger`, `instance`,
-//! `heartbeat`, `oom_score_adj`, `nice`) need a restart; the agent logs
+//! `ring_seconds`, `state_file`, `spool_dir`, `snapshot`, `psi_trigger`, `instance`,
+//! `heartbeat`, `oom_score_adj`, `nice`, and all of `[notify]`) need a
+//! restart; the agent logs
 //! which ones changed and keeps the old values. A file that does not load or
 //! validate is logged with its error and ignored.
 
@@ -44,6 +45,7 @@ pub fn restart_only_changes(old: &AgentConfig, new: &AgentConfig) -> Vec<&'stati
     diff(old.lock_memory != new.lock_memory, "lock_memory");
     diff(old.ring_seconds != new.ring_seconds, "ring_seconds");
     diff(old.state_file != new.state_file, "state_file");
+    diff(old.spool_dir != new.spool_dir, "spool_dir");
     diff(old.snapshot != new.snapshot, "snapshot");
     diff(old.psi_trigger != new.psi_trigger, "psi_trigger");
     diff(old.instance != new.instance, "instance");

@@ -7,7 +7,7 @@
 //! Needs root and a memory cgroup (v1 or v2); prints SKIP otherwise.
 //! `scripts/test.sh` runs it as root in CI.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -174,13 +174,19 @@ impl Drop for Killer {
     }
 }
 
-fn agent_config(dir: &Path, cg: &Cgroup) -> PathBuf {
+fn agent_config(dir: &Path, cg: &Cgroup, hook: &str) -> PathBuf {
     let cfg = format!(
         r#"[agent]
 cgroup = "{cg}"
 metrics_listen = ""
 state_file = "{dir}/state.json"
+spool_dir = "{dir}/spool"
 lock_memory = true
+
+[[notify.sinks]]
+name = "receiver"
+kind = "webhook"
+url = "{hook}"
 
 [detector]
 trend_window = "20s"
@@ -202,18 +208,24 @@ for = "5s"
     path
 }
 
-/// Reads the agent's stdout notifications; sends (arrival, line) of firing ones.
-fn watch_notifications(agent: &mut Child) -> mpsc::Receiver<(Instant, String)> {
-    let out = agent.stdout.take().unwrap();
+/// A local HTTP receiver standing in for the off-host endpoint: the agent's
+/// webhook sink posts there; sends (arrival, body) of firing notifications.
+fn receiver() -> (String, mpsc::Receiver<(Instant, String)>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", server.server_addr());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if line.contains("\"state\":\"firing\"") {
-                let _ = tx.send((now(), line));
+        for mut req in server.incoming_requests() {
+            let arrived = now();
+            let mut body = String::new();
+            let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+            let _ = req.respond(tiny_http::Response::empty(200));
+            if body.contains("\"status\":\"firing\"") {
+                let _ = tx.send((arrived, body));
             }
         }
     });
-    rx
+    (url, rx)
 }
 
 #[test]
@@ -238,17 +250,16 @@ fn agent_warns_before_the_oom_kill_in_a_real_memory_cgroup() {
             None
         }
     };
-    let cfg = agent_config(tmp.path(), &cg);
-    let mut agent = Killer(
+    let (hook, notes) = receiver();
+    let cfg = agent_config(tmp.path(), &cg, &hook);
+    let _agent = Killer(
         Command::new(env!("CARGO_BIN_EXE_memcanary"))
             .args(["agent", "--config"])
             .arg(&cfg)
             .env("MEMCANARY_LOG", "info")
-            .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
     );
-    let notes = watch_notifications(&mut agent.0);
     std::thread::sleep(Duration::from_secs(3)); // baseline samples
                                                 // 4 MiB every 200 ms (20 MiB/s): the limit is reached in ~25 s.
     let mut hog = Killer(

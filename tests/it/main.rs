@@ -1,9 +1,10 @@
-//! The one integration test binary: a module per area.
+//! memcanary's integration tests: one binary, one module per area.
 
-// Test helpers outside #[test] fns may unwrap too: a failure is a test failure.
+// Helpers outside #[test] functions panic on broken test setup, by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent_kernel;
 mod alloc_count;
 mod deploy;
+mod notify;
 mod procfs;
