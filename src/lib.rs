@@ -12,6 +12,9 @@
 //! - [`signal`]: pure data types and parsers (`Sample`, node_exporter names).
 //! - [`detect`]: the pure, deterministic detector: samples in, events out.
 //! - [`source`]: I/O adapters that produce samples (recorded files, ...).
+//! - [`agent`]: the on-host daemon (`memcanary agent`): procfs -> detector ->
+//!   notifications, built to stay alive under the pressure it watches.
+//! - [`config`]: the TOML config file (`[detector]`, `[agent]`).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
 //! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
 //!
@@ -20,6 +23,8 @@
 
 #![deny(missing_docs)]
 
+pub mod agent;
+pub mod config;
 pub mod detect;
 pub mod notify;
 pub mod replay;

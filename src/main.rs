@@ -19,6 +19,10 @@ struct Cli {
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
     Replay(memcanary::replay::cli::ReplayArgs),
+    /// Run the on-host early-warning daemon (defaults + stdout without a config).
+    Agent(memcanary::agent::cli::AgentArgs),
+    /// Print the effective config, validate it, and give advice.
+    CheckConfig(memcanary::agent::cli::CheckConfigArgs),
     /// Send a test notification to every configured sink and report per sink.
     NotifyTest(memcanary::notify::cli::NotifyTestArgs),
 }
@@ -40,6 +44,8 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Replay(args) => memcanary::replay::cli::run(&args),
+        Command::Agent(args) => memcanary::agent::cli::run(&args),
+        Command::CheckConfig(args) => memcanary::agent::cli::check_config(&args),
         Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
     };
     match result {
