@@ -13,6 +13,7 @@
 //! - [`detect`]: the pure, deterministic detector: samples in, events out.
 //! - [`source`]: I/O adapters that produce samples (recorded files, ...).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
+//! - [`rules`]: the same rules for vmalert / Prometheus / Alertmanager.
 //!
 //! One detector, fed three ways: the on-host daemon, the fleet watcher and the
 //! backtest all run the same code.
@@ -21,4 +22,5 @@
 
 pub mod detect;
 pub mod replay;
+pub mod rules;
 pub mod signal;

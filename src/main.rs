@@ -19,6 +19,9 @@ struct Cli {
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
     Replay(memcanary::replay::cli::ReplayArgs),
+    /// Write memcanary's rules for vmalert / Prometheus, an Alertmanager
+    /// route, or promtool unit tests.
+    Rules(memcanary::rules::cli::RulesArgs),
 }
 
 fn init_logging(filter: &str) {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Replay(args) => memcanary::replay::cli::run(&args),
+        Command::Rules(args) => memcanary::rules::cli::run(&args),
     };
     match result {
         Ok(code) => code,
