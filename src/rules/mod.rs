@@ -178,3 +178,6 @@ pub fn load_trace(path: &Path) -> Result<series::Trace, RulesError> {
         source,
     })
 }
+
+#[cfg(test)]
+mod tests;
