@@ -6,7 +6,7 @@
 //! Where PromQL cannot say what the detector does, the difference is written
 //! beside the rule here and in docs/rules.md.
 
-use super::expr::{build::*, Expr, Func, Op, Range};
+use super::expr::{build::*, AlertSel, Expr, Func, Op, Range};
 use super::model::{Rule, RuleFile, RuleGroup};
 use super::target::Target;
 use super::template::{text, Fmt, Piece, Template};
@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 /// How far back "the host used to report" and "its last known state" look
 /// when judging a silent host.
 pub const DARK_LOOKBACK_MS: i64 = 60 * 60 * 1000;
+
+/// The forecast's alert name (`went_dark` reads its pending state).
+pub const FORECAST: &str = "MemcanaryHeadroomForecast";
 
 /// Inputs besides the detector config.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,7 @@ pub fn alert_specs(c: &DetectorConfig, o: &Options) -> Vec<AlertSpec> {
         (c.headroom_forecast.enabled, b.forecast()),
         (c.exhaustion_imminent.enabled, b.imminent()),
         (c.thrashing.enabled, b.thrashing()),
+        (c.oom_kill.enabled, b.oom_kill()),
         (c.went_dark.enabled, b.went_dark()),
     ];
     all.into_iter()
@@ -249,7 +253,15 @@ impl Builder<'_> {
             .as_millis()
             .max(2 * self.step())
             .max(2 * self.o.scrape_interval_ms);
-        let falling = sub(Func::Delta, headroom(), recent, self.step());
+        // The detector's recent slope is the two-point slope over
+        // recent_window; deriv over a subquery of >= 3 points is its PromQL
+        // stand-in.
+        let recent_slope = sub(Func::Deriv, headroom(), recent, self.step());
+        let still = bin(
+            Op::Le,
+            recent_slope,
+            bin(Op::Mul, n(r.min_recent_fraction), self.slope()),
+        );
         let expr = and(
             and(
                 and(
@@ -258,7 +270,7 @@ impl Builder<'_> {
                 ),
                 bin(Op::Le, headroom_ratio(), n(r.max_headroom_ratio)),
             ),
-            bin(Op::Lt, falling, n(0.0)),
+            still,
         );
         let for_ms = r.for_.as_millis();
         AlertSpec {
@@ -280,12 +292,7 @@ impl Builder<'_> {
                 Piece::Value(Fmt::Duration),
                 text(". Act now and the host survives."),
             ],
-            ..self.spec(
-                "MemcanaryHeadroomForecast",
-                "headroom_forecast",
-                r.severity,
-                expr,
-            )
+            ..self.spec(FORECAST, "headroom_forecast", r.severity, expr)
         }
     }
 
@@ -376,6 +383,27 @@ impl Builder<'_> {
         }
     }
 
+    fn oom_kill(&self) -> AlertSpec {
+        let expr = bin(
+            Op::Gt,
+            raw(Func::Increase, ne::OOM_KILL, self.rate_ms()),
+            n(0.0),
+        );
+        AlertSpec {
+            keep_firing_ms: self.keep(0),
+            summary: vec![text("The OOM killer fired on "), Piece::Instance],
+            description: vec![
+                text("The kernel killed about "),
+                Piece::Value(Fmt::Count),
+                text(format!(
+                    " process(es) for lack of memory within the last {}.",
+                    self.c.rate_window
+                )),
+            ],
+            ..self.spec("MemcanaryOomKill", "oom_kill", Severity::Critical, expr)
+        }
+    }
+
     fn went_dark(&self) -> AlertSpec {
         let stale = self.stale_ms();
         let step = self.step();
@@ -402,8 +430,16 @@ impl Builder<'_> {
             ),
             n(self.c.psi_rising.above_ratio),
         );
-        let alerting = Expr::Call(Func::LastOverTime, Range::Alerts(stale + 2 * step));
-        let expr = and(silent, or(or(low, stalling), alerting));
+        let memory = stale + 2 * step;
+        let firing = Expr::Call(
+            Func::LastOverTime,
+            Range::Alerts(AlertSel::AnyFiring, memory),
+        );
+        let forecast = Expr::Call(
+            Func::LastOverTime,
+            Range::Alerts(AlertSel::Active(FORECAST), memory),
+        );
+        let expr = and(silent, or(or(or(low, stalling), firing), forecast));
         AlertSpec {
             summary: vec![Piece::Instance, text(" went dark under memory pressure")],
             description: vec![

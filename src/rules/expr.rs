@@ -87,9 +87,48 @@ pub enum Range {
     Raw(&'static str, i64),
     /// `(expr)[range:step]`, in ms.
     Sub(Box<Expr>, i64, i64),
-    /// `ALERTS{alertname=~"Memcanary.*",sel}[range]`: pending or firing
-    /// memcanary alerts of the host.
-    Alerts(i64),
+    /// `ALERTS{...,sel}[range]`: the host's memcanary alerts.
+    Alerts(AlertSel, i64),
+}
+
+/// Which `ALERTS` series a range reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertSel {
+    /// Any memcanary alert, firing.
+    AnyFiring,
+    /// One alert, pending or firing.
+    Active(&'static str),
+}
+
+/// The `ALERTS` samples of one host, as times (ms, sorted).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertLog {
+    /// Times with any memcanary alert firing.
+    pub firing: Vec<i64>,
+    /// Times each alert was pending or firing.
+    pub active: std::collections::BTreeMap<&'static str, Vec<i64>>,
+}
+
+impl AlertLog {
+    fn times(&self, sel: AlertSel) -> &[i64] {
+        match sel {
+            AlertSel::AnyFiring => &self.firing,
+            AlertSel::Active(name) => self.active.get(name).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    /// Records the alert `name` at `t`.
+    pub fn record(&mut self, name: &'static str, t: i64, firing: bool) {
+        fn push(v: &mut Vec<i64>, t: i64) {
+            if v.last() != Some(&t) {
+                v.push(t);
+            }
+        }
+        push(self.active.entry(name).or_default(), t);
+        if firing {
+            push(&mut self.firing, t);
+        }
+    }
 }
 
 /// Shorthands that keep the rule builders readable.
@@ -218,8 +257,13 @@ impl Range {
                 e.write(sel, s);
                 s.push_str(&format!(")[{}:{}]", dur_text(*r), dur_text(*step)));
             }
-            Range::Alerts(r) => {
-                s.push_str("ALERTS{alertname=~\"Memcanary.*\"");
+            Range::Alerts(which, r) => {
+                match which {
+                    AlertSel::AnyFiring => {
+                        s.push_str("ALERTS{alertname=~\"Memcanary.*\",alertstate=\"firing\"")
+                    }
+                    AlertSel::Active(name) => s.push_str(&format!("ALERTS{{alertname=\"{name}\"")),
+                }
                 if !sel.is_empty() {
                     s.push(',');
                     s.push_str(sel);
@@ -245,8 +289,8 @@ fn write_selector(name: &str, sel: &str, s: &mut String) {
 pub struct Ctx<'a> {
     /// The host's series.
     pub host: &'a HostSeries,
-    /// Sorted times (ms) with an `ALERTS` sample for this host.
-    pub alert_times: &'a [i64],
+    /// The host's `ALERTS` so far.
+    pub alerts: &'a AlertLog,
 }
 
 impl Expr {
@@ -309,10 +353,11 @@ fn call(f: Func, r: &Range, cx: Ctx<'_>, t: i64) -> Option<f64> {
     let (points, range): (Vec<(i64, f64)>, i64) = match r {
         Range::Raw(name, range) => (window(cx.host.points(name), t, *range), *range),
         Range::Sub(e, range, step) => (subquery(e, cx, t, *range, *step), *range),
-        Range::Alerts(range) => {
-            let lo = cx.alert_times.partition_point(|&a| a < t - range);
-            let hi = cx.alert_times.partition_point(|&a| a <= t);
-            let pts = cx.alert_times[lo..hi].iter().map(|&a| (a, 1.0)).collect();
+        Range::Alerts(which, range) => {
+            let times = cx.alerts.times(*which);
+            let lo = times.partition_point(|&a| a < t - range);
+            let hi = times.partition_point(|&a| a <= t);
+            let pts = times[lo..hi].iter().map(|&a| (a, 1.0)).collect();
             (pts, *range)
         }
     };

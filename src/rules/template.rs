@@ -14,6 +14,8 @@ pub enum Fmt {
     Bytes,
     /// `humanizePercentage` (a fraction).
     Percent,
+    /// `printf "%.0f"` (a count).
+    Count,
 }
 
 /// A piece of an annotation.
@@ -43,6 +45,7 @@ impl Fmt {
             Fmt::Duration => "humanizeDuration",
             Fmt::Bytes => "humanize1024",
             Fmt::Percent => "humanizePercentage",
+            Fmt::Count => "printf \"%.0f\"",
         }
     }
 
@@ -58,6 +61,7 @@ impl Fmt {
             Fmt::Duration => gofmt::humanize_duration(v),
             Fmt::Bytes => gofmt::humanize1024(v),
             Fmt::Percent => gofmt::humanize_percentage(v),
+            Fmt::Count => format!("{v:.0}"),
         };
         format!("{s}{}", self.suffix())
     }

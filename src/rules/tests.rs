@@ -34,7 +34,7 @@ fn default_config_prometheus() {
     let back: RuleFile = serde_saphyr::from_str(&yaml).unwrap();
     let specs = build::alert_specs(&DetectorConfig::default(), &o);
     assert_eq!(back, build::rule_file(&specs, &o));
-    assert_eq!(back.groups[0].rules.len(), 7);
+    assert_eq!(back.groups[0].rules.len(), 8);
     assert!(back.groups[0]
         .rules
         .iter()

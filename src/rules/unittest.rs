@@ -8,7 +8,7 @@
 //! to expect; it is asked whether it agrees.
 
 use super::build::{labels, AlertSpec};
-use super::expr::{dur_text, Ctx};
+use super::expr::{dur_text, AlertLog, Ctx};
 use super::model::{AlertTest, ExpAlert, InputSeries, TestCase, TestFile};
 use super::series::{promtool_values, Trace};
 use super::template::expand;
@@ -33,7 +33,7 @@ pub fn simulate(
     eval_ms: i64,
 ) -> BTreeMap<&'static str, Vec<(i64, Firing)>> {
     let mut state: Vec<Vec<Option<Active>>> = vec![vec![None; trace.hosts.len()]; specs.len()];
-    let mut alert_times: Vec<Vec<i64>> = vec![Vec::new(); trace.hosts.len()];
+    let mut logs: Vec<AlertLog> = vec![AlertLog::default(); trace.hosts.len()];
     let mut out: BTreeMap<&'static str, Vec<(i64, Firing)>> = BTreeMap::new();
     let mut t = 0;
     while t <= trace.end_ms {
@@ -42,7 +42,7 @@ pub fn simulate(
             for (hi, host) in trace.hosts.iter().enumerate() {
                 let cx = Ctx {
                     host,
-                    alert_times: &alert_times[hi],
+                    alerts: &logs[hi],
                 };
                 let v = spec.expr.eval(cx, t);
                 let slot = &mut state[si][hi];
@@ -59,9 +59,7 @@ pub fn simulate(
                     a
                 });
                 if let Some(a) = slot {
-                    if alert_times[hi].last() != Some(&t) {
-                        alert_times[hi].push(t);
-                    }
+                    logs[hi].record(spec.name, t, a.firing);
                     if a.firing {
                         let mut l = labels(spec);
                         l.insert("instance".into(), host.instance.clone());
