@@ -413,7 +413,9 @@ impl Builder<'_> {
                 raw(Func::PresentOverTime, ne::MEM_AVAILABLE, DARK_LOOKBACK_MS),
                 raw(Func::PresentOverTime, ne::MEM_AVAILABLE, stale),
             ),
-            bin(Op::Eq, m(ne::UP), n(0.0)),
+            // Every scrape failed for the whole stale window (a single
+            // failed scrape under load is not silence, as in the detector).
+            bin(Op::Eq, raw(Func::MaxOverTime, ne::UP, stale), n(0.0)),
         );
         let low = bin(
             Op::Lt,

@@ -1,0 +1,7 @@
+//! memcanary's integration tests: one binary, one module per area.
+
+// Helpers here are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod rules;
+mod rules_parity;
