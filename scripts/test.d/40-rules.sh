@@ -23,13 +23,15 @@ if command -v victoria-metrics >/dev/null; then
   mkdir -p "$RULES_VM_DIR"
   step "rules: starting VictoriaMetrics on 127.0.0.1:$RULES_VM_PORT"
   # Traces are recorded in the past: keep everything, and make fresh
-  # samples searchable at once (the parity test imports, then replays).
+  # samples searchable at once (the parity test imports, then replays);
+  # dedup makes a re-import of the same trace harmless.
   victoria-metrics \
     -httpListenAddr="127.0.0.1:$RULES_VM_PORT" \
     -storageDataPath="$RULES_VM_DIR/data" \
     -retentionPeriod=100y \
     -search.disableCache \
     -search.latencyOffset=0s \
+    -dedup.minScrapeInterval=1ms \
     >"$RULES_VM_DIR/log" 2>&1 &
   RULES_VM_PID=$!
   on_exit "kill $RULES_VM_PID; wait $RULES_VM_PID 2>/dev/null"
