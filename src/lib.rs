@@ -24,3 +24,4 @@ pub mod detect;
 pub mod replay;
 pub mod rules;
 pub mod signal;
+pub mod source;

@@ -1,18 +1,104 @@
 //! `memcanary replay`: arguments and the command's body.
 
-use std::path::PathBuf;
+use super::report::{write_timeline, InstanceReport};
+use crate::detect::{DetectorConfig, Dur};
+use crate::source::recorded::{self, HostSeries, Progress};
+use anyhow::Context as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `memcanary replay`.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Recorded series: VictoriaMetrics export JSON lines (plain or .gz),
-    /// Prometheus query_range JSON, or CSV.
+    /// Recorded series: VictoriaMetrics `/api/v1/export` JSON lines (plain or
+    /// .gz), Prometheus `/api/v1/query_range` JSON, or CSV
+    /// (docs/replay-formats.md). Each `instance` is replayed separately.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Config file (TOML); its `[detector]` table sets the thresholds.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Print the JSON report (one object per instance, in an array).
+    #[arg(long)]
+    pub json: bool,
+    /// Draw headroom, swap and PSI with every rule's first firing into this
+    /// SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Keep only the first sample of each interval, as a scraper with this
+    /// interval would have seen the host (e.g. `30s`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_dur)]
+    pub downsample: Option<Dur>,
+    /// Replay only this instance.
+    #[arg(long)]
+    pub instance: Option<String>,
+}
+
+fn parse_dur(s: &str) -> Result<Dur, String> {
+    Dur::parse(s).map_err(|e| e.to_string())
 }
 
 /// Runs `memcanary replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("replay is not built yet ({} files given)", args.files.len())
+    let cfg = match &args.config {
+        Some(p) => crate::detect::config::load_detector_config(p)?,
+        None => DetectorConfig::default(),
+    };
+    let mut replays = Vec::new();
+    for file in &args.files {
+        for host in load(file)? {
+            if args.instance.as_ref().is_some_and(|i| *i != host.instance) {
+                continue;
+            }
+            for w in &host.warnings {
+                tracing::warn!(file = %file.display(), "{w}");
+            }
+            let host = match args.downsample {
+                Some(d) => host.downsample(d.as_millis()),
+                None => host,
+            };
+            let rec = super::Recording {
+                instance: &host.instance,
+                samples: &host.samples,
+                end_ms: host.end_ms,
+            };
+            replays.push(super::run(&rec, &cfg, args.plot.is_some())?);
+        }
+    }
+    if replays.is_empty() {
+        anyhow::bail!("no instance to replay{}", args.instance.as_ref().map(|i| format!(" (no instance {i:?} in the input)")).unwrap_or_default());
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let reports: Vec<_> = replays.iter().map(InstanceReport::new).collect();
+        serde_json::to_writer_pretty(&mut out, &reports)?;
+        writeln!(out)?;
+    } else {
+        for r in &replays {
+            write_timeline(&mut out, r)?;
+            writeln!(out)?;
+        }
+    }
+    if let Some(p) = &args.plot {
+        super::plot::write(&replays, p)?;
+        eprintln!("plot written to {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads one file, reporting progress on stderr when it is large.
+fn load(file: &Path) -> anyhow::Result<Vec<HostSeries>> {
+    let big = std::fs::metadata(file).map(|m| m.len() > 64 << 20).unwrap_or(false);
+    let mut last_pct = 0;
+    let mut progress = |p: Progress| {
+        if big && p.bytes_total > 0 {
+            let pct = p.bytes_done * 100 / p.bytes_total;
+            if pct >= last_pct + 10 {
+                last_pct = pct;
+                eprintln!("{}: {pct}% read", file.display());
+            }
+        }
+    };
+    recorded::load_with_progress(file, &mut progress).with_context(|| format!("cannot replay {}", file.display()))
 }
