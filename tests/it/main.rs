@@ -8,3 +8,5 @@ mod alloc_count;
 mod deploy;
 mod notify;
 mod procfs;
+mod rules;
+mod rules_parity;
