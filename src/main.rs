@@ -19,8 +19,15 @@ struct Cli {
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
     Replay(memcanary::replay::cli::ReplayArgs),
+    /// Run the on-host early-warning daemon (defaults + stdout without a config).
+    Agent(memcanary::agent::cli::AgentArgs),
+    /// Print the effective config, validate it, and give advice.
+    CheckConfig(memcanary::agent::cli::CheckConfigArgs),
     /// Send a test notification to every configured sink and report per sink.
     NotifyTest(memcanary::notify::cli::NotifyTestArgs),
+    /// Write memcanary's rules for vmalert / Prometheus, an Alertmanager
+    /// route, or promtool unit tests.
+    Rules(memcanary::rules::cli::RulesArgs),
 }
 
 fn init_logging(filter: &str) {
@@ -40,7 +47,10 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Replay(args) => memcanary::replay::cli::run(&args),
+        Command::Agent(args) => memcanary::agent::cli::run(&args),
+        Command::CheckConfig(args) => memcanary::agent::cli::check_config(&args),
         Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
+        Command::Rules(args) => memcanary::rules::cli::run(&args),
     };
     match result {
         Ok(code) => code,

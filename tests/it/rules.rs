@@ -1,0 +1,250 @@
+//! `memcanary rules` checked by the real tools: vmalert, promtool, amtool,
+//! and a real VictoriaMetrics replaying recorded traces through vmalert.
+//!
+//! scripts/test.d/40-rules.sh installs the tools and starts VictoriaMetrics
+//! (MEMCANARY_RULES_VM_URL); without them a test prints SKIP and returns.
+
+use memcanary::rules::build;
+use memcanary::rules::model::TestFile;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TRACES: [&str; 4] = ["incident", "fast-spike", "benign-high", "cache-heavy"];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn trace_path(run: &str, interval: &str) -> PathBuf {
+    root().join(format!(
+        "tests/fixtures/traces/{run}/export-{run}-{interval}.jsonl"
+    ))
+}
+
+/// The tool's path, or None after printing why the test skips.
+fn need(tool: &str, test: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        eprintln!("SKIP {test}: `{tool}` not found (scripts/test.d/40-rules.sh installs it)");
+    }
+    found
+}
+
+/// Runs `memcanary rules ARGS -o OUT`.
+fn memcanary_rules(args: &[&str], out: &Path) {
+    assert_cmd::Command::cargo_bin("memcanary")
+        .unwrap()
+        .arg("rules")
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+/// Runs a tool; returns success and its combined output.
+fn run(tool: &Path, args: &[&str], dir: &Path) -> (bool, String) {
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn custom_config() -> String {
+    root()
+        .join("tests/fixtures/rules/custom.toml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn vmalert_dry_run_accepts_the_vmalert_rules() {
+    let Some(vmalert) = need("vmalert", "vmalert_dry_run_accepts_the_vmalert_rules") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = custom_config();
+    let cases: [&[&str]; 3] = [
+        &["--target", "vmalert"],
+        &[
+            "--target",
+            "vmalert",
+            "--config",
+            &cfg,
+            "--selector",
+            r#"{job="node"}"#,
+        ],
+        &[
+            "--target",
+            "vmalert",
+            "--interval",
+            "30s",
+            "--scrape-interval",
+            "30s",
+        ],
+    ];
+    for (i, args) in cases.iter().enumerate() {
+        let f = dir.path().join(format!("rules-{i}.yml"));
+        memcanary_rules(args, &f);
+        let rule = format!("-rule={}", f.display());
+        let (ok, out) = run(&vmalert, &["-dryRun", &rule], dir.path());
+        assert!(ok, "vmalert -dryRun rejected {args:?}:\n{out}");
+    }
+}
+
+#[test]
+fn keep_firing_for_is_what_old_vmalert_rejects() {
+    let Some(vmalert) = need("vmalert", "keep_firing_for_is_what_old_vmalert_rejects") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("rules.yml");
+    memcanary_rules(&["--target", "vmalert", "--target-version", "1.90.0"], &f);
+    assert!(std::fs::read_to_string(&f)
+        .unwrap()
+        .contains("keep_firing_for"));
+    let (ok, out) = run(
+        &vmalert,
+        &["-dryRun", &format!("-rule={}", f.display())],
+        dir.path(),
+    );
+    if ok {
+        eprintln!("note: this vmalert accepts keep_firing_for (>= 1.90)");
+    } else {
+        assert!(out.contains("keep_firing_for"), "{out}");
+    }
+}
+
+#[test]
+fn promtool_check_rules_on_both_targets() {
+    let Some(promtool) = need("promtool", "promtool_check_rules_on_both_targets") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = custom_config();
+    let cases: [&[&str]; 3] = [
+        &["--target", "prometheus"],
+        &["--target", "vmalert"],
+        &[
+            "--target",
+            "prometheus",
+            "--config",
+            &cfg,
+            "--selector",
+            r#"{job="node"}"#,
+        ],
+    ];
+    for (i, args) in cases.iter().enumerate() {
+        let f = dir.path().join(format!("rules-{i}.yml"));
+        memcanary_rules(args, &f);
+        let path = f.display().to_string();
+        let (ok, out) = run(&promtool, &["check", "rules", &path], dir.path());
+        assert!(ok, "promtool check rules rejected {args:?}:\n{out}");
+    }
+}
+
+/// Writes rules + tests for one trace into `dir`; returns the test file.
+fn rules_and_tests(dir: &Path, trace: &Path, extra: &[&str], scrape: &str) -> PathBuf {
+    let rules = dir.join("memcanary-rules.yml");
+    let mut args = vec!["--target", "prometheus", "--scrape-interval", scrape];
+    args.extend_from_slice(extra);
+    memcanary_rules(&args, &rules);
+    let tests = dir.join("memcanary-tests.yml");
+    let trace = trace.display().to_string();
+    args.extend_from_slice(&["--tests", "--trace", &trace]);
+    memcanary_rules(&args, &tests);
+    tests
+}
+
+#[test]
+fn promtool_test_rules_on_every_trace() {
+    let Some(promtool) = need("promtool", "promtool_test_rules_on_every_trace") else {
+        return;
+    };
+    let cfg = custom_config();
+    for run_name in TRACES {
+        for (interval, extra) in [
+            ("15s", vec![]),
+            ("5s", vec![]),
+            ("15s", vec!["--config", cfg.as_str()]),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let trace = trace_path(run_name, interval);
+            let tests = rules_and_tests(dir.path(), &trace, &extra, interval);
+            let (ok, out) = run(
+                &promtool,
+                &["test", "rules", "memcanary-tests.yml"],
+                dir.path(),
+            );
+            assert!(
+                ok,
+                "promtool test rules failed on {} {extra:?} ({}):\n{out}",
+                trace.display(),
+                tests.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn promtool_fails_a_test_that_expects_the_forecast_too_early() {
+    let Some(promtool) = need(
+        "promtool",
+        "promtool_fails_a_test_that_expects_the_forecast_too_early",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tests = rules_and_tests(dir.path(), &trace_path("incident", "15s"), &[], "15s");
+    let mut file: TestFile =
+        serde_saphyr::from_str(&std::fs::read_to_string(&tests).unwrap()).unwrap();
+    let checks = &mut file.tests[0].alert_rule_test;
+    let i = checks
+        .iter()
+        .position(|c| c.alertname == build::FORECAST && !c.exp_alerts.is_empty())
+        .unwrap();
+    assert!(
+        checks[i - 1].exp_alerts.is_empty(),
+        "the check before the first firing"
+    );
+    checks[i - 1].exp_alerts = checks[i].exp_alerts.clone();
+    std::fs::write(&tests, serde_saphyr::to_string(&file).unwrap()).unwrap();
+    let (ok, out) = run(
+        &promtool,
+        &["test", "rules", "memcanary-tests.yml"],
+        dir.path(),
+    );
+    assert!(
+        !ok,
+        "promtool accepted a forecast one interval early:\n{out}"
+    );
+    assert!(out.contains(build::FORECAST), "{out}");
+}
+
+#[test]
+fn amtool_check_config_accepts_the_alertmanager_snippet() {
+    let Some(amtool) = need(
+        "amtool",
+        "amtool_check_config_accepts_the_alertmanager_snippet",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("alertmanager.yml");
+    memcanary_rules(&["--alertmanager"], &f);
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.contains("group_wait: 0s"), "{text}");
+    let (ok, out) = run(&amtool, &["check-config", "alertmanager.yml"], dir.path());
+    assert!(ok, "amtool check-config rejected the snippet:\n{out}");
+}
