@@ -105,7 +105,7 @@ fn agent_serves_metrics_survives_a_broken_sighup_and_stops_on_sigterm() {
     let port = free_port();
     let cfg = dir.path().join("a.toml");
     let good = format!(
-        "[agent]\nmetrics_listen = \"127.0.0.1:{port}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = false\noom_score_adj = 0\n",
+        "[agent]\nmetrics_listen = \"127.0.0.1:{port}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
         d = dir.path().display()
     );
     std::fs::write(&cfg, &good).unwrap();
