@@ -156,3 +156,47 @@ fn agent_serves_metrics_survives_a_broken_sighup_and_stops_on_sigterm() {
     );
     assert!(log.contains("stopping"), "{log}");
 }
+
+#[test]
+fn heartbeat_pings_the_dead_man_url_and_never_logs_it() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ping/s3cr3t-token", server.server_addr());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("hb.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[agent]\nmetrics_listen = \"\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n\n[agent.heartbeat]\nurl = \"{url}\"\nevery = \"1s\"\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+        .args(["agent", "--config"])
+        .arg(&cfg)
+        .env("MEMCANARY_LOG", "debug")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut paths = Vec::new();
+    while paths.len() < 2 {
+        let req = server
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap()
+            .expect("no heartbeat within 30 s");
+        paths.push(req.url().to_string());
+        let _ = req.respond(tiny_http::Response::empty(200));
+    }
+    assert!(paths.iter().all(|p| p == "/ping/s3cr3t-token"), "{paths:?}");
+    kill_process(Pid::from_child(&child), Signal::TERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(!log.contains("s3cr3t"), "secret in log:\n{log}");
+}
