@@ -67,7 +67,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if replays.is_empty() {
-        anyhow::bail!("no instance to replay{}", args.instance.as_ref().map(|i| format!(" (no instance {i:?} in the input)")).unwrap_or_default());
+        anyhow::bail!(
+            "no instance to replay{}",
+            args.instance
+                .as_ref()
+                .map(|i| format!(" (no instance {i:?} in the input)"))
+                .unwrap_or_default()
+        );
     }
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -89,7 +95,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
 
 /// Loads one file, reporting progress on stderr when it is large.
 fn load(file: &Path) -> anyhow::Result<Vec<HostSeries>> {
-    let big = std::fs::metadata(file).map(|m| m.len() > 64 << 20).unwrap_or(false);
+    let big = std::fs::metadata(file)
+        .map(|m| m.len() > 64 << 20)
+        .unwrap_or(false);
     let mut last_pct = 0;
     let mut progress = |p: Progress| {
         if big && p.bytes_total > 0 {
@@ -100,5 +108,6 @@ fn load(file: &Path) -> anyhow::Result<Vec<HostSeries>> {
             }
         }
     };
-    recorded::load_with_progress(file, &mut progress).with_context(|| format!("cannot replay {}", file.display()))
+    recorded::load_with_progress(file, &mut progress)
+        .with_context(|| format!("cannot replay {}", file.display()))
 }

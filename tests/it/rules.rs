@@ -195,6 +195,20 @@ fn promtool_test_rules_on_every_trace() {
             );
         }
     }
+    // The reconstruction of the user's incident: 5 hours, a 4-hour gap.
+    let dir = tempfile::tempdir().unwrap();
+    let kai = root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl");
+    rules_and_tests(dir.path(), &kai, &[], "15s");
+    let (ok, out) = run(
+        &promtool,
+        &["test", "rules", "memcanary-tests.yml"],
+        dir.path(),
+    );
+    assert!(
+        ok,
+        "promtool test rules failed on {}:\n{out}",
+        kai.display()
+    );
 }
 
 #[test]
