@@ -167,12 +167,20 @@ pub fn write_tests(
     write_yaml(&file, w)
 }
 
-/// Reads a VictoriaMetrics export trace from a file.
+/// Reads a VictoriaMetrics export trace from a file (plain or `.gz`).
 pub fn load_trace(path: &Path) -> Result<series::Trace, RulesError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RulesError::ReadTrace {
+    let read_err = |source| RulesError::ReadTrace {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut text = String::new();
+    if path.extension().is_some_and(|e| e == "gz") {
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text)
+    } else {
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(file), &mut text)
+    }
+    .map_err(read_err)?;
     series::parse_export(&text).map_err(|source| RulesError::Trace {
         path: path.to_path_buf(),
         source,
