@@ -6,6 +6,8 @@
 //! stretches with noise, drains, plateaus, PSI and counters moving.
 //! Throughput is the best of several runs (this machine is shared and noisy).
 
+#![allow(clippy::disallowed_methods, clippy::expect_used)] // a benchmark reads the clock and may panic
+
 use memcanary::detect::{Detector, DetectorConfig};
 use memcanary::replay::{self, Recording};
 use memcanary::signal::Sample;

@@ -5,7 +5,7 @@
 //! each [`Sample`] into a [`Features`] value. Counter resets (reboot, exporter
 //! restart) count the new value as the increase, as PromQL's `rate()` does.
 
-use super::window::{median, rate_between, Point, Window, COUNTERS};
+use super::window::{rate_between, Point, Window, COUNTERS};
 use crate::signal::Sample;
 
 /// Counter slots in [`Point::acc`].

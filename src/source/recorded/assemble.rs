@@ -257,15 +257,23 @@ fn join(series: &[Option<Chunk>; 10]) -> Vec<Sample> {
     let Some(driver) = &series[Field::MemAvailable as usize] else {
         return Vec::new();
     };
+    // Series scraped with the driver share its timestamps: index directly.
+    let shared = series
+        .each_ref()
+        .map(|s| s.as_ref().is_some_and(|s| Arc::ptr_eq(&s.ts, &driver.ts)));
     let mut cur = [0usize; 10];
     let mut out = Vec::with_capacity(driver.ts.len());
-    for (&t, &avail) in driver.ts.iter().zip(&driver.vals) {
+    for (i, (&t, &avail)) in driver.ts.iter().zip(&driver.vals).enumerate() {
         if avail.is_nan() {
             continue;
         }
         let mut get = |f: Field| {
-            let i = f as usize;
-            value_at(series[i].as_ref(), &mut cur[i], t).map(to_u64)
+            let k = f as usize;
+            let v = match (&series[k], shared[k]) {
+                (Some(s), true) => Some(s.vals[i]).filter(|v| !v.is_nan()),
+                (s, _) => value_at(s.as_ref(), &mut cur[k], t),
+            };
+            v.map(to_u64)
         };
         let (Some(total), Some(swap_total), Some(swap_free)) = (
             get(Field::MemTotal),

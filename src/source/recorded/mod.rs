@@ -26,11 +26,9 @@ pub use prom::parse_prom_query_range;
 pub use vm_export::parse_vm_export;
 
 use crate::signal::Sample;
-use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
-use std::rc::Rc;
 
 /// The samples of one host, in time order.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,12 +110,14 @@ pub fn load_with_progress(
     };
     let file = File::open(path).map_err(io)?;
     let bytes_total = file.metadata().map_err(io)?.len();
-    let done = Rc::new(Cell::new(0u64));
-    let counted = Counting {
-        inner: file,
-        done: done.clone(),
+    // A second handle on the same open file shares its offset: how far the
+    // readers got, without a counting wrapper in the way of large reads.
+    let position = file.try_clone().map_err(io)?;
+    let done = || {
+        let mut handle = &position;
+        handle.stream_position().unwrap_or(0)
     };
-    let mut raw = BufReader::with_capacity(1 << 20, counted);
+    let mut raw = BufReader::with_capacity(1 << 20, file);
     let gz = raw.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
     let mut reader: Box<dyn BufRead> = if gz {
         Box::new(BufReader::with_capacity(
@@ -130,7 +130,7 @@ pub fn load_with_progress(
     let format = sniff(reader.fill_buf().map_err(io)?);
     let mut reported = 0u64;
     let mut tick = || {
-        let bytes_done = done.get();
+        let bytes_done = done();
         if bytes_done >= reported + PROGRESS_STEP {
             reported = bytes_done;
             progress(Progress {
@@ -152,7 +152,7 @@ pub fn load_with_progress(
         }
     }?;
     progress(Progress {
-        bytes_done: done.get(),
+        bytes_done: done(),
         bytes_total,
     });
     Ok(hosts)
@@ -178,20 +178,6 @@ fn sniff(head: &[u8]) -> Option<Format> {
     } else {
         Format::VmExport
     })
-}
-
-/// Counts the bytes read through it, for progress.
-struct Counting<R> {
-    inner: R,
-    done: Rc<Cell<u64>>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.done.set(self.done.get() + n as u64);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::vm_line::{last_timestamp, parse_timestamps, parse_values, scan, LineE
 use super::HostSeries;
 use crate::signal::node_exporter::Field;
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -76,7 +76,7 @@ pub(super) fn parse_vm_export_with<R: BufRead>(
     for out in outs {
         parsed.extend(out.parsed);
         if let Some((line, e)) = out.error {
-            if first_err.as_ref().map_or(true, |(l, _)| line < *l) {
+            if first_err.as_ref().is_none_or(|(l, _)| line < *l) {
                 first_err = Some((line, e));
             }
         }
@@ -134,19 +134,58 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Bytes read at once: lines of a long export are tens of megabytes.
+const CHUNK: u64 = 8 << 20;
+
+/// Splits a reader into lines, reading big chunks straight into the line
+/// buffer (one copy fewer than `BufRead::read_until` through a buffer).
+struct LineReader<R> {
+    inner: R,
+    /// What was read past the end of the last line.
+    carry: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: Read> LineReader<R> {
+    /// The next line (with its `\n`) into `buf`; `false` at the end.
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+        buf.clear();
+        buf.append(&mut self.carry);
+        let mut searched = 0;
+        loop {
+            if let Some(p) = memchr::memchr(b'\n', &buf[searched..]) {
+                let end = searched + p + 1;
+                self.carry.extend_from_slice(&buf[end..]);
+                buf.truncate(end);
+                return Ok(true);
+            }
+            searched = buf.len();
+            if self.eof {
+                return Ok(!buf.is_empty());
+            }
+            let n = (&mut self.inner).take(CHUNK).read_to_end(buf)?;
+            self.eof = n == 0;
+        }
+    }
+}
+
 /// Reads lines and hands them to the workers; returns the non-blank count.
 fn read_lines(
-    reader: &mut dyn BufRead,
+    reader: &mut dyn Read,
     jobs: SyncSender<Job>,
     recycled: &Receiver<Vec<u8>>,
     shared: &Shared,
     tick: &mut dyn FnMut(),
 ) -> std::io::Result<u64> {
     let (mut line_no, mut nonblank) = (0u64, 0u64);
+    let mut lines = LineReader {
+        inner: reader,
+        carry: Vec::new(),
+        eof: false,
+    };
     while shared.stop_at.load(Ordering::Relaxed) == u64::MAX {
         let mut buf = recycled.try_recv().unwrap_or_default();
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
+        if !lines.next_line(&mut buf)? {
             break;
         }
         line_no += 1;
@@ -179,7 +218,7 @@ fn worker(
                 Ok(p) => out.parsed.push((line_no, p)),
                 Err(e) => {
                     shared.stop_at.fetch_min(line_no, Ordering::Relaxed);
-                    if out.error.as_ref().map_or(true, |(l, _)| line_no < *l) {
+                    if out.error.as_ref().is_none_or(|(l, _)| line_no < *l) {
                         out.error = Some((line_no, e));
                     }
                 }
@@ -334,5 +373,59 @@ impl TsCache {
             list.push(entry);
         }
         Ok((ts, dups))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out one byte per call, like a slow pipe.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((&b, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = b;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    fn lines(input: &[u8]) -> Vec<String> {
+        let mut r = LineReader {
+            inner: Trickle(input),
+            carry: Vec::new(),
+            eof: false,
+        };
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        while r.next_line(&mut buf).unwrap() {
+            out.push(String::from_utf8(buf.clone()).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn line_reader_splits_like_read_until() {
+        assert_eq!(lines(b"ab\nc\n\nd"), ["ab\n", "c\n", "\n", "d"]);
+        assert_eq!(lines(b"x\n"), ["x\n"]);
+        assert!(lines(b"").is_empty());
+    }
+
+    #[test]
+    fn equal_duplicates_merge_and_a_missing_value_yields() {
+        let (ts, v) = dedupe(
+            &[1, 2, 2, 3, 3],
+            vec![1.0, f64::NAN, 2.0, 3.0, 3.0],
+            Pos::Line(1),
+        )
+        .unwrap();
+        assert_eq!((ts.to_vec(), v), (vec![1, 2, 3], vec![1.0, 2.0, 3.0]));
     }
 }
