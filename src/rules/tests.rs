@@ -105,8 +105,8 @@ fn config_errors_name_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, "[detector.swap_low]\nbelow_ratio = 2.0\n").unwrap();
-    let e = load_config(&p).unwrap_err().to_string();
-    assert!(e.contains("bad.toml"), "{e}");
+    let e = format!("{:#}", anyhow::Error::from(load_config(&p).unwrap_err()));
+    assert!(e.contains("bad.toml: detector.swap_low.below_ratio"), "{e}");
     assert!(e.contains("detector.swap_low.below_ratio = 2"), "{e}");
     std::fs::write(&p, "[detector.swap_low]\nbelow = 2.0\n").unwrap();
     let e = format!("{:#}", anyhow::Error::from(load_config(&p).unwrap_err()));
