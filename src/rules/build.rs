@@ -475,7 +475,7 @@ pub fn rule_file(specs: &[AlertSpec], o: &Options) -> RuleFile {
         .iter()
         .map(|s| Rule {
             alert: s.name.to_string(),
-            expr: s.expr.render(&o.selector),
+            expr: s.expr.render_pretty(&o.selector),
             for_: dur(s.for_ms),
             keep_firing_for: dur(s.keep_firing_ms),
             labels: labels(s),

@@ -210,6 +210,32 @@ impl Expr {
         s
     }
 
+    /// Like [`Expr::render`], with each clause of a top-level `and` chain
+    /// on its own line, for people reading the rule file.
+    pub fn render_pretty(&self, sel: &str) -> String {
+        let mut clauses = Vec::new();
+        let mut e = self;
+        while let Expr::Bin(Op::And, a, b) = e {
+            clauses.push(b.as_ref());
+            e = a;
+        }
+        clauses.push(e);
+        clauses.reverse();
+        let parts: Vec<String> = clauses
+            .iter()
+            .map(|c| {
+                let mut s = String::new();
+                if clauses.len() > 1 {
+                    c.write_operand(sel, &mut s);
+                } else {
+                    c.write(sel, &mut s);
+                }
+                s
+            })
+            .collect();
+        parts.join(&format!("\n{}\n", Op::And.text()))
+    }
+
     fn write(&self, sel: &str, s: &mut String) {
         match self {
             Expr::Metric(name) => write_selector(name, sel, s),

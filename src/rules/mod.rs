@@ -23,7 +23,6 @@ pub mod target;
 pub mod template;
 pub mod unittest;
 
-use crate::detect::config::ConfigError;
 use crate::detect::DetectorConfig;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,33 +30,9 @@ use std::path::{Path, PathBuf};
 /// What can go wrong writing rules.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    /// The config file could not be read.
-    #[error("reading {path}")]
-    ReadConfig {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The config file is not valid TOML for `[detector]`.
-    #[error("{path}: {source}")]
-    ParseConfig {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: toml::de::Error,
-    },
-    /// A value in `[detector]` is out of range.
-    #[error("{path}: {source}")]
-    InvalidConfig {
-        /// The file.
-        path: PathBuf,
-        /// Which key, which value.
-        #[source]
-        source: ConfigError,
-    },
+    /// The config file could not be read, parsed or validated.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigFileError),
     /// The `--selector` is not `{label="value",...}`.
     #[error("invalid selector {0:?}: write e.g. '{{job=\"node\"}}'")]
     Selector(String),
@@ -71,7 +46,7 @@ pub enum RulesError {
         source: std::io::Error,
     },
     /// The trace is malformed.
-    #[error("trace {path}: {source}")]
+    #[error("trace {path}")]
     Trace {
         /// The file.
         path: PathBuf,
@@ -87,30 +62,10 @@ pub enum RulesError {
     Write(#[from] std::io::Error),
 }
 
-#[derive(serde::Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    detector: DetectorConfig,
-}
-
-/// Reads `[detector]` from a TOML config file (other tables are ignored)
-/// and validates it.
+/// Reads the memcanary config file (the one the agent and `replay` read)
+/// and returns its validated `[detector]` table.
 pub fn load_config(path: &Path) -> Result<DetectorConfig, RulesError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RulesError::ReadConfig {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let file: ConfigFile = toml::from_str(&text).map_err(|source| RulesError::ParseConfig {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    file.detector
-        .validate()
-        .map_err(|source| RulesError::InvalidConfig {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(file.detector)
+    Ok(crate::config::Config::load(path)?.detector)
 }
 
 /// The matchers inside `{...}`: `{job="node"}` -> `job="node"`.
@@ -167,12 +122,20 @@ pub fn write_tests(
     write_yaml(&file, w)
 }
 
-/// Reads a VictoriaMetrics export trace from a file.
+/// Reads a VictoriaMetrics export trace from a file (plain or `.gz`).
 pub fn load_trace(path: &Path) -> Result<series::Trace, RulesError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RulesError::ReadTrace {
+    let read_err = |source| RulesError::ReadTrace {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut text = String::new();
+    if path.extension().is_some_and(|e| e == "gz") {
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text)
+    } else {
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(file), &mut text)
+    }
+    .map_err(read_err)?;
     series::parse_export(&text).map_err(|source| RulesError::Trace {
         path: path.to_path_buf(),
         source,

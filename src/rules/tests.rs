@@ -105,8 +105,8 @@ fn config_errors_name_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, "[detector.swap_low]\nbelow_ratio = 2.0\n").unwrap();
-    let e = load_config(&p).unwrap_err().to_string();
-    assert!(e.contains("bad.toml"), "{e}");
+    let e = format!("{:#}", anyhow::Error::from(load_config(&p).unwrap_err()));
+    assert!(e.contains("bad.toml: detector.swap_low.below_ratio"), "{e}");
     assert!(e.contains("detector.swap_low.below_ratio = 2"), "{e}");
     std::fs::write(&p, "[detector.swap_low]\nbelow = 2.0\n").unwrap();
     let e = format!("{:#}", anyhow::Error::from(load_config(&p).unwrap_err()));
@@ -153,4 +153,34 @@ fn benign_trace_stays_quiet() {
     let specs = build::alert_specs(&DetectorConfig::default(), &o);
     let first = unittest::first_firing(&unittest::simulate(&specs, &trace, 15_000));
     assert!(first.is_empty(), "{first:?}");
+}
+
+#[test]
+fn gzipped_traces_read_like_plain_ones() {
+    use std::io::Write as _;
+    let plain = fixture("tests/fixtures/traces/benign-high/export-benign-high-15s.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("trace.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(&plain).unwrap()).unwrap();
+    enc.finish().unwrap();
+    assert_eq!(load_trace(&gz).unwrap(), load_trace(&plain).unwrap());
+    let e = load_trace(&dir.path().join("missing.jsonl")).unwrap_err();
+    assert!(e.to_string().contains("missing.jsonl"), "{e}");
+}
+
+#[test]
+fn top_level_clauses_get_a_line_each() {
+    let o = options(Engine::Prometheus, "");
+    let specs = build::alert_specs(&DetectorConfig::default(), &o);
+    let forecast = specs.iter().find(|s| s.name == build::FORECAST).unwrap();
+    let pretty = forecast.expr.render_pretty("");
+    assert_eq!(pretty.lines().count(), 7, "{pretty}");
+    // `and` is left-associative: the flat chain is the nested one without
+    // its grouping parentheses.
+    let strip = |s: &str| s.replace(['(', ')'], "").replace('\n', " ");
+    assert_eq!(strip(&pretty), strip(&forecast.expr.render("")));
 }

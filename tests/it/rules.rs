@@ -195,6 +195,20 @@ fn promtool_test_rules_on_every_trace() {
             );
         }
     }
+    // The reconstruction of the user's incident: 5 hours, a 4-hour gap.
+    let dir = tempfile::tempdir().unwrap();
+    let kai = root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl");
+    rules_and_tests(dir.path(), &kai, &[], "15s");
+    let (ok, out) = run(
+        &promtool,
+        &["test", "rules", "memcanary-tests.yml"],
+        dir.path(),
+    );
+    assert!(
+        ok,
+        "promtool test rules failed on {}:\n{out}",
+        kai.display()
+    );
 }
 
 #[test]
@@ -247,4 +261,112 @@ fn amtool_check_config_accepts_the_alertmanager_snippet() {
     assert!(text.contains("group_wait: 0s"), "{text}");
     let (ok, out) = run(&amtool, &["check-config", "alertmanager.yml"], dir.path());
     assert!(ok, "amtool check-config rejected the snippet:\n{out}");
+}
+
+#[test]
+fn amtool_routes_memcanary_alerts_to_discord() {
+    let Some(amtool) = need("amtool", "amtool_routes_memcanary_alerts_to_discord") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    memcanary_rules(&["--alertmanager"], &dir.path().join("am.yml"));
+    let route = |labels: &[&str], receiver: &str| {
+        let mut args = vec!["config", "routes", "test", "--config.file=am.yml"];
+        let verify = format!("--verify.receivers={receiver}");
+        args.push(&verify);
+        args.extend_from_slice(labels);
+        let (ok, out) = run(&amtool, &args, dir.path());
+        assert!(ok, "{labels:?} should go to {receiver}:\n{out}");
+    };
+    route(
+        &["alertname=MemcanaryThrashing", "severity=critical"],
+        "memcanary-discord",
+    );
+    route(
+        &["alertname=MemcanaryHeadroomForecast", "severity=warning"],
+        "memcanary-discord",
+    );
+    route(&["alertname=NodeDown", "severity=critical"], "default");
+    let (_, tree) = run(
+        &amtool,
+        &["config", "routes", "--config.file=am.yml"],
+        dir.path(),
+    );
+    assert!(
+        tree.contains(r#"{severity="critical"}  receiver: memcanary-discord"#),
+        "{tree}"
+    );
+}
+
+/// A real Alertmanager with the generated config (the placeholder webhook
+/// replaced, as a user does) delivers a critical memcanary alert to a local
+/// stand-in for Discord's webhook endpoint.
+#[test]
+fn alertmanager_delivers_a_critical_alert_to_discord() {
+    use memcanary::rules::alertmanager::{AmConfig, PLACEHOLDER_URL};
+    use std::time::Duration;
+    let test = "alertmanager_delivers_a_critical_alert_to_discord";
+    let Some(am) = need("prometheus-alertmanager", test) else {
+        return;
+    };
+    let discord = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let discord_port = discord.server_addr().to_ip().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("am.yml");
+    memcanary_rules(&["--alertmanager"], &cfg_path);
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    let mut cfg: AmConfig = serde_saphyr::from_str(&text).unwrap();
+    for r in &mut cfg.receivers {
+        for d in &mut r.discord_configs {
+            assert_eq!(d.webhook_url.as_deref(), Some(PLACEHOLDER_URL));
+            d.webhook_url = Some(format!("http://127.0.0.1:{discord_port}/api/webhooks/1/t"));
+        }
+    }
+    std::fs::write(&cfg_path, serde_saphyr::to_string(&cfg).unwrap()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(am)
+        .arg(format!("--config.file={}", cfg_path.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    // Wait up to 60 s for it to come up (a readiness poll, not a timing claim).
+    let ready = (0..600).any(|_| {
+        let up = ureq::get(&format!("{base}/-/ready")).call().is_ok();
+        if !up {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        up
+    });
+    assert!(ready, "Alertmanager did not start");
+    let alert = r#"[{"labels":{"alertname":"MemcanaryThrashing","severity":"critical","rule":"thrashing","instance":"kai-server:9100","job":"node"},"annotations":{"summary":"kai-server:9100 is thrashing"}}]"#;
+    ureq::post(&format!("{base}/api/v2/alerts"))
+        .header("Content-Type", "application/json")
+        .send(alert)
+        .unwrap();
+    let got = discord.recv_timeout(Duration::from_secs(60)).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut req = got.expect("no Discord webhook call within 60 s");
+    assert_eq!(req.url(), "/api/webhooks/1/t");
+    let mut body = String::new();
+    std::io::Read::read_to_string(req.as_reader(), &mut body).unwrap();
+    let _ = req.respond(tiny_http::Response::empty(204));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let title = v["embeds"][0]["title"].as_str().unwrap_or_default();
+    assert!(
+        title.contains("FIRING") && title.contains("MemcanaryThrashing"),
+        "{body}"
+    );
 }

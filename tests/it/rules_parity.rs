@@ -1,9 +1,13 @@
-//! Parity: recorded traces imported into a real VictoriaMetrics, replayed
-//! through the generated rules with `vmalert -replay`, and the first firing
-//! of each alert compared with memcanary's own evaluation of the same rules
-//! (the evaluation the promtool tests prove equal to Prometheus').
+//! Parity, two ways, on every recorded trace:
 //!
-//! Needs MEMCANARY_RULES_VM_URL (scripts/test.d/40-rules.sh), vmalert, curl.
+//! - the rules (as memcanary evaluates them with Prometheus' semantics, which
+//!   the promtool tests prove) against the detector itself, run through
+//!   `memcanary replay --json`;
+//! - the rules replayed by a real vmalert (`vmalert -replay`) over the trace
+//!   imported into a real VictoriaMetrics, against the same evaluation.
+//!
+//! The vmalert half needs MEMCANARY_RULES_VM_URL (scripts/test.d/40-rules.sh),
+//! vmalert and curl; without them it prints SKIP.
 
 use memcanary::detect::DetectorConfig;
 use memcanary::rules::build::{self, Options};
@@ -14,7 +18,39 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const RUNS: [&str; 4] = ["incident", "fast-spike", "benign-high", "cache-heavy"];
+/// One evaluation interval: the agreement asked for.
+const EVAL_MS: i64 = 15_000;
+
+/// One recorded trace and its scrape interval.
+struct Case {
+    path: PathBuf,
+    scrape: &'static str,
+    scrape_ms: i64,
+}
+
+/// The traces, in groups replayed together (close in time, same interval):
+/// the lab runs at 15 s and at 5 s, and the reconstruction of the user's
+/// incident (incident-184).
+fn groups() -> Vec<Vec<Case>> {
+    let lab = |scrape: &'static str, scrape_ms| {
+        ["incident", "fast-spike", "benign-high", "cache-heavy"]
+            .into_iter()
+            .map(|run| Case {
+                path: root().join(format!(
+                    "tests/fixtures/traces/{run}/export-{run}-{scrape}.jsonl"
+                )),
+                scrape,
+                scrape_ms,
+            })
+            .collect()
+    };
+    let kai = Case {
+        path: root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl"),
+        scrape: "15s",
+        scrape_ms: 15_000,
+    };
+    vec![lab("15s", 15_000), lab("5s", 5_000), vec![kai]]
+}
 
 /// Where MetricsQL and PromQL disagree on a trace, with why. Everything not
 /// listed here must agree within one evaluation interval.
@@ -167,30 +203,32 @@ fn vmalert_replay_fires_with_memcanary() {
     let dir = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
     let mut failures = Vec::new();
-    for (scrape, scrape_ms) in [("15s", 15_000), ("5s", 5_000)] {
-        let jobs = format!(".*-{scrape}");
+    for group in groups() {
         let mut ours = BTreeMap::new();
+        let mut jobs = Vec::new();
         let (mut from, mut to) = (i64::MAX, i64::MIN);
-        for run in RUNS {
-            let path = root().join(format!(
-                "tests/fixtures/traces/{run}/export-{run}-{scrape}.jsonl"
-            ));
-            let body = dir.path().join(format!("{run}-{scrape}.jsonl"));
-            std::fs::write(
-                &body,
-                without_nulls(&std::fs::read_to_string(&path).unwrap()),
-            )
-            .unwrap();
+        for case in &group {
+            let name = case
+                .path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let body = dir.path().join(&name);
+            let text = std::fs::read_to_string(&case.path).unwrap();
+            std::fs::write(&body, without_nulls(&text)).unwrap();
             curl(&[
                 "--data-binary",
                 &format!("@{}", body.display()),
                 &format!("{vm}/api/v1/import"),
             ]);
-            let trace = load_trace(&path).unwrap();
+            let trace = load_trace(&case.path).unwrap();
             from = from.min(trace.origin_ms);
             to = to.max(trace.origin_ms + trace.end_ms);
-            ours.extend(memcanary_firings(&path, scrape_ms));
+            jobs.push(trace.hosts[0].job.replace('.', "\\."));
+            ours.extend(memcanary_firings(&case.path, case.scrape_ms));
         }
+        let jobs = jobs.join("|");
         curl(&[&format!("{vm}/internal/force_flush")]);
         curl(&[
             "-G",
@@ -198,29 +236,8 @@ fn vmalert_replay_fires_with_memcanary() {
             "--data-urlencode",
             &format!("match[]={{__name__=~\"ALERTS|ALERTS_FOR_STATE\",job=~\"{jobs}\"}}"),
         ]);
-        let rules = replay_rules(dir.path(), scrape, &jobs);
-        let out = Command::new(&vmalert)
-            .arg(format!("-rule={}", rules.display()))
-            .arg(format!("-datasource.url={vm}"))
-            .arg(format!("-remoteWrite.url={vm}"))
-            .arg(format!(
-                "-replay.timeFrom={}",
-                rfc3339(from - from % 60_000)
-            ))
-            .arg(format!("-replay.timeTo={}", rfc3339(to + 60_000)))
-            .args([
-                "-replay.disableProgressBar",
-                "-replay.rulesDelay=2s",
-                "-remoteWrite.flushInterval=1s",
-                "-datasource.queryStep=15s",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "vmalert -replay failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let rules = replay_rules(dir.path(), group[0].scrape, &jobs);
+        replay(&vmalert, &vm, &rules, from, to);
         curl(&[&format!("{vm}/internal/force_flush")]);
         let theirs = replayed_firings(&vm, &jobs, from, to);
         compare(&ours, &theirs, &mut report, &mut failures);
@@ -233,6 +250,32 @@ fn vmalert_replay_fires_with_memcanary() {
         failures.is_empty(),
         "parity failures:\n{}",
         failures.join("\n")
+    );
+}
+
+/// Runs `vmalert -replay` over `[from, to]`.
+fn replay(vmalert: &Path, vm: &str, rules: &Path, from: i64, to: i64) {
+    let out = Command::new(vmalert)
+        .arg(format!("-rule={}", rules.display()))
+        .arg(format!("-datasource.url={vm}"))
+        .arg(format!("-remoteWrite.url={vm}"))
+        .arg(format!(
+            "-replay.timeFrom={}",
+            rfc3339(from - from % 60_000)
+        ))
+        .arg(format!("-replay.timeTo={}", rfc3339(to + 60_000)))
+        .args([
+            "-replay.disableProgressBar",
+            "-replay.rulesDelay=2s",
+            "-remoteWrite.flushInterval=1s",
+            "-datasource.queryStep=15s",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "vmalert -replay failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
@@ -251,7 +294,7 @@ fn compare(
             (None, Some(_)) => format!("{} {}: vmalert fires, memcanary does not", key.0, key.1),
             (None, None) => continue,
         };
-        let agrees = matches!((a, b), (Some(a), Some(b)) if (b - a).abs() <= 15_000);
+        let agrees = matches!((a, b), (Some(a), Some(b)) if (b - a).abs() <= EVAL_MS);
         let known = KNOWN
             .iter()
             .find(|(job, alert, _)| *job == key.0 && *alert == key.1);
@@ -274,71 +317,45 @@ fn which(tool: &str) -> Option<PathBuf> {
     })
 }
 
-/// The detector's first firing (ms since the trace's grid origin) per alert
-/// name, fed the same grid samples the rules are judged on. Stands in for
-/// `memcanary replay --json` until that command exists.
-fn detector_firings(trace: &memcanary::rules::series::Trace) -> BTreeMap<String, i64> {
-    use memcanary::detect::{AlertState, Detector};
-    use memcanary::signal::node_exporter as ne;
-    use memcanary::signal::Sample;
+/// The detector's first firing (ms since the epoch) per alert name, from
+/// `memcanary replay --json` on the trace.
+fn detector_firings(path: &Path, instance: &str) -> BTreeMap<String, i64> {
     let cfg = DetectorConfig::default();
     let o = Options {
         target: Target::new(Engine::Prometheus, None),
         selector: String::new(),
-        interval_ms: 15_000,
-        scrape_interval_ms: trace.interval_ms,
+        interval_ms: EVAL_MS,
+        scrape_interval_ms: EVAL_MS,
     };
     let names: BTreeMap<&str, &str> = build::alert_specs(&cfg, &o)
         .iter()
         .map(|s| (s.rule, s.name))
         .collect();
-    let host = &trace.hosts[0];
-    let at = |metric: &str, t: i64| {
-        host.points(metric)
-            .iter()
-            .find(|p| p.t == t)
-            .and_then(|p| p.v)
-    };
-    let mut det = Detector::new(&cfg);
-    let mut events = Vec::new();
-    for p in host.points(ne::MEM_AVAILABLE) {
-        let Some(ma) = p.v else { continue };
-        let t = p.t;
-        let (Some(mt), Some(st), Some(sf)) = (
-            at(ne::MEM_TOTAL, t),
-            at(ne::SWAP_TOTAL, t),
-            at(ne::SWAP_FREE, t),
-        ) else {
+    let out = assert_cmd::Command::cargo_bin("memcanary")
+        .unwrap()
+        .args(["replay", "--json", "--instance", instance])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = report
+        .as_array()
+        .and_then(|a| a.iter().find(|h| h["instance"] == instance))
+        .unwrap();
+    let mut first = BTreeMap::new();
+    for e in host["events"].as_array().unwrap() {
+        let rule = e["rule"].as_str().unwrap_or_default();
+        let (Some(name), "firing") = (names.get(rule), e["state"].as_str().unwrap_or_default())
+        else {
             continue;
         };
-        let us = |m| at(m, t).map(|v| (v * 1e6).round() as u64);
-        let count = |m| at(m, t).map(|v| v as u64);
-        let s = Sample {
-            at_ms: t,
-            mem_total_bytes: mt as u64,
-            mem_available_bytes: ma as u64,
-            swap_total_bytes: st as u64,
-            swap_free_bytes: sf as u64,
-            psi_some_total_us: us(ne::PSI_SOME),
-            psi_full_total_us: us(ne::PSI_FULL),
-            pgmajfault: count(ne::PGMAJFAULT),
-            pswpin: count(ne::PSWPIN),
-            pswpout: count(ne::PSWPOUT),
-            oom_kill: count(ne::OOM_KILL),
-        };
-        while let Some(due) = det.poll_timeout().filter(|d| *d <= t) {
-            det.handle_timeout(due, &mut events);
-        }
-        det.observe(&s, &mut events).unwrap();
-    }
-    if let Some(due) = det.poll_timeout() {
-        det.handle_timeout(due, &mut events);
-    }
-    let mut first = BTreeMap::new();
-    for e in events.iter().filter(|e| e.state == AlertState::Firing) {
-        if let Some(name) = names.get(e.rule) {
-            first.entry(name.to_string()).or_insert(e.at_ms);
-        }
+        let at: jiff::Timestamp = e["at"].as_str().unwrap().parse().unwrap();
+        first.entry(name.to_string()).or_insert(at.as_millisecond());
     }
     first
 }
@@ -348,37 +365,37 @@ fn rules_fire_with_the_detector() {
     let cfg = DetectorConfig::default();
     let mut report = Vec::new();
     let mut failures = Vec::new();
-    for run in RUNS {
-        for scrape in ["15s", "5s"] {
-            let path = root().join(format!(
-                "tests/fixtures/traces/{run}/export-{run}-{scrape}.jsonl"
-            ));
-            let trace = load_trace(&path).unwrap();
-            let o = Options {
-                target: Target::new(Engine::Prometheus, None),
-                selector: String::new(),
-                interval_ms: 15_000,
-                scrape_interval_ms: trace.interval_ms,
+    for case in groups().into_iter().flatten() {
+        let trace = load_trace(&case.path).unwrap();
+        let o = Options {
+            target: Target::new(Engine::Prometheus, None),
+            selector: String::new(),
+            interval_ms: EVAL_MS,
+            scrape_interval_ms: case.scrape_ms,
+        };
+        let specs = build::alert_specs(&cfg, &o);
+        let ours = unittest::first_firing(&unittest::simulate(&specs, &trace, o.interval_ms));
+        let host = &trace.hosts[0];
+        let det = detector_firings(&case.path, &host.instance);
+        let secs = |ms: i64| (ms - trace.origin_ms) as f64 / 1000.0;
+        for spec in &specs {
+            let rule = ours.get(spec.name).map(|t| trace.origin_ms + t);
+            let d = det.get(spec.name).copied();
+            let line = match (d, rule) {
+                (Some(d), Some(r)) => format!(
+                    "{:+.0} s (detector at {:.0} s)",
+                    (r - d) as f64 / 1000.0,
+                    secs(d)
+                ),
+                (Some(d), None) => format!("only the detector fires (at {:.0} s)", secs(d)),
+                (None, Some(r)) => format!("only the rule fires (at {:.0} s)", secs(r)),
+                (None, None) => continue,
             };
-            let specs = build::alert_specs(&cfg, &o);
-            let ours = unittest::first_firing(&unittest::simulate(&specs, &trace, o.interval_ms));
-            let det = detector_firings(&trace);
-            for spec in &specs {
-                let (a, b) = (det.get(spec.name), ours.get(spec.name));
-                let line = match (a, b) {
-                    (Some(a), Some(b)) => {
-                        format!("{:+} s (detector at {} s)", (b - a) / 1000, a / 1000)
-                    }
-                    (Some(a), None) => format!("only the detector fires (at {} s)", a / 1000),
-                    (None, Some(b)) => format!("only the rule fires (at {} s)", b / 1000),
-                    (None, None) => continue,
-                };
-                let line = format!("{run}-{scrape} {}: {line}", spec.name);
-                if !judge(spec.name, a.copied(), b.copied()) {
-                    failures.push(line.clone());
-                }
-                report.push(line);
+            let line = format!("{} {}: {line}", host.job, spec.name);
+            if !judge(spec.name, d, rule) {
+                failures.push(line.clone());
             }
+            report.push(line);
         }
     }
     eprintln!("rule minus detector, first firing:\n{}", report.join("\n"));
@@ -393,7 +410,6 @@ fn rules_fire_with_the_detector() {
 /// robust slope: the forecast rule may fire earlier than the detector (its
 /// least-squares slope reacts faster), never more than one evaluation later.
 fn judge(name: &str, det: Option<i64>, rule: Option<i64>) -> bool {
-    const EVAL_MS: i64 = 15_000;
     match (det, rule) {
         (Some(d), Some(r)) if name == build::FORECAST => r - d <= EVAL_MS,
         (Some(d), Some(r)) => (r - d).abs() <= EVAL_MS,
