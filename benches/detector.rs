@@ -61,7 +61,11 @@ fn synthetic(n: usize, step_ms: i64) -> Vec<Sample> {
 /// field, plus `up`).
 fn write_export(path: &std::path::Path, samples: &[Sample]) -> std::io::Result<()> {
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let ts: String = samples.iter().map(|s| s.at_ms.to_string()).collect::<Vec<_>>().join(",");
+    let ts: String = samples
+        .iter()
+        .map(|s| s.at_ms.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     for f in Field::ALL {
         let vals: Vec<String> = samples
             .iter()
@@ -86,7 +90,10 @@ fn write_export(path: &std::path::Path, samples: &[Sample]) -> std::io::Result<(
         )?;
     }
     let ones = vec!["1"; samples.len()].join(",");
-    writeln!(w, r#"{{"metric":{{"__name__":"up","job":"node","instance":"db1:9100"}},"values":[{ones}],"timestamps":[{ts}]}}"#)?;
+    writeln!(
+        w,
+        r#"{{"metric":{{"__name__":"up","job":"node","instance":"db1:9100"}},"values":[{ones}],"timestamps":[{ts}]}}"#
+    )?;
     w.flush()
 }
 

@@ -217,7 +217,11 @@ impl FeatureState {
                 .max_mem_available()
                 .map_or(0.0, |m| (m - p.mem_available).max(0.0) / mem_total),
             slope,
-            slope_lsq: self.spans.baseline_features.then(|| self.lsq_slope()).flatten(),
+            slope_lsq: self
+                .spans
+                .baseline_features
+                .then(|| self.lsq_slope())
+                .flatten(),
             eta_s,
             recent_slope: self.recent_slope(p),
             psi_some: psi(PSI_SOME),
