@@ -110,6 +110,12 @@ impl Config {
             .map_err(|source| ConfigFileError::Agent {
                 path: path.to_owned(),
                 source,
+            })?;
+        self.notify
+            .validate()
+            .map_err(|source| ConfigFileError::Notify {
+                path: path.to_owned(),
+                source,
             })
     }
 }

@@ -77,8 +77,8 @@ pub fn advice(cfg: &Config) -> Vec<String> {
                 .into(),
         );
     }
-    if !a.lock_memory {
-        v.push("lock_memory = false: the agent's own pages can be evicted under the pressure it watches".into());
+    if a.lock_memory == crate::agent::config::LockMode::Off {
+        v.push("lock_memory = \"off\": the agent's own pages can be evicted under the pressure it watches".into());
     }
     if a.metrics_listen.is_empty() {
         v.push("metrics_listen is empty: /metrics disabled".into());

@@ -45,8 +45,10 @@ pub struct AgentConfig {
     pub ring_seconds: u32,
     /// Top-consumer snapshot limits.
     pub snapshot: SnapshotConfig,
-    /// `mlockall` the process (current, then future pages on fault).
-    pub lock_memory: bool,
+    /// Memory locking: `all` (every mapped page now, later pages on fault),
+    /// `touched` (only pages already used, and later pages on fault: smaller
+    /// RSS, but code first run under pressure must be faulted in), `off`.
+    pub lock_memory: LockMode,
     /// `/proc/self/oom_score_adj` to set (-1000 = never OOM-killed; needs
     /// CAP_SYS_RESOURCE); `None` leaves it alone.
     pub oom_score_adj: Option<i32>,
@@ -56,6 +58,21 @@ pub struct AgentConfig {
     pub instance: Option<String>,
     /// Dead-man heartbeat: pinged every `every` while the agent is alive.
     pub heartbeat: Option<HeartbeatConfig>,
+}
+
+/// How much of the process `mlockall` pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    /// `mlockall(MCL_CURRENT)` then `mlockall(MCL_FUTURE | MCL_ONFAULT)`:
+    /// the whole binary is resident and locked.
+    All,
+    /// `mlockall(MCL_CURRENT | MCL_ONFAULT)` then `MCL_FUTURE | MCL_ONFAULT`
+    /// after a warm-up turn: what has run is locked, the rest only when first
+    /// used.
+    Touched,
+    /// No locking.
+    Off,
 }
 
 /// Kernel PSI trigger settings.
@@ -128,7 +145,7 @@ impl Default for AgentConfig {
             spool_dir: Some(PathBuf::from("/var/lib/memcanary/spool")),
             ring_seconds: 900,
             snapshot: SnapshotConfig::default(),
-            lock_memory: true,
+            lock_memory: LockMode::All,
             oom_score_adj: Some(-1000),
             nice: None,
             instance: None,

@@ -143,6 +143,8 @@ impl Agent {
         let (notify_tx, h) = nt.spawn().map_err(setup_err("the notifier thread"))?;
         threads.push(h);
         let (wake, term, hup) = signals()?;
+        let mut src = src;
+        warm_up(&mut src, &det);
         let p = protect::apply(a, &a.proc_root);
         metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
         Ok(Agent {
@@ -467,6 +469,16 @@ impl Agent {
         {
             let _ = h.join();
         }
+    }
+}
+
+/// Runs the sample path once before locking, so `lock_memory = "touched"`
+/// locks its code and data (a throwaway detector: no state is kept).
+fn warm_up(src: &mut ProcSource, det: &Detector) {
+    let mut d = det.clone();
+    let mut sink = Vec::with_capacity(16);
+    if let Ok(s) = src.read(1) {
+        let _ = d.observe(&s, &mut sink);
     }
 }
 

@@ -4,6 +4,9 @@
 //!   buffer allocated before this call), then `mlockall(MCL_FUTURE |
 //!   MCL_ONFAULT)` locks later mappings page by page as they are touched,
 //!   so thread stacks and glibc arenas do not get locked in full up front.
+//!   `lock_memory = "touched"` uses `MCL_CURRENT | MCL_ONFAULT` instead:
+//!   only pages already resident (after a warm-up turn) are locked, which
+//!   keeps the never-run parts of the binary (replay, plotting) out of RAM.
 //!   The agent's own text can then never be evicted and refaulted, which is
 //!   what freezes node_exporter in a reclaim livelock.
 //! - `oom_score_adj = -1000`: the OOM killer never picks us (needs
@@ -18,7 +21,7 @@
 //! agent runs on (an agent that refuses to start is worse than an unlocked
 //! one). [`Protection`] records what took effect for logs and `/metrics`.
 
-use super::config::AgentConfig;
+use super::config::{AgentConfig, LockMode};
 use rustix::mm::{mlockall, MlockAllFlags};
 use std::path::Path;
 
@@ -35,10 +38,15 @@ pub struct Protection {
 
 /// Applies every configured protection, logging each result.
 pub fn apply(cfg: &AgentConfig, proc_root: &Path) -> Protection {
-    let mut p = Protection::default();
-    if cfg.lock_memory {
-        p.locked = lock_memory();
-    }
+    let locked = match cfg.lock_memory {
+        LockMode::All => lock_memory(MlockAllFlags::CURRENT),
+        LockMode::Touched => lock_memory(MlockAllFlags::CURRENT | MlockAllFlags::ONFAULT),
+        LockMode::Off => false,
+    };
+    let mut p = Protection {
+        locked,
+        ..Protection::default()
+    };
     if let Some(adj) = cfg.oom_score_adj {
         p.oom_score_adj = set_oom_score_adj(proc_root, adj).then_some(adj);
     }
@@ -51,8 +59,8 @@ pub fn apply(cfg: &AgentConfig, proc_root: &Path) -> Protection {
     p
 }
 
-fn lock_memory() -> bool {
-    if let Err(e) = mlockall(MlockAllFlags::CURRENT) {
+fn lock_memory(current: MlockAllFlags) -> bool {
+    if let Err(e) = mlockall(current) {
         tracing::warn!(error = %e, "mlockall(MCL_CURRENT) refused (needs CAP_IPC_LOCK or LimitMEMLOCK); running unlocked");
         return false;
     }

@@ -249,3 +249,36 @@ pub(crate) fn load_state(path: &std::path::Path) -> BTreeMap<String, Entry> {
         Err(_) => BTreeMap::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_state_file_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        assert!(load_state(&p).is_empty());
+        std::fs::write(&p, b"{not json").unwrap();
+        assert!(load_state(&p).is_empty());
+        let mut state = BTreeMap::new();
+        let alert = Alert::test("h", 1);
+        state.insert(
+            Router::key(&alert),
+            Entry {
+                alert,
+                last_ms: BTreeMap::from([("d".to_string(), 5)]),
+                confirmed: true,
+            },
+        );
+        spool::write_atomic(&p, &state).unwrap();
+        let back = load_state(&p);
+        assert_eq!(back.len(), 1);
+        let e = back.values().next().unwrap();
+        assert_eq!(e.last_ms.get("d"), Some(&5));
+        assert!(
+            !e.confirmed,
+            "loaded entries wait for the detector to confirm them"
+        );
+    }
+}

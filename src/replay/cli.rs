@@ -27,9 +27,14 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
     /// Keep only the first sample of each interval, as a scraper with this
-    /// interval would have seen the host (e.g. `30s`).
+    /// interval would have seen the host (e.g. `30s`). Repeat it to replay
+    /// each recording at several intervals.
     #[arg(long, value_name = "DURATION", value_parser = parse_dur)]
-    pub downsample: Option<Dur>,
+    pub downsample: Vec<Dur>,
+    /// Print a Markdown table of lead times (memcanary beside every
+    /// published rule), one row per recording and interval.
+    #[arg(long, conflicts_with = "json")]
+    pub table: bool,
     /// Replay only this instance.
     #[arg(long)]
     pub instance: Option<String>,
@@ -45,8 +50,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(p) => crate::detect::config::load_detector_config(p)?,
         None => DetectorConfig::default(),
     };
-    let mut replays = Vec::new();
+    let mut runs = Vec::new();
     for file in &args.files {
+        let ramp_start_ms = ramp_start(file);
         for host in load(file)? {
             if args.instance.as_ref().is_some_and(|i| *i != host.instance) {
                 continue;
@@ -54,19 +60,35 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             for w in &host.warnings {
                 tracing::warn!(file = %file.display(), "{w}");
             }
-            let host = match args.downsample {
-                Some(d) => host.downsample(d.as_millis()),
-                None => host,
+            let intervals: Vec<Option<Dur>> = if args.downsample.is_empty() {
+                vec![None]
+            } else {
+                args.downsample.iter().copied().map(Some).collect()
             };
-            let rec = super::Recording {
-                instance: &host.instance,
-                samples: &host.samples,
-                end_ms: host.end_ms,
-            };
-            replays.push(super::run(&rec, &cfg, args.plot.is_some())?);
+            for every in intervals {
+                let h = match every {
+                    Some(d) => host.downsample(d.as_millis()),
+                    None => host.clone(),
+                };
+                let rec = super::Recording {
+                    instance: &h.instance,
+                    samples: &h.samples,
+                    end_ms: h.end_ms,
+                };
+                let replay = super::run(&rec, &cfg, args.plot.is_some())?;
+                let label = every.map_or_else(
+                    || {
+                        replay
+                            .interval_ms
+                            .map_or_else(|| "-".into(), |i| Dur::from_millis(i).to_string())
+                    },
+                    |d| d.to_string(),
+                );
+                runs.push((recording_name(file), label, ramp_start_ms, replay));
+            }
         }
     }
-    if replays.is_empty() {
+    if runs.is_empty() {
         anyhow::bail!(
             "no instance to replay{}",
             args.instance
@@ -74,6 +96,20 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 .map(|i| format!(" (no instance {i:?} in the input)"))
                 .unwrap_or_default()
         );
+    }
+    let replays: Vec<_> = runs.iter().map(|r| r.3.clone()).collect();
+    if args.table {
+        let rows: Vec<_> = runs
+            .iter()
+            .map(|(name, interval, ramp, replay)| super::table::Row {
+                name: name.clone(),
+                interval: interval.clone(),
+                ramp_start_ms: *ramp,
+                replay,
+            })
+            .collect();
+        print!("{}", super::table::render(&rows));
+        return Ok(ExitCode::SUCCESS);
     }
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -91,6 +127,28 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         eprintln!("plot written to {}", p.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A recording's name: its directory for lab traces (`incident`), else the
+/// file stem.
+fn recording_name(file: &Path) -> String {
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
+    match file
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|s| s.to_str())
+    {
+        Some(dir) if !dir.is_empty() => format!("{dir}/{stem}"),
+        _ => stem.to_string(),
+    }
+}
+
+/// When the workload started, from a `summary.json` beside the file
+/// (`workload_start`, unix seconds), as the lab's recordings have.
+fn ramp_start(file: &Path) -> Option<i64> {
+    let text = std::fs::read_to_string(file.with_file_name("summary.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some((v.get("workload_start")?.as_f64()? * 1000.0) as i64)
 }
 
 /// Loads one file, reporting progress on stderr when it is large.

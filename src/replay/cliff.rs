@@ -5,6 +5,10 @@
 //! recording counts) and the first sample showing an increase of the OOM-kill
 //! counter. The gap "starts" at the last sample before it: that is the last
 //! moment the monitoring stack saw the host.
+//!
+//! A recording that merely ends (the export window closes a few scrapes
+//! after the last sample) is not a blackout: silence at the very end counts
+//! only when it is also longer than [`MIN_TRAILING_MS`].
 
 use crate::signal::Sample;
 use serde::Serialize;
@@ -29,6 +33,9 @@ pub struct Cliff {
     /// For a gap: its length, ms.
     pub gap_ms: Option<i64>,
 }
+
+/// Shortest trailing silence that counts as a data gap.
+pub const MIN_TRAILING_MS: i64 = 120_000;
 
 /// Median interval between consecutive samples.
 pub fn median_interval_ms(samples: &[Sample]) -> Option<i64> {
@@ -57,7 +64,8 @@ pub fn find(samples: &[Sample], end_ms: i64) -> Option<Cliff> {
 fn first_gap(samples: &[Sample], end_ms: i64) -> Option<Cliff> {
     let limit = 3 * median_interval_ms(samples)?;
     let last = samples.last()?;
-    let trailing = std::iter::once((last.at_ms, end_ms.max(last.at_ms)));
+    let end = end_ms.max(last.at_ms);
+    let trailing = (end - last.at_ms > MIN_TRAILING_MS).then_some((last.at_ms, end));
     samples
         .windows(2)
         .map(|w| (w[0].at_ms, w[1].at_ms))
@@ -117,6 +125,12 @@ mod tests {
     fn a_gap_of_exactly_three_intervals_is_not() {
         let s = at(&[0, 15, 30, 45, 90, 105], &[]);
         assert_eq!(find(&s, 105_000), None);
+    }
+
+    #[test]
+    fn a_recording_that_merely_ends_has_no_cliff() {
+        let s = at(&[0, 5, 10, 15], &[]);
+        assert_eq!(find(&s, 45_000), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cliff;
 pub mod plot;
 pub mod report;
+pub mod table;
 
 use crate::detect::{Detector, DetectorConfig, Event, ObserveError, RuleSet};
 use crate::signal::Sample;

@@ -181,7 +181,7 @@ cgroup = "{cg}"
 metrics_listen = ""
 state_file = "{dir}/state.json"
 spool_dir = "{dir}/spool"
-lock_memory = true
+lock_memory = "all"
 
 [[notify.sinks]]
 name = "receiver"
