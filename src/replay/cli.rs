@@ -22,9 +22,9 @@ pub struct ReplayArgs {
     /// Print the JSON report (one object per instance, in an array).
     #[arg(long)]
     pub json: bool,
-    /// Draw headroom, swap and PSI with every rule's first firing into this
-    /// SVG file.
-    #[arg(long, value_name = "FILE.svg")]
+    /// Draw headroom, swap and PSI with every rule's firing and the cliff
+    /// into this file (`.svg`, or `.png`).
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub plot: Option<PathBuf>,
     /// Keep only the first sample of each interval, as a scraper with this
     /// interval would have seen the host (e.g. `30s`). Repeat it to replay

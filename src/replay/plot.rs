@@ -1,4 +1,4 @@
-//! `--plot FILE.svg`: headroom, swap and PSI over time, with markers where
+//! `--plot FILE.svg` (or `.png`): headroom, swap and PSI over time, with markers where
 //! memcanary's rules and each published rule first fired, and the cliff
 //! shaded. One panel per instance.
 //!
@@ -204,18 +204,44 @@ pub fn write(replays: &[Replay], path: &Path) -> Result<(), PlotError> {
         path: path.display().to_string(),
         msg,
     };
-    if path.extension().and_then(|e| e.to_str()) != Some("svg") {
-        return Err(err("only .svg output is supported".into()));
+    let svg = render_svg(replays).map_err(&err)?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("svg") => std::fs::write(path, svg).map_err(|e| err(e.to_string())),
+        Some("png") => write_png(&svg, path).map_err(err),
+        _ => Err(err("the file name must end in .svg or .png".into())),
     }
+}
+
+/// Draws every replay's panel into an SVG document.
+pub fn render_svg(replays: &[Replay]) -> Result<String, String> {
     let data: Vec<PlotData> = replays.iter().map(PlotData::new).collect();
     let h = PANEL_H * data.len().max(1) as u32;
-    let root = SVGBackend::new(path, (WIDTH, h)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-    let panels = root.split_evenly((data.len().max(1), 1));
-    for (d, area) in data.iter().zip(panels.iter()) {
-        draw_panel(d, area).map_err(err)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let panels = root.split_evenly((data.len().max(1), 1));
+        for (d, area) in data.iter().zip(panels.iter()) {
+            draw_panel(d, area)?;
+        }
+        root.present().map_err(|e| e.to_string())?;
     }
-    root.present().map_err(|e| err(e.to_string()))
+    Ok(svg)
+}
+
+/// Rasterises the SVG with resvg, text in the system's sans-serif font
+/// (DejaVu Sans where installed; without fonts the text is left out).
+fn write_png(svg: &str, path: &Path) -> Result<(), String> {
+    use resvg::{tiny_skia, usvg};
+    let mut opt = usvg::Options::default();
+    let db = opt.fontdb_mut();
+    db.load_system_fonts();
+    db.set_sans_serif_family("DejaVu Sans");
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| e.to_string())?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("empty picture")?;
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.save_png(path).map_err(|e| e.to_string())
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;

@@ -179,6 +179,32 @@ fn timeline_and_plot_are_written() {
     assert!(picture.starts_with("<svg"));
     assert!(picture.contains("memcanary headroom_forecast"));
     assert!(picture.contains("earlyoom_default"));
+
+    let png = dir.path().join("p.png");
+    let out = Command::cargo_bin("memcanary")
+        .unwrap()
+        .args(["replay", "--plot"])
+        .arg(&png)
+        .arg(fixture("incident-184/export-kai-server-15s.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(bytes.len() > 20_000, "a 1200x620 chart, not an empty image");
+
+    let bad = Command::cargo_bin("memcanary")
+        .unwrap()
+        .args(["replay", "--plot", "x.pdf"])
+        .arg(fixture("incident-184/export-kai-server-15s.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("x.pdf"));
 }
 
 #[test]
