@@ -19,11 +19,23 @@ struct Cli {
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
     Replay(memcanary::replay::cli::ReplayArgs),
+    /// Run the on-host early-warning daemon (defaults + stdout without a config).
+    Agent(memcanary::agent::cli::AgentArgs),
+    /// Print the effective config, validate it, and give advice.
+    CheckConfig(memcanary::agent::cli::CheckConfigArgs),
+    /// Send a test notification to every configured sink and report per sink.
+    NotifyTest(memcanary::notify::cli::NotifyTestArgs),
+    /// Write memcanary's rules for vmalert / Prometheus, an Alertmanager
+    /// route, or promtool unit tests.
+    Rules(memcanary::rules::cli::RulesArgs),
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The HTTP client's debug/trace logs print request URLs and bytes, which
+    // carry webhook tokens: keep them quiet whatever the user's filter says.
+    let quiet = memcanary::notify::QUIET_HTTP_LOGS;
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},{quiet}"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{quiet}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -35,6 +47,10 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Replay(args) => memcanary::replay::cli::run(&args),
+        Command::Agent(args) => memcanary::agent::cli::run(&args),
+        Command::CheckConfig(args) => memcanary::agent::cli::check_config(&args),
+        Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
+        Command::Rules(args) => memcanary::rules::cli::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -38,6 +38,8 @@ pub struct DetectorConfig {
     pub exhaustion_imminent: ImminentRule,
     /// Critical: the kernel is thrashing in reclaim.
     pub thrashing: ThrashingRule,
+    /// Critical: the kernel's OOM killer fired.
+    pub oom_kill: OomKillRule,
     /// Critical: the host stopped reporting while under pressure.
     pub went_dark: WentDarkRule,
 }
@@ -117,6 +119,10 @@ pub struct ForecastRule {
     pub min_drain_ratio_per_min: f64,
     /// Ignore forecasts while headroom is above this fraction of capacity.
     pub max_headroom_ratio: f64,
+    /// The drain over `recent_window` must keep at least this fraction of
+    /// the trend's pace (a job that ramped up and settled has a steep trend
+    /// but a flat recent slope).
+    pub min_recent_fraction: f64,
     /// How long the forecast must hold: what separates a sustained drain from
     /// a job that ramps up and settles.
     #[serde(rename = "for")]
@@ -166,6 +172,22 @@ pub struct ThrashingRule {
     pub for_: Dur,
 }
 
+/// `oom_kill`: the kernel had to kill a process (`node_vmstat_oom_kill`
+/// increased). Fires on the sample that shows it, resolves after a
+/// `rate_window` without another kill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OomKillRule {
+    /// Turn the rule off.
+    pub enabled: bool,
+}
+
+impl Default for OomKillRule {
+    fn default() -> Self {
+        OomKillRule { enabled: true }
+    }
+}
+
 /// `went_dark`: silence while under pressure is the worst case, not recovery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -173,7 +195,8 @@ pub struct WentDarkRule {
     /// Turn the rule off.
     pub enabled: bool,
     /// Counts as "under pressure" when silence starts: any memcanary rule
-    /// pending or firing, or headroom below this fraction of capacity.
+    /// firing, the forecast pending, PSI "some" above
+    /// `psi_rising.above_ratio`, or headroom below this fraction of capacity.
     pub below_headroom_ratio: f64,
 }
 
@@ -191,6 +214,7 @@ impl Default for DetectorConfig {
             headroom_forecast: ForecastRule::default(),
             exhaustion_imminent: ImminentRule::default(),
             thrashing: ThrashingRule::default(),
+            oom_kill: OomKillRule::default(),
             went_dark: WentDarkRule::default(),
         }
     }
@@ -241,7 +265,8 @@ impl Default for ForecastRule {
             clear_horizon: Dur::from_secs(45 * 60),
             min_drain_ratio_per_min: 0.002,
             max_headroom_ratio: 1.0,
-            for_: Dur::from_secs(150),
+            min_recent_fraction: 0.3,
+            for_: Dur::from_secs(120),
             severity: Severity::Warning,
         }
     }
@@ -388,6 +413,10 @@ impl DetectorConfig {
             f.min_drain_ratio_per_min,
         )?;
         ratio("headroom_forecast.max_headroom_ratio", f.max_headroom_ratio)?;
+        ratio(
+            "headroom_forecast.min_recent_fraction",
+            f.min_recent_fraction,
+        )?;
         let i = &self.exhaustion_imminent;
         ratio(
             "exhaustion_imminent.below_headroom_ratio",
@@ -432,6 +461,58 @@ impl DetectorConfig {
         )?;
         Ok(())
     }
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Unreadable.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid TOML or unknown keys.
+    #[error("config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why (names the key and line).
+        source: toml::de::Error,
+    },
+    /// Out of range.
+    #[error("config {path}: {source}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Which key and why.
+        source: ConfigError,
+    },
+}
+
+/// Reads the `[detector]` table of a config file (other tables are left to
+/// their owners), validated.
+pub fn load_detector_config(path: &std::path::Path) -> Result<DetectorConfig, LoadError> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: p.clone(),
+        source,
+    })?;
+    #[derive(Deserialize)]
+    struct File {
+        #[serde(default)]
+        detector: DetectorConfig,
+    }
+    let file: File = toml::from_str(&text).map_err(|source| LoadError::Parse {
+        path: p.clone(),
+        source,
+    })?;
+    file.detector
+        .validate()
+        .map_err(|source| LoadError::Invalid { path: p, source })?;
+    Ok(file.detector)
 }
 
 #[cfg(test)]

@@ -5,41 +5,313 @@
 //! by itself, so it says when it next needs to be woken
 //! ([`Detector::poll_timeout`]) and the caller, the daemon's loop or the
 //! replay's virtual clock, calls [`Detector::handle_timeout`] then.
+//!
+//! Inside: [`features`] turns samples into ratios, rates, a robust slope and
+//! an ETA; [`rules`] runs each rule's pending -> firing -> resolved cycle.
+//! Silence is handled here: a host that stops reporting while under pressure
+//! raises `went_dark` (critical) and freezes every other rule, since missing
+//! data is never recovery.
 
 pub mod config;
 pub mod duration;
 pub mod event;
+pub mod features;
+pub mod rules;
+pub mod window;
 
 pub use config::DetectorConfig;
 pub use duration::Dur;
 pub use event::{AlertState, Event, Evidence, Severity, Signal, Signals};
+pub use features::Features;
+pub use rules::{Cond, RuleSet, RuleSpec, RuleStatus};
 
 use crate::signal::Sample;
+use features::{FeatureState, Spans};
+
+/// Name of the silence rule.
+pub const WENT_DARK: &str = "went_dark";
+
+/// Why a sample was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ObserveError {
+    /// The sample is not newer than the previous one.
+    #[error("sample at {at_ms} ms is not after the previous sample at {prev_ms} ms")]
+    OutOfOrder {
+        /// The refused sample's time.
+        at_ms: i64,
+        /// The previous sample's time.
+        prev_ms: i64,
+    },
+    /// The sample itself is unusable.
+    #[error(transparent)]
+    Invalid(#[from] crate::signal::SampleError),
+}
 
 /// The leading-edge detector for one host.
 #[derive(Debug, Clone)]
 pub struct Detector {
     cfg: DetectorConfig,
+    state: FeatureState,
+    rules: RuleSet,
+    last: Option<Features>,
+    intervals: [i64; 5],
+    n_intervals: usize,
+    typical_ms: Option<i64>,
+    dark: Dark,
+}
+
+/// Silence tracking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dark {
+    /// Samples are arriving.
+    No,
+    /// Silent, but the host was not under pressure: no alert.
+    Quiet,
+    /// Silent under pressure: `went_dark` is firing.
+    Firing,
 }
 
 impl Detector {
     /// A detector running memcanary's rules with the given (validated) config.
     pub fn new(cfg: &DetectorConfig) -> Detector {
-        Detector { cfg: cfg.clone() }
+        Detector {
+            cfg: cfg.clone(),
+            state: FeatureState::new(Spans {
+                rate_ms: cfg.rate_window.as_millis(),
+                trend_ms: cfg.trend_window.as_millis(),
+                recent_ms: cfg.recent_window.as_millis(),
+            }),
+            rules: RuleSet::memcanary(cfg),
+            last: None,
+            intervals: [0; 5],
+            n_intervals: 0,
+            typical_ms: None,
+            dark: Dark::No,
+        }
     }
 
-    /// Feeds one sample; state changes are appended to `out`.
-    pub fn observe(&mut self, sample: &Sample, out: &mut Vec<Event>) {
-        let _ = (sample, out, &self.cfg);
+    /// The config in force.
+    pub fn config(&self) -> &DetectorConfig {
+        &self.cfg
     }
 
-    /// When the detector next needs [`Detector::handle_timeout`], if ever.
+    /// Features of the latest sample.
+    pub fn features(&self) -> Option<&Features> {
+        self.last.as_ref()
+    }
+
+    /// memcanary's rules and their states.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Whether `went_dark` is firing.
+    pub fn is_dark(&self) -> bool {
+        self.dark == Dark::Firing
+    }
+
+    /// Feeds one sample; state changes are appended to `out`. Allocation-free
+    /// when `out` has room for a handful of events.
+    pub fn observe(&mut self, sample: &Sample, out: &mut Vec<Event>) -> Result<(), ObserveError> {
+        sample.validate()?;
+        if let Some(prev) = &self.last {
+            if sample.at_ms <= prev.at_ms {
+                return Err(ObserveError::OutOfOrder {
+                    at_ms: sample.at_ms,
+                    prev_ms: prev.at_ms,
+                });
+            }
+            let gap = sample.at_ms - prev.at_ms;
+            if self.n_intervals >= 3 && gap > self.stale_after_ms() {
+                // Slopes and filters must not bridge a blackout.
+                self.state.reset_trend();
+            } else {
+                self.note_interval(gap);
+            }
+        }
+        let f = self.state.update(sample);
+        self.last = Some(f);
+        if std::mem::replace(&mut self.dark, Dark::No) == Dark::Firing {
+            out.push(self.event(
+                f.at_ms,
+                WENT_DARK,
+                AlertState::Resolved,
+                self.evidence(&f, None),
+            ));
+        }
+        let (rules, cfg) = (&mut self.rules, &self.cfg);
+        rules.eval(&f, || evidence(cfg, &f, None), out);
+        Ok(())
+    }
+
+    /// When the detector next needs [`Detector::handle_timeout`], if ever:
+    /// the moment the host counts as silent.
     pub fn poll_timeout(&self) -> Option<i64> {
-        None
+        if !self.cfg.went_dark.enabled || self.dark != Dark::No {
+            return None;
+        }
+        let last = self.last.as_ref()?;
+        Some(last.at_ms + self.stale_after_ms())
     }
 
     /// Tells the detector that time `now_ms` has come with no new sample.
     pub fn handle_timeout(&mut self, now_ms: i64, out: &mut Vec<Event>) {
-        let _ = (now_ms, out);
+        let Some(deadline) = self.poll_timeout() else {
+            return;
+        };
+        let Some(f) = self.last else { return };
+        if now_ms < deadline {
+            return;
+        }
+        if self.under_pressure(&f) {
+            self.dark = Dark::Firing;
+            let silent = (now_ms - f.at_ms) as f64 / 1000.0;
+            let ev = self.evidence(&f, Some(silent));
+            out.push(self.event(now_ms, WENT_DARK, AlertState::Firing, ev));
+        } else {
+            self.dark = Dark::Quiet;
+        }
+    }
+
+    /// Whether silence after `f` counts as going dark under pressure.
+    fn under_pressure(&self, f: &Features) -> bool {
+        let firing = self
+            .rules
+            .iter()
+            .any(|(_, st)| matches!(st, RuleStatus::Firing { .. }));
+        let forecast = self
+            .rules
+            .iter()
+            .any(|(r, st)| matches!(r.cond, Cond::Forecast { .. }) && st != RuleStatus::Inactive);
+        let sig = self.signals(f);
+        firing
+            || forecast
+            || sig.contains(Signal::PsiSome)
+            || f.headroom_ratio < self.cfg.went_dark.below_headroom_ratio
+    }
+
+    /// Silence threshold: `stale_after_intervals` typical intervals, at
+    /// least `stale_after_min`.
+    pub fn stale_after_ms(&self) -> i64 {
+        let typical = self.typical_interval_ms().unwrap_or(0) as f64;
+        let by_interval = (typical * self.cfg.stale_after_intervals) as i64;
+        by_interval.max(self.cfg.stale_after_min.as_millis())
+    }
+
+    /// Median of the last few sample intervals.
+    pub fn typical_interval_ms(&self) -> Option<i64> {
+        self.typical_ms
+    }
+
+    fn note_interval(&mut self, dt: i64) {
+        let i = self.n_intervals % self.intervals.len();
+        let same = self.n_intervals >= self.intervals.len() && self.intervals[i] == dt;
+        self.intervals[i] = dt;
+        self.n_intervals += 1;
+        if !same {
+            // Steady scraping repeats one interval: re-sort only on change.
+            let n = self.n_intervals.min(self.intervals.len());
+            let mut v = self.intervals;
+            v[..n].sort_unstable();
+            self.typical_ms = Some(v[n / 2]);
+        }
+    }
+
+    fn event(
+        &self,
+        at_ms: i64,
+        rule: &'static str,
+        state: AlertState,
+        evidence: Evidence,
+    ) -> Event {
+        Event {
+            at_ms,
+            rule,
+            severity: Severity::Critical,
+            state,
+            evidence,
+        }
+    }
+
+    /// The evidence for an event at `f` (`silent`: seconds without data).
+    pub fn evidence(&self, f: &Features, silent: Option<f64>) -> Evidence {
+        evidence(&self.cfg, f, silent)
+    }
+
+    /// Which signals agree at `f`, judged by the config's thresholds.
+    pub fn signals(&self, f: &Features) -> Signals {
+        signals(&self.cfg, f)
     }
 }
+
+/// The evidence for an event at `f`.
+fn evidence(cfg: &DetectorConfig, f: &Features, silent: Option<f64>) -> Evidence {
+    let s = &f.sample;
+    Evidence {
+        mem_total_bytes: s.mem_total_bytes,
+        mem_available_bytes: s.mem_available_bytes,
+        swap_total_bytes: s.swap_total_bytes,
+        swap_free_bytes: s.swap_free_bytes,
+        headroom_bytes: f.headroom as u64,
+        headroom_ratio: f.headroom_ratio,
+        headroom_slope_bytes_per_s: f.slope,
+        eta_seconds: f.eta_s,
+        psi_some_ratio: f.psi_some,
+        psi_full_ratio: f.psi_full,
+        pgmajfault_per_s: f.pgmajfault_rate,
+        pswpin_per_s: f.pswpin_rate,
+        oom_kills: f.oom_kills_total,
+        signals: signals(cfg, f),
+        silent_seconds: silent,
+    }
+}
+
+/// Which signals agree at `f`.
+fn signals(c: &DetectorConfig, f: &Features) -> Signals {
+    let mut s = Signals::default();
+    let checks = [
+        (
+            Signal::SwapLow,
+            f.swap_free_ratio
+                .is_some_and(|r| r < c.swap_low.below_ratio),
+        ),
+        (
+            Signal::PsiSome,
+            f.psi_some.is_some_and(|r| r > c.psi_rising.above_ratio),
+        ),
+        (
+            Signal::PsiFull,
+            f.psi_full
+                .is_some_and(|r| r > c.thrashing.psi_full_above_ratio),
+        ),
+        (
+            Signal::MajorFaults,
+            f.pgmajfault_rate
+                .is_some_and(|r| r > c.thrashing.major_faults_per_s),
+        ),
+        (
+            Signal::SwapIn,
+            f.pswpin_rate
+                .is_some_and(|r| r > c.thrashing.swap_in_pages_per_s),
+        ),
+        (
+            Signal::MemAvailableLow,
+            f.mem_available_ratio < c.mem_available_collapse.below_ratio,
+        ),
+        (
+            Signal::Forecast,
+            f.eta_s
+                .is_some_and(|e| e < c.headroom_forecast.horizon.as_secs_f64()),
+        ),
+        (Signal::OomKill, f.oom_kills_recent > 0.0),
+    ];
+    for (sig, on) in checks {
+        if on {
+            s.insert(sig);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

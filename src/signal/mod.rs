@@ -4,7 +4,15 @@
 //! kernel's text formats (meminfo, vmstat, PSI) live beside these types and
 //! parse from `&str`, never from files: I/O happens at the edges (`source`).
 
+mod meminfo;
 pub mod node_exporter;
+mod parse;
+mod psi;
 mod sample;
+mod vmstat;
 
+pub use meminfo::Meminfo;
+pub use parse::{ParseError, ParseErrorKind, ProcFile};
+pub use psi::{Psi, PsiLine};
 pub use sample::{Sample, SampleError};
+pub use vmstat::Vmstat;

@@ -1,10 +1,17 @@
 //! I/O adapters that produce [`Sample`](crate::signal::Sample)s.
 //!
-//! Everything that reads the outside world (files today; `/proc` and the
-//! Prometheus API later) lives here, so the detector stays pure: an adapter
-//! turns bytes into samples, and the detector only ever sees samples.
+//! Sources are the only place that touches files or the network; they hand
+//! the pure parsers in [`crate::signal`] text and the detector plain samples.
 //!
+//! - [`procfs`]: this host's `/proc` (and optionally one memory cgroup), read
+//!   with `pread` on fds opened once: the on-host agent's source.
 //! - [`recorded`]: series recorded by a monitoring stack (VictoriaMetrics
 //!   export, Prometheus `query_range`, CSV), for `memcanary replay`.
 
+mod cgroup;
+mod procfile;
+pub mod procfs;
 pub mod recorded;
+
+pub use cgroup::{CgroupScope, CgroupVersion};
+pub use procfs::{ProcError, ProcSource};

@@ -76,7 +76,7 @@ pub(super) fn parse_vm_export_with<R: BufRead>(
     for out in outs {
         parsed.extend(out.parsed);
         if let Some((line, e)) = out.error {
-            if first_err.as_ref().map_or(true, |(l, _)| line < *l) {
+            if first_err.as_ref().is_none_or(|(l, _)| line < *l) {
                 first_err = Some((line, e));
             }
         }
@@ -218,7 +218,7 @@ fn worker(
                 Ok(p) => out.parsed.push((line_no, p)),
                 Err(e) => {
                     shared.stop_at.fetch_min(line_no, Ordering::Relaxed);
-                    if out.error.as_ref().map_or(true, |(l, _)| line_no < *l) {
+                    if out.error.as_ref().is_none_or(|(l, _)| line_no < *l) {
                         out.error = Some((line_no, e));
                     }
                 }

@@ -1,0 +1,94 @@
+//! Benchmark harness for `scripts/bench-agent.sh`: notification latency from
+//! the kernel's PSI trigger to receipt at a local HTTP receiver.
+//!
+//! It arms its own PSI trigger on the same file with the same threshold as
+//! the agent (independent ground truth of "pressure crossed the threshold")
+//! and serves the webhook the agent posts to. Each firing notification is
+//! paired with the first trigger event after the previous resolved one.
+//! Prints one line per alert and a summary; exits after `N` firing alerts.
+//!
+//! Usage: `psi_latency PORT N PRESSURE_FILE STALL_US WINDOW_US`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+use rustix::event::{poll, PollFd, PollFlags};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let (port, n, file) = (&a[1], a[2].parse::<usize>().unwrap(), &a[3]);
+    let (stall, window) = (&a[4], &a[5]);
+    let triggers: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let t2 = triggers.clone();
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(file)
+        .expect("open pressure file");
+    f.write_all(format!("some {stall} {window}\0").as_bytes())
+        .expect("arm trigger");
+    std::thread::spawn(move || loop {
+        let mut fds = [PollFd::new(&f, PollFlags::PRI)];
+        if poll(&mut fds, None).is_ok() && fds[0].revents().contains(PollFlags::PRI) {
+            t2.lock().unwrap().push(now_ms());
+        }
+    });
+    let server = tiny_http::Server::http(format!("127.0.0.1:{port}")).unwrap();
+    let mut lat = Vec::new();
+    let mut after = 0.0f64; // only triggers after the last resolved count
+    for mut req in server.incoming_requests() {
+        let arrived = now_ms();
+        let mut body = String::new();
+        let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+        let _ = req.respond(tiny_http::Response::empty(200));
+        if body.contains("\"status\":\"resolved\"") {
+            after = arrived;
+            continue;
+        }
+        if !body.contains("\"status\":\"firing\"") {
+            continue;
+        }
+        let t = triggers
+            .lock()
+            .unwrap()
+            .iter()
+            .copied()
+            .find(|t| *t >= after && *t <= arrived);
+        let Some(t) = t else {
+            println!("firing alert without a preceding trigger event (ignored)");
+            continue;
+        };
+        lat.push(arrived - t);
+        println!(
+            "alert {}: trigger -> receipt {:.1} ms",
+            lat.len(),
+            arrived - t
+        );
+        after = arrived;
+        if lat.len() >= n {
+            break;
+        }
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "SUMMARY n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        lat.len(),
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        lat[lat.len() - 1]
+    );
+}

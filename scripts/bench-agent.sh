@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Agent benchmarks (docs/agent.md "Benchmarks"); run as root on an idle host.
+#
+#   scripts/bench-agent.sh [IDLE_SECONDS=600] [N_ALERTS=20]
+#
+# 1. Idle cost, side by side in one run: `memcanary agent` (release build,
+#    MALLOC_ARENA_MAX=1 as in the systemd unit) and earlyoom (`-r 1`, dry run)
+#    run concurrently for IDLE_SECONDS; prints VmRSS, VmHWM, VmLck and CPU time,
+#    extrapolated to one hour.
+# 2. Notification latency under pressure: N_ALERTS pressure bursts (stress-ng
+#    --vm in a memory cgroup with a swapfile behind it); the harness
+#    (examples/psi_latency.rs) arms its own PSI trigger with the agent's
+#    threshold and receives the agent's webhook; latency = receipt - trigger.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IDLE=${1:-600}
+N=${2:-20}
+[ "$(id -u)" = 0 ] || { echo "bench-agent: needs root (cgroup, swapon)" >&2; exit 1; }
+for p in earlyoom stress-ng bc; do
+  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >&2
+done
+cargo build --release --quiet --bin memcanary --example psi_latency
+BIN=target/release/memcanary
+HARNESS=target/release/examples/psi_latency
+TMP=$(mktemp -d /tmp/memcanary-bench.XXXXXX)
+PIDS=()
+CG=""
+SWAP=""
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "$CG" ] && rmdir "$CG" 2>/dev/null || true
+  [ -n "$SWAP" ] && { swapoff "$SWAP" 2>/dev/null || true; rm -f "$SWAP"; }
+}
+trap cleanup EXIT
+TCK=$(getconf CLK_TCK)
+cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
+kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+echo "== 1. idle, ${IDLE}s side by side ($(uname -r), $(nproc) cores)"
+cat > "$TMP/idle.toml" <<EOT
+[agent]
+metrics_listen = "127.0.0.1:19560"
+state_file = "$TMP/state.json"
+spool_dir = "$TMP/spool"
+EOT
+MALLOC_ARENA_MAX=1 MEMCANARY_LOG=warn "$BIN" agent -c "$TMP/idle.toml" >"$TMP/agent-idle.log" 2>&1 &
+A=$!; PIDS+=("$A")
+# earlyoom: 1 s reports; its poll interval adapts and is 1 s when memory is plentiful.
+earlyoom -r 1 --dryrun >"$TMP/earlyoom.log" 2>&1 &
+E=$!; PIDS+=("$E")
+sleep 5
+a0=$(cpu_s $A); e0=$(cpu_s $E)
+sleep "$IDLE"
+a1=$(cpu_s $A); e1=$(cpu_s $E)
+curl -fsS 127.0.0.1:19560/metrics >"$TMP/metrics.txt" || true
+printf '%-10s %9s %9s %9s %12s %14s\n' proc VmRSS_kB VmHWM_kB VmLck_kB cpu_s/run cpu_s/hour
+for x in "memcanary $A $a0 $a1" "earlyoom $E $e0 $e1"; do
+  set -- $x
+  printf '%-10s %9s %9s %9s %12.3f %14.2f\n' "$1" "$(kb $2 VmRSS)" "$(kb $2 VmHWM)" "$(kb $2 VmLck)" \
+    "$(echo "$4 - $3" | bc -l)" "$(echo "($4 - $3) * 3600 / $IDLE" | bc -l)"
+done
+kill "$A" "$E"; wait "$A" "$E" 2>/dev/null || true
+PIDS=()
+
+echo "== 2. notification latency, PSI trigger -> receipt, $N alerts"
+SWAP=/var/tmp/memcanary-bench.swap
+dd if=/dev/zero of="$SWAP" bs=1M count=512 status=none && chmod 600 "$SWAP" && mkswap -q "$SWAP" >/dev/null
+swapon "$SWAP" || { echo "swapon refused: bursts will OOM-kill instead of thrash" >&2; rm -f "$SWAP"; SWAP=""; }
+if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+  CG=/sys/fs/cgroup/memory/memcanary-bench-$$; mkdir "$CG"
+  echo $((256 << 20)) > "$CG/memory.limit_in_bytes"
+else
+  CG=/sys/fs/cgroup/memcanary-bench-$$; mkdir "$CG"
+  echo $((256 << 20)) > "$CG/memory.max"
+fi
+PORT=19561
+cat > "$TMP/lat.toml" <<EOT
+[agent]
+metrics_listen = ""
+state_file = "$TMP/state.json"
+spool_dir = "$TMP/spool"
+[agent.psi_trigger]
+stall = "300ms"
+window = "2s"
+[detector]
+rate_window = "2s"
+[detector.psi_rising]
+above_ratio = 0.10
+clear_ratio = 0.02
+for = "0s"
+[detector.swap_low]
+enabled = false
+[detector.mem_available_collapse]
+enabled = false
+[detector.headroom_forecast]
+enabled = false
+[detector.exhaustion_imminent]
+enabled = false
+[detector.thrashing]
+enabled = false
+[detector.oom_kill]
+enabled = false
+[detector.went_dark]
+enabled = false
+[[notify.sinks]]
+name = "bench"
+kind = "webhook"
+url = "http://127.0.0.1:$PORT/hook"
+EOT
+"$HARNESS" "$PORT" "$N" /proc/pressure/memory 300000 2000000 | tee "$TMP/latency.txt" &
+H=$!; PIDS+=("$H")
+sleep 1
+MALLOC_ARENA_MAX=1 "$BIN" agent -c "$TMP/lat.toml" >"$TMP/agent-lat.log" 2>&1 &
+A=$!; PIDS+=("$A")
+sleep 3
+for i in $(seq 1 $((N * 2))); do
+  kill -0 "$H" 2>/dev/null || break
+  sh -c "echo \$\$ > $CG/cgroup.procs; exec stress-ng --vm 1 --vm-bytes 400M --vm-keep --timeout 6s --quiet" || true
+  sleep 8   # pressure gone: psi_rising resolves
+done
+wait "$H" || true
+grep -E "PSI trigger|no PSI trigger" "$TMP/agent-lat.log" | sed 's/\x1b\[[0-9;]*m//g' | head -2
+echo "logs and metrics in $TMP"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The real thing: memcanary agent inside the lab guest (lab/, a copy of the
+# incident lab) beside node_exporter, in the `incident` scenario (a reclaim
+# livelock where node_exporter's scrapes time out), pushing its webhook to a
+# receiver on host loopback through qemu's guestfwd. Prints, per run, the
+# margin between the first warning's arrival and the first failed scrape
+# (probe: GET /metrics every 5 s with a 4 s timeout, like the lab's 5 s job).
+#
+#   scripts/lab-agent.sh [RUNS=3] [SECONDS=900]
+#
+# Needs root (builds the guest image), qemu-system-x86 and ~15 min per run
+# (TCG guest). Not part of scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${1:-3}
+DUR=${2:-900}
+export LAB=${LAB:-/var/tmp/memcanary-lab-agent}
+RECV=127.0.0.1:19190
+PORT=19101   # run-scenario.sh's port for `incident`
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  qemu-system-x86 kmod e2fsprogs cpio curl busybox-static prometheus-node-exporter socat gcc libc6-dev python3 >&2
+cargo build --release --quiet --bin memcanary --example webhook_log
+MEMCANARY_BIN=$ROOT/target/release/memcanary lab/bin/build-guest.sh >&2
+export GUESTFWD="tcp:10.0.2.100:19190-cmd:socat STDIO TCP:$RECV"
+OUT=$LAB/agent-runs; mkdir -p "$OUT"
+for run in $(seq 1 "$RUNS"); do
+  D=$OUT/run$run; rm -rf "$D"; mkdir -p "$D"
+  "$ROOT/target/release/examples/webhook_log" "$RECV" > "$D/received.log" &
+  R=$!
+  TDIR=agent-run$run "$LAB/bin/run-scenario.sh" incident "$DUR" > "$D/run.log" 2>&1 &
+  S=$!
+  t0=$(date +%s)
+  # scrape probe: like victoria-metrics' 5 s job with a 4 s timeout
+  while kill -0 $S 2>/dev/null; do
+    ts=$(date +%s%3N)
+    if curl -fsS -m 4 -o /dev/null "http://127.0.0.1:$PORT/metrics" 2>/dev/null; then echo "$ts ok"; else echo "$ts fail"; fi
+    sleep $(( 5 - ($(date +%s) - t0) % 5 ))
+  done > "$D/scrapes.log"
+  wait $S || true
+  kill $R 2>/dev/null || true
+  cp "$LAB/traces/agent-run$run/serial.log" "$D/" 2>/dev/null || true
+  # first failed scrape after the first successful one (boot takes a while)
+  first_ok=$(awk '$2=="ok"{print $1; exit}' "$D/scrapes.log")
+  first_fail=$(awk -v ok="${first_ok:-0}" '$2=="fail" && $1>ok {print $1; exit}' "$D/scrapes.log")
+  first_warn=$(awk '$2=="firing"{print $1; exit}' "$D/received.log")
+  warn_rule=$(awk '$2=="firing"{print $3" ("$4")"; exit}' "$D/received.log")
+  if [ -n "$first_warn" ] && [ -n "$first_fail" ]; then
+    echo "run $run: first warning $warn_rule arrived $(( (first_fail - first_warn) / 1000 )) s before the first failed scrape"
+  else
+    echo "run $run: first warning ${first_warn:-NONE} ($warn_rule), first failed scrape ${first_fail:-NONE} (see $D)"
+  fi
+done

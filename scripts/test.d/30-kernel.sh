@@ -1,0 +1,11 @@
+# Real-kernel agent test (tests/it/agent_kernel.rs) and unit validation:
+# mkswap/swapon (util-linux, mount), stress-ng and earlyoom for
+# scripts/bench-agent.sh, systemd-analyze to verify the unit file.
+if [ "$(id -u)" = 0 ]; then
+  apt_need util-linux mount stress-ng systemd
+else
+  echo "30-kernel: not root: the real-kernel agent test will print SKIP" >&2
+fi
+# Builds the hog example the kernel test starts inside its cgroup.
+step "cargo build --example hog"
+cargo build --quiet --example hog

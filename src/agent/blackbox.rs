@@ -1,0 +1,114 @@
+//! The black-box thread: top-consumer snapshots and the state file, off the
+//! alert path.
+//!
+//! The loop posts a [`Note`] with `try_send` (never blocks, never allocates:
+//! the channel's buffer is allocated at start). When a rule turns pending
+//! the thread takes a bounded snapshot of the top consumers (at most once
+//! per [`MIN_SNAPSHOT_GAP_MS`]) so it is usually ready when the rule fires
+//! and the notifier can attach it; when a rule fires it refreshes a stale
+//! snapshot and writes snapshot + ring buffer to the state file (fsync).
+
+use super::clock::wall_ms;
+use super::config::SnapshotConfig;
+use super::ring::{Ring, Row};
+use super::snapshot::{self, Snapshot};
+use super::statefile::{self, StateDoc};
+use crate::detect::{AlertState, Event};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+/// Snapshots are not retaken more often than this.
+pub const MIN_SNAPSHOT_GAP_MS: i64 = 30_000;
+
+/// What the loop tells the black box.
+#[derive(Debug, Clone, Copy)]
+pub struct Note(pub Event);
+
+/// The latest snapshot, shared with the notifier.
+pub type Latest = Arc<Mutex<Option<(i64, Arc<Snapshot>)>>>;
+
+/// Everything the thread needs.
+pub struct Blackbox {
+    /// Where /proc is.
+    pub proc_root: PathBuf,
+    /// Snapshot limits.
+    pub limits: SnapshotConfig,
+    /// State file path.
+    pub state_file: PathBuf,
+    /// Instance name.
+    pub instance: String,
+    /// The ring buffer (shared with the loop).
+    pub ring: Arc<Mutex<Ring>>,
+    /// Latest snapshot (shared with the notifier).
+    pub latest: Latest,
+}
+
+impl Blackbox {
+    /// Starts the thread; returns the sender the loop uses.
+    pub fn spawn(self) -> std::io::Result<(SyncSender<Note>, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let h = std::thread::Builder::new()
+            .name("blackbox".into())
+            .stack_size(256 * 1024)
+            .spawn(move || self.run(rx))?;
+        Ok((tx, h))
+    }
+
+    fn run(self, rx: Receiver<Note>) {
+        for Note(ev) in rx {
+            match ev.state {
+                AlertState::Pending => {
+                    self.refresh(false);
+                }
+                AlertState::Firing => {
+                    let snap = self.refresh(false);
+                    self.write_state(&ev, &snap);
+                }
+                AlertState::Resolved => {}
+            }
+        }
+    }
+
+    /// The latest snapshot, retaken if older than the gap (or `force`).
+    fn refresh(&self, force: bool) -> Arc<Snapshot> {
+        let now = wall_ms();
+        if let Ok(guard) = self.latest.lock() {
+            if let Some((at, s)) = guard.as_ref() {
+                if !force && now - at < MIN_SNAPSHOT_GAP_MS {
+                    return s.clone();
+                }
+            }
+        }
+        let snap = Arc::new(snapshot::take(&self.proc_root, &self.limits));
+        let top: Vec<String> = snap.groups.iter().map(|g| g.to_string()).collect();
+        tracing::info!(processes = snap.processes_read, truncated = snap.truncated, elapsed_ms = snap.elapsed_ms, top = ?top, "top memory consumers");
+        if let Ok(mut guard) = self.latest.lock() {
+            *guard = Some((now, snap.clone()));
+        }
+        snap
+    }
+
+    fn write_state(&self, ev: &Event, snap: &Snapshot) {
+        let rows: Vec<Row> = match self.ring.lock() {
+            Ok(r) => r.iter().copied().collect(),
+            Err(_) => Vec::new(),
+        };
+        let doc = StateDoc {
+            version: 1,
+            written_at_ms: wall_ms(),
+            instance: &self.instance,
+            trigger: ev,
+            snapshot: snap,
+            samples: &rows,
+        };
+        match statefile::write(&self.state_file, &doc) {
+            Ok(()) => {
+                tracing::info!(path = %self.state_file.display(), samples = rows.len(), "state file written")
+            }
+            Err(e) => {
+                tracing::warn!(path = %self.state_file.display(), error = %e, "cannot write state file")
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `memcanary agent` and `memcanary check-config`.
+
+use crate::config::Config;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// `memcanary agent [--config FILE]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentArgs {
+    /// Config file (TOML). Without it the agent runs with the defaults and
+    /// prints notifications to stdout.
+    #[arg(long, short = 'c', env = "MEMCANARY_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `memcanary check-config [--config FILE]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckConfigArgs {
+    /// Config file (TOML) to check; without it the defaults are shown.
+    #[arg(long, short = 'c', env = "MEMCANARY_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+/// Runs the agent until SIGTERM.
+pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load(args.config.as_deref())?;
+    crate::agent::run(cfg, args.config.clone())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the effective config, the validation result and advice.
+/// Exit 0 when valid, 1 when not (the error is printed).
+pub fn check_config(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
+    let cfg = match load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("invalid: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    println!(
+        "# effective config ({})",
+        args.config
+            .as_deref()
+            .map_or("defaults".into(), |p| p.display().to_string())
+    );
+    print!("{}", toml::to_string(&cfg)?);
+    println!("\n# [notify]: secrets not shown");
+    if cfg.notify.sinks.is_empty() {
+        println!("# no sinks: notifications go to stdout");
+    }
+    for s in &cfg.notify.sinks {
+        println!("# sink {:?}: kind {:?}", s.name, s.kind);
+    }
+    println!("\n# valid");
+    for line in advice(&cfg) {
+        println!("# advice: {line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Things that are valid but probably not what the user wants.
+pub fn advice(cfg: &Config) -> Vec<String> {
+    let a = &cfg.agent;
+    let host = crate::agent::instance_name(a);
+    let mut v = crate::notify::advice::advice(&cfg.notify, &host);
+    if a.heartbeat.is_none() {
+        v.push(
+            "no [agent.heartbeat]: if this host livelocks, nothing outside notices the silence"
+                .into(),
+        );
+    }
+    if a.lock_memory == crate::agent::config::LockMode::Off {
+        v.push("lock_memory = \"off\": the agent's own pages can be evicted under the pressure it watches".into());
+    }
+    if a.metrics_listen.is_empty() {
+        v.push("metrics_listen is empty: /metrics disabled".into());
+    } else if !a.metrics_listen.starts_with("127.") && !a.metrics_listen.starts_with("[::1]") {
+        v.push(format!(
+            "/metrics listens on {} (not loopback): firewall it",
+            a.metrics_listen
+        ));
+    }
+    if !a.proc_root.join("pressure/memory").exists() {
+        v.push(format!("{}/pressure/memory is missing: no PSI (kernel < 4.20 or psi=0); detection relies on headroom alone", a.proc_root.display()));
+    }
+    if let Some(cg) = &a.cgroup {
+        if !cg.exists() {
+            v.push(format!(
+                "agent.cgroup {} does not exist (yet): the agent will refuse to start",
+                cg.display()
+            ));
+        }
+    }
+    v
+}

@@ -1,0 +1,365 @@
+//! `[agent]`: how the on-host daemon samples, protects itself and reports.
+//!
+//! Stage one of the config pipeline: serde structs with
+//! `deny_unknown_fields` and defaults that work on a fresh machine with no
+//! setup; [`AgentConfig::validate`] is stage two (pure checks naming the key).
+
+use crate::detect::Dur;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The agent's settings (`[agent]` in the config file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Where procfs is mounted (a DaemonSet mounts the host's at `/host/proc`).
+    pub proc_root: PathBuf,
+    /// Watch one memory cgroup instead of the whole host: its directory, e.g.
+    /// `/sys/fs/cgroup/system.slice/coily-update.service` (v2) or
+    /// `/sys/fs/cgroup/memory/foo` (v1).
+    pub cgroup: Option<PathBuf>,
+    /// Base sampling interval.
+    pub interval: Dur,
+    /// Sampling interval while pressure is elevated (a rule pending or
+    /// firing, PSI above `fast_above_psi_ratio`, a PSI trigger fired, or the
+    /// forecast shorter than `fast_below_eta`).
+    pub fast_interval: Dur,
+    /// PSI "some" ratio (over the detector's rate window) that switches to
+    /// fast sampling.
+    pub fast_above_psi_ratio: f64,
+    /// Forecast time to exhaustion that switches to fast sampling.
+    pub fast_below_eta: Dur,
+    /// Kernel PSI trigger (`/proc/pressure/memory`, POLLPRI).
+    pub psi_trigger: PsiTriggerConfig,
+    /// Loop lateness (woke later than asked) above this raises the agent's own
+    /// `loop_stalled` warning: the daemon itself is being starved.
+    pub stall_after: Dur,
+    /// `/metrics` listen address; empty disables the endpoint.
+    pub metrics_listen: String,
+    /// Black box: JSON state file written (and fsynced) when a warning fires.
+    pub state_file: PathBuf,
+    /// Notification spool (pending deliveries survive a restart); `None`: in
+    /// memory only. Without write access the agent runs without a spool.
+    pub spool_dir: Option<PathBuf>,
+    /// Black box: seconds of 1 s samples kept in the ring buffer.
+    pub ring_seconds: u32,
+    /// Top-consumer snapshot limits.
+    pub snapshot: SnapshotConfig,
+    /// Memory locking: `all` (every mapped page now, later pages on fault),
+    /// `touched` (only pages already used, and later pages on fault: smaller
+    /// RSS, but code first run under pressure must be faulted in), `off`.
+    pub lock_memory: LockMode,
+    /// `/proc/self/oom_score_adj` to set (-1000 = never OOM-killed; needs
+    /// CAP_SYS_RESOURCE); `None` leaves it alone.
+    pub oom_score_adj: Option<i32>,
+    /// Nice value to set (negative needs CAP_SYS_NICE); `None` leaves it.
+    pub nice: Option<i32>,
+    /// Instance name in alerts; default: the host name.
+    pub instance: Option<String>,
+    /// Dead-man heartbeat: pinged every `every` while the agent is alive.
+    pub heartbeat: Option<HeartbeatConfig>,
+}
+
+/// How much of the process `mlockall` pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    /// `mlockall(MCL_CURRENT)` then `mlockall(MCL_FUTURE | MCL_ONFAULT)`:
+    /// the whole binary is resident and locked.
+    All,
+    /// `mlockall(MCL_CURRENT | MCL_ONFAULT)` then `MCL_FUTURE | MCL_ONFAULT`
+    /// after a warm-up turn: what has run is locked, the rest only when first
+    /// used.
+    Touched,
+    /// No locking.
+    Off,
+}
+
+/// Kernel PSI trigger settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PsiTriggerConfig {
+    /// Use a kernel trigger at all (otherwise plain polling).
+    pub enabled: bool,
+    /// Stall time within `window` that wakes the agent ("some" stall).
+    pub stall: Dur,
+    /// Trigger window. 1 s needs CAP_SYS_RESOURCE on kernels >= 6.5; the
+    /// agent falls back to 2 s windows (stall scaled) when refused.
+    pub window: Dur,
+}
+
+/// Limits of the top-consumer snapshot (taken off the alert path).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotConfig {
+    /// Read at most this many processes.
+    pub max_processes: u32,
+    /// Stop scanning after this long.
+    pub max_time: Dur,
+    /// Groups listed in the notification and state file.
+    pub top: u32,
+}
+
+/// A dead-man endpoint: a URL that expects a ping every `every`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// The URL to GET (it may carry a token: never logged).
+    #[serde(serialize_with = "redact")]
+    pub url: String,
+    /// Ping interval.
+    #[serde(default = "default_heartbeat_every")]
+    pub every: Dur,
+}
+
+fn default_heartbeat_every() -> Dur {
+    Dur::from_secs(60)
+}
+
+fn redact<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("<redacted>")
+}
+
+impl std::fmt::Debug for HeartbeatConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeartbeatConfig")
+            .field("url", &"<redacted>")
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            proc_root: PathBuf::from("/proc"),
+            cgroup: None,
+            interval: Dur::from_secs(1),
+            fast_interval: Dur::from_millis(250),
+            fast_above_psi_ratio: 0.02,
+            fast_below_eta: Dur::from_secs(600),
+            psi_trigger: PsiTriggerConfig::default(),
+            stall_after: Dur::from_secs(2),
+            metrics_listen: "127.0.0.1:9559".into(),
+            state_file: PathBuf::from("/var/lib/memcanary/state.json"),
+            spool_dir: Some(PathBuf::from("/var/lib/memcanary/spool")),
+            ring_seconds: 900,
+            snapshot: SnapshotConfig::default(),
+            lock_memory: LockMode::All,
+            oom_score_adj: Some(-1000),
+            nice: None,
+            instance: None,
+            heartbeat: None,
+        }
+    }
+}
+
+impl Default for PsiTriggerConfig {
+    fn default() -> Self {
+        PsiTriggerConfig {
+            enabled: true,
+            stall: Dur::from_millis(150),
+            window: Dur::from_secs(1),
+        }
+    }
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        SnapshotConfig {
+            max_processes: 4096,
+            max_time: Dur::from_millis(500),
+            top: 5,
+        }
+    }
+}
+
+/// An `[agent]` value out of range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("agent.{key} = {value}: {why}")]
+pub struct AgentConfigError {
+    /// Key path below `agent.`.
+    pub key: &'static str,
+    /// The value as configured.
+    pub value: String,
+    /// What is wrong.
+    pub why: &'static str,
+}
+
+fn check(
+    ok: bool,
+    key: &'static str,
+    value: impl ToString,
+    why: &'static str,
+) -> Result<(), AgentConfigError> {
+    if ok {
+        return Ok(());
+    }
+    Err(AgentConfigError {
+        key,
+        value: value.to_string(),
+        why,
+    })
+}
+
+impl AgentConfig {
+    /// Range and cross-field checks.
+    pub fn validate(&self) -> Result<(), AgentConfigError> {
+        let ms = |d: Dur| d.as_millis();
+        check(
+            ms(self.interval) >= 50,
+            "interval",
+            self.interval,
+            "must be at least 50ms",
+        )?;
+        check(
+            ms(self.interval) <= 60_000,
+            "interval",
+            self.interval,
+            "must be at most 60s",
+        )?;
+        check(
+            ms(self.fast_interval) >= 50 && ms(self.fast_interval) <= ms(self.interval),
+            "fast_interval",
+            self.fast_interval,
+            "must be between 50ms and agent.interval",
+        )?;
+        check(
+            (0.0..=1.0).contains(&self.fast_above_psi_ratio),
+            "fast_above_psi_ratio",
+            self.fast_above_psi_ratio,
+            "must be a fraction between 0 and 1",
+        )?;
+        self.validate_trigger()?;
+        check(
+            ms(self.stall_after) >= 100,
+            "stall_after",
+            self.stall_after,
+            "must be at least 100ms",
+        )?;
+        if !self.metrics_listen.is_empty() {
+            let ok = self.metrics_listen.parse::<std::net::SocketAddr>().is_ok();
+            check(
+                ok,
+                "metrics_listen",
+                &self.metrics_listen,
+                "must be IP:PORT (or empty to disable)",
+            )?;
+        }
+        check(
+            (10..=86_400).contains(&self.ring_seconds),
+            "ring_seconds",
+            self.ring_seconds,
+            "must be between 10 and 86400",
+        )?;
+        check(
+            self.snapshot.max_processes >= 1,
+            "snapshot.max_processes",
+            self.snapshot.max_processes,
+            "must be at least 1",
+        )?;
+        check(
+            self.snapshot.top >= 1,
+            "snapshot.top",
+            self.snapshot.top,
+            "must be at least 1",
+        )?;
+        if let Some(adj) = self.oom_score_adj {
+            check(
+                (-1000..=1000).contains(&adj),
+                "oom_score_adj",
+                adj,
+                "must be between -1000 and 1000",
+            )?;
+        }
+        if let Some(n) = self.nice {
+            check(
+                (-20..=19).contains(&n),
+                "nice",
+                n,
+                "must be between -20 and 19",
+            )?;
+        }
+        if let Some(hb) = &self.heartbeat {
+            let ok = hb.url.starts_with("http://") || hb.url.starts_with("https://");
+            check(
+                ok,
+                "heartbeat.url",
+                "<redacted>",
+                "must be an http:// or https:// URL",
+            )?;
+            check(
+                ms(hb.every) >= 1000,
+                "heartbeat.every",
+                hb.every,
+                "must be at least 1s",
+            )?;
+        }
+        Ok(())
+    }
+
+    fn validate_trigger(&self) -> Result<(), AgentConfigError> {
+        let t = &self.psi_trigger;
+        // The kernel accepts windows of 500ms..10s and stall <= window.
+        let (w, s) = (t.window.as_millis(), t.stall.as_millis());
+        check(
+            (500..=10_000).contains(&w),
+            "psi_trigger.window",
+            t.window,
+            "must be between 500ms and 10s (kernel limit)",
+        )?;
+        check(
+            s > 0 && s <= w,
+            "psi_trigger.stall",
+            t.stall,
+            "must be > 0 and <= psi_trigger.window",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        assert_eq!(AgentConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_value() {
+        let cfg = AgentConfig {
+            fast_interval: Dur::from_secs(5),
+            ..AgentConfig::default()
+        };
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "agent.fast_interval = 5s: must be between 50ms and agent.interval"
+        );
+        let cfg = AgentConfig {
+            metrics_listen: "localhost".into(),
+            ..AgentConfig::default()
+        };
+        assert_eq!(cfg.validate().unwrap_err().key, "metrics_listen");
+    }
+
+    #[test]
+    fn heartbeat_url_never_shows_in_debug_or_serialized_form() {
+        let hb = HeartbeatConfig {
+            url: "https://hc.example/ping/s3cr3t".into(),
+            every: Dur::from_secs(30),
+        };
+        assert!(!format!("{hb:?}").contains("s3cr3t"));
+        let text = toml::to_string(&hb).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let bad = AgentConfig {
+            heartbeat: Some(HeartbeatConfig {
+                url: "ftp://s3cr3t".into(),
+                every: Dur::from_secs(30),
+            }),
+            ..AgentConfig::default()
+        };
+        assert!(!bad.validate().unwrap_err().to_string().contains("s3cr3t"));
+    }
+}

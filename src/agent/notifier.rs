@@ -1,0 +1,171 @@
+//! The notifier thread: turns detector events into [`Alert`]s for the
+//! [`Dispatcher`] (which owns the sinks, retries and spool), attaches the
+//! top memory consumers, and pings the dead-man heartbeat.
+//!
+//! It runs beside the loop so building an alert (owned strings) and talking
+//! to sinks never happens on the alert path: the loop hands the `Copy` event
+//! over a bounded channel with `try_send`. The dispatcher's HTTP clients and
+//! the heartbeat's are built at start (prepared ahead), not when the host is
+//! already short of memory. Without `[notify]` sinks the dispatcher prints to
+//! stdout.
+
+use super::blackbox::Latest;
+use super::clock::{mono, wall_ms};
+use super::config::HeartbeatConfig;
+use super::metrics::Metrics;
+use crate::detect::Event;
+use crate::notify::{Alert, Consumer, Dispatcher};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
+
+/// Snapshots older than this are not attached to a notification.
+const SNAPSHOT_MAX_AGE_MS: i64 = 120_000;
+
+/// How often delivery counters are copied to /metrics when idle.
+const STATS_EVERY: Duration = Duration::from_secs(5);
+
+/// How long pending deliveries may take at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Everything the thread needs.
+pub struct Notifier {
+    /// Instance name.
+    pub instance: String,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Latest top-consumer snapshot.
+    pub latest: Latest,
+    /// Optional heartbeat.
+    pub heartbeat: Option<HeartbeatConfig>,
+    /// The sinks.
+    pub dispatcher: Dispatcher,
+}
+
+/// Sent/failed totals already copied to the metrics counters.
+#[derive(Default)]
+struct Copied {
+    sent: u64,
+    failed: u64,
+}
+
+impl Notifier {
+    /// Starts the thread; returns the sender the loop uses.
+    pub fn spawn(self) -> std::io::Result<(SyncSender<Event>, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        let h = std::thread::Builder::new()
+            .name("notifier".into())
+            .stack_size(512 * 1024) // TLS handshakes (heartbeat over https) need room
+            .spawn(move || self.run(rx))?;
+        Ok((tx, h))
+    }
+
+    fn run(self, rx: Receiver<Event>) {
+        let client = self.heartbeat.as_ref().map(|_| http_client());
+        let mut next_beat = mono();
+        let mut copied = Copied::default();
+        loop {
+            let wait = match &self.heartbeat {
+                Some(_) => next_beat.saturating_duration_since(mono()).min(STATS_EVERY),
+                None => STATS_EVERY,
+            };
+            match rx.recv_timeout(wait) {
+                Ok(ev) => self.deliver(&ev),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let (Some(hb), Some(c)) = (&self.heartbeat, &client) {
+                if mono() >= next_beat {
+                    next_beat = beat(c, hb, next_beat);
+                }
+            }
+            self.copy_stats(&mut copied);
+        }
+        let stats = self.dispatcher.shutdown(SHUTDOWN_GRACE);
+        tracing::info!(sinks = stats.sinks.len(), "notifications flushed");
+    }
+
+    /// Pending events are not notified; firing ones carry the top consumers.
+    fn deliver(&self, ev: &Event) {
+        let Some(mut alert) = Alert::try_from_event(ev, &self.instance) else {
+            return;
+        };
+        if alert.is_firing() {
+            alert.consumers = self.top_consumers();
+        }
+        self.dispatcher.send(alert);
+    }
+
+    fn top_consumers(&self) -> Vec<Consumer> {
+        let Ok(guard) = self.latest.lock() else {
+            return Vec::new();
+        };
+        let Some((at, snap)) = guard.as_ref() else {
+            return Vec::new();
+        };
+        if wall_ms() - at >= SNAPSHOT_MAX_AGE_MS {
+            return Vec::new();
+        }
+        snap.groups
+            .iter()
+            .map(|g| Consumer {
+                group: g.unit.clone(),
+                processes: g.processes,
+                command: g.top_command.clone(),
+                bytes: g.rss_bytes + g.swap_bytes,
+            })
+            .collect()
+    }
+
+    /// Copies the dispatcher's delivery totals into the /metrics counters.
+    fn copy_stats(&self, copied: &mut Copied) {
+        let stats = self.dispatcher.stats();
+        let sent: u64 = stats.sinks.iter().map(|s| s.sent).sum();
+        let failed: u64 = stats
+            .sinks
+            .iter()
+            .map(|s| s.failed + s.dropped)
+            .sum::<u64>()
+            + stats.dropped_intake;
+        self.metrics
+            .notifications_sent
+            .inc_by(sent.saturating_sub(copied.sent));
+        self.metrics
+            .notifications_failed
+            .inc_by(failed.saturating_sub(copied.failed));
+        copied.sent = copied.sent.max(sent);
+        copied.failed = copied.failed.max(failed);
+    }
+}
+
+fn http_client() -> ureq::Agent {
+    let cfg = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(true)
+        .build();
+    ureq::Agent::new_with_config(cfg)
+}
+
+/// Pings the heartbeat URL; returns when the next ping is due.
+fn beat(client: &ureq::Agent, hb: &HeartbeatConfig, due: Instant) -> Instant {
+    match client.get(&hb.url).call() {
+        Ok(_) => tracing::debug!("heartbeat sent"),
+        // The error text may quote the URL (and its token): log the kind only.
+        Err(e) => tracing::warn!(error = error_kind(&e), "heartbeat failed"),
+    }
+    let every = Duration::from_millis(hb.every.as_millis().max(1000) as u64);
+    let next = due + every;
+    if next < mono() {
+        mono() + every
+    } else {
+        next
+    }
+}
+
+fn error_kind(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::StatusCode(c) => format!("HTTP status {c}"),
+        ureq::Error::Timeout(_) => "timeout".into(),
+        ureq::Error::Io(io) => format!("I/O: {}", io.kind()),
+        _ => "request failed".into(),
+    }
+}

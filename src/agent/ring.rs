@@ -1,0 +1,165 @@
+//! The black box: the last N seconds of samples in a ring allocated once at
+//! start (before `mlockall`, so it is locked and never faulted in under
+//! pressure). The post-mortem reads it from the state file: it shows the
+//! ramp up to the cliff even when nothing outside the host recorded it.
+
+use crate::signal::Sample;
+use serde::Serialize;
+
+/// One second of history.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Row {
+    /// Sample time, ms since the epoch.
+    pub at_ms: i64,
+    /// `MemTotal` (or the cgroup limit).
+    pub mem_total_bytes: u64,
+    /// `MemAvailable`.
+    pub mem_available_bytes: u64,
+    /// `SwapTotal`.
+    pub swap_total_bytes: u64,
+    /// `SwapFree`.
+    pub swap_free_bytes: u64,
+    /// PSI some total, µs.
+    pub psi_some_total_us: Option<u64>,
+    /// PSI full total, µs.
+    pub psi_full_total_us: Option<u64>,
+    /// Major faults.
+    pub pgmajfault: Option<u64>,
+    /// Pages swapped in.
+    pub pswpin: Option<u64>,
+    /// OOM kills.
+    pub oom_kill: Option<u64>,
+    /// How late the agent's loop woke for this sample, ms.
+    pub lateness_ms: u32,
+}
+
+impl Row {
+    /// A row from a sample and the loop's lateness.
+    pub fn new(s: &Sample, lateness_ms: u32) -> Row {
+        Row {
+            at_ms: s.at_ms,
+            mem_total_bytes: s.mem_total_bytes,
+            mem_available_bytes: s.mem_available_bytes,
+            swap_total_bytes: s.swap_total_bytes,
+            swap_free_bytes: s.swap_free_bytes,
+            psi_some_total_us: s.psi_some_total_us,
+            psi_full_total_us: s.psi_full_total_us,
+            pgmajfault: s.pgmajfault,
+            pswpin: s.pswpin,
+            oom_kill: s.oom_kill,
+            lateness_ms,
+        }
+    }
+
+    /// Back to a sample (for replaying history into a reloaded detector).
+    pub fn sample(&self) -> Sample {
+        Sample {
+            at_ms: self.at_ms,
+            mem_total_bytes: self.mem_total_bytes,
+            mem_available_bytes: self.mem_available_bytes,
+            swap_total_bytes: self.swap_total_bytes,
+            swap_free_bytes: self.swap_free_bytes,
+            psi_some_total_us: self.psi_some_total_us,
+            psi_full_total_us: self.psi_full_total_us,
+            pgmajfault: self.pgmajfault,
+            pswpin: self.pswpin,
+            oom_kill: self.oom_kill,
+            ..Sample::default()
+        }
+    }
+}
+
+/// Fixed-capacity ring of [`Row`]s, at most one per `min_step_ms`.
+#[derive(Debug, Clone)]
+pub struct Ring {
+    rows: Vec<Row>,
+    head: usize,
+    len: usize,
+    min_step_ms: i64,
+}
+
+impl Ring {
+    /// A ring of `capacity` rows (allocated and touched now), keeping at most
+    /// one row per `min_step_ms`.
+    pub fn new(capacity: usize, min_step_ms: i64) -> Ring {
+        Ring {
+            rows: vec![Row::default(); capacity.max(1)],
+            head: 0,
+            len: 0,
+            min_step_ms,
+        }
+    }
+
+    /// Adds a row unless the previous one is younger than the step (fast
+    /// sampling keeps the ring at ~1 s resolution). Never allocates.
+    pub fn push(&mut self, row: Row) -> bool {
+        if let Some(last) = self.last() {
+            if row.at_ms - last.at_ms < self.min_step_ms {
+                return false;
+            }
+        }
+        self.rows[self.head] = row;
+        self.head = (self.head + 1) % self.rows.len();
+        self.len = (self.len + 1).min(self.rows.len());
+        true
+    }
+
+    /// The newest row.
+    pub fn last(&self) -> Option<&Row> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = (self.head + self.rows.len() - 1) % self.rows.len();
+        self.rows.get(i)
+    }
+
+    /// Rows oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Row> {
+        let cap = self.rows.len();
+        let start = (self.head + cap - self.len) % cap;
+        (0..self.len).filter_map(move |k| self.rows.get((start + k) % cap))
+    }
+
+    /// Number of rows held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the ring is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(at_ms: i64) -> Row {
+        Row {
+            at_ms,
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn keeps_the_newest_rows_oldest_first() {
+        let mut r = Ring::new(3, 0);
+        for t in 1..=5 {
+            r.push(row(t));
+        }
+        let times: Vec<i64> = r.iter().map(|r| r.at_ms).collect();
+        assert_eq!(times, vec![3, 4, 5]);
+        assert_eq!(r.last().map(|r| r.at_ms), Some(5));
+    }
+
+    #[test]
+    fn fast_samples_are_thinned_to_the_step() {
+        let mut r = Ring::new(10, 900);
+        for t in [0, 250, 500, 750, 1000, 1250, 2000] {
+            r.push(row(t));
+        }
+        let times: Vec<i64> = r.iter().map(|r| r.at_ms).collect();
+        assert_eq!(times, vec![0, 1000, 2000]);
+    }
+}

@@ -1,0 +1,243 @@
+//! Fixed-capacity, time-decimated windows of recent points.
+//!
+//! A window keeps at most [`CAP`] points covering the last `span` of time: a
+//! new sample replaces the newest point while it is closer than `span / (CAP-3)`
+//! to the one before, so the newest point is always the newest sample and the
+//! memory use does not depend on the sample rate (1 Hz agent or 30 s scrape).
+//! Nothing here allocates after construction.
+
+/// Points kept per window (a power of two: indexing is a mask).
+pub const CAP: usize = 32;
+const MASK: usize = CAP - 1;
+
+/// Counters tracked per point (see [`Point::acc`]).
+pub const COUNTERS: usize = 5;
+
+/// One point of a window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Point {
+    /// Time, ms since the epoch.
+    pub at_ms: i64,
+    /// Spike-filtered headroom, bytes.
+    pub headroom: f64,
+    /// `MemAvailable`, bytes.
+    pub mem_available: f64,
+    /// Reset-corrected running totals of the counters (PSI some, PSI full,
+    /// pgmajfault, pswpin, oom_kill), `NaN` where the sample lacked one.
+    pub acc: [f64; COUNTERS],
+}
+
+/// A ring of [`Point`]s spanning at least `span_ms` (when data allows).
+#[derive(Debug, Clone)]
+pub struct Window {
+    span_ms: i64,
+    spacing_ms: i64,
+    buf: [Point; CAP],
+    start: usize,
+    len: usize,
+}
+
+impl Window {
+    /// An empty window over `span_ms`.
+    pub fn new(span_ms: i64) -> Window {
+        let span_ms = span_ms.max(1);
+        Window {
+            span_ms,
+            spacing_ms: (span_ms / (CAP as i64 - 3)).max(1),
+            buf: [Point::default(); CAP],
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// The span this window covers.
+    pub fn span_ms(&self) -> i64 {
+        self.span_ms
+    }
+
+    /// Number of points held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Drops every point (after a gap or a time jump backwards).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.start = 0;
+    }
+
+    /// The `i`-th point, oldest first.
+    pub fn get(&self, i: usize) -> Point {
+        self.buf[(self.start + i) & MASK]
+    }
+
+    /// The newest point.
+    pub fn newest(&self) -> Option<Point> {
+        (self.len > 0).then(|| self.get(self.len - 1))
+    }
+
+    /// Adds a point (time must not go backwards; the caller ensures it).
+    pub fn push(&mut self, p: Point) {
+        if self.len >= 2 && p.at_ms - self.get(self.len - 2).at_ms < self.spacing_ms {
+            let last = (self.start + self.len - 1) & MASK;
+            self.buf[last] = p;
+        } else if self.len == CAP {
+            self.buf[self.start] = p;
+            self.start = (self.start + 1) & MASK;
+        } else {
+            let idx = (self.start + self.len) & MASK;
+            self.buf[idx] = p;
+            self.len += 1;
+        }
+        self.evict(p.at_ms);
+    }
+
+    /// Drops points no longer needed to cover `span_ms` before `now_ms`:
+    /// keeps the newest point at or before the window's start.
+    fn evict(&mut self, now_ms: i64) {
+        let cutoff = now_ms - self.span_ms;
+        while self.len >= 2 && self.get(1).at_ms <= cutoff {
+            self.start = (self.start + 1) & MASK;
+            self.len -= 1;
+        }
+    }
+
+    /// Index of the oldest point at or after `since_ms`, if any besides the
+    /// newest.
+    pub fn first_since(&self, since_ms: i64) -> Option<usize> {
+        (0..self.len.saturating_sub(1)).find(|&i| self.get(i).at_ms >= since_ms)
+    }
+
+    /// The oldest and newest points within the last `span_ms`, for rates.
+    pub fn rate_base(&self, span_ms: i64) -> Option<(Point, Point)> {
+        let newest = self.newest()?;
+        let i = self.first_since(newest.at_ms - span_ms)?;
+        Some((self.get(i), newest))
+    }
+
+    /// Per-second rate of counter `c` over the last `span_ms`: the
+    /// difference between the newest point and the oldest point inside the
+    /// span, PromQL `rate()` without extrapolation. `None` with fewer than
+    /// two points or a missing counter at either end.
+    pub fn rate(&self, c: usize, span_ms: i64) -> Option<f64> {
+        rate_between(self.rate_base(span_ms), c)
+    }
+
+    /// The largest `mem_available` in the window.
+    pub fn max_mem_available(&self) -> Option<f64> {
+        (0..self.len)
+            .map(|i| self.get(i).mem_available)
+            .reduce(f64::max)
+    }
+
+    /// Robust slope of headroom, bytes per second: the median of the slopes
+    /// between each point and the one half the window later. A single bad
+    /// point moves at most two of those slopes, so the median stays put.
+    /// `None` with fewer than `min_points` points.
+    pub fn headroom_slope(&self, min_points: usize) -> Option<f64> {
+        if self.len < min_points.max(3) {
+            return None;
+        }
+        let half = self.len / 2;
+        let mut slopes = [0.0f64; CAP];
+        let mut n = 0;
+        for i in 0..self.len - half {
+            let (a, b) = (self.get(i), self.get(i + half));
+            let dt = (b.at_ms - a.at_ms) as f64 / 1000.0;
+            if dt > 0.0 {
+                slopes[n] = (b.headroom - a.headroom) / dt;
+                n += 1;
+            }
+        }
+        median(&mut slopes[..n])
+    }
+}
+
+/// Per-second rate of counter `c` between two points.
+pub fn rate_between(base: Option<(Point, Point)>, c: usize) -> Option<f64> {
+    let (old, new) = base?;
+    let dt = (new.at_ms - old.at_ms) as f64 / 1000.0;
+    let dv = new.acc[c] - old.acc[c];
+    (dt > 0.0 && dv.is_finite()).then_some(dv / dt)
+}
+
+/// Median of a small slice (sorts it in place). `None` when empty.
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(at_s: i64, headroom: f64) -> Point {
+        Point {
+            at_ms: at_s * 1000,
+            headroom,
+            mem_available: headroom,
+            acc: [at_s as f64 * 0.5; COUNTERS],
+        }
+    }
+
+    #[test]
+    fn keeps_the_span_with_bounded_points_at_any_rate() {
+        for step_ms in [100, 1000, 15_000] {
+            let mut w = Window::new(120_000);
+            for i in 0..10_000 {
+                w.push(Point {
+                    at_ms: i * step_ms,
+                    ..Point::default()
+                });
+            }
+            let span = w.newest().map(|n| n.at_ms - w.get(0).at_ms).unwrap_or(0);
+            assert!(span >= 120_000, "step {step_ms}: span {span}");
+            assert!(
+                span <= 120_000 + 2 * step_ms.max(120_000 / 23),
+                "step {step_ms}: span {span}"
+            );
+            assert!(w.len() <= CAP);
+        }
+    }
+
+    #[test]
+    fn rate_is_the_counter_slope_over_the_span() {
+        let mut w = Window::new(300_000);
+        for s in (0..600).step_by(15) {
+            w.push(pt(s, 0.0));
+        }
+        let r = w.rate(0, 60_000).unwrap_or(f64::NAN);
+        assert!((r - 0.5).abs() < 1e-9, "{r}");
+    }
+
+    #[test]
+    fn slope_ignores_a_single_spike() {
+        let mut w = Window::new(120_000);
+        for s in (0..=120).step_by(15) {
+            let v = 1000.0 - 2.0 * s as f64;
+            w.push(pt(s, if s == 60 { 0.0 } else { v }));
+        }
+        let slope = w.headroom_slope(4).unwrap_or(f64::NAN);
+        assert!((slope + 2.0).abs() < 1e-9, "{slope}");
+    }
+
+    #[test]
+    fn median_of_even_and_odd() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+}

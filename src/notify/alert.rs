@@ -1,0 +1,230 @@
+//! [`Alert`]: an owned notification, built from a detector [`Event`].
+//!
+//! An [`Event`] is a small `Copy` value with `&'static` names; an alert owns
+//! its data so it can cross threads, wait in the spool (serde) and carry what
+//! the agent adds: the host name, the top memory consumers and a link.
+
+use crate::detect::{AlertState, Event, Evidence, Severity};
+use serde::{Deserialize, Serialize};
+
+/// One process group using memory, as the agent's snapshot saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumer {
+    /// cgroup or systemd unit, e.g. `coily-update.service`.
+    pub group: String,
+    /// How many processes of that command are in the group.
+    pub processes: u32,
+    /// Command name, e.g. `cc1plus`.
+    pub command: String,
+    /// RSS + swap of those processes, bytes.
+    pub bytes: u64,
+}
+
+/// The numbers behind an alert (an owned copy of the detector's
+/// [`Evidence`], with signals as names).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Values {
+    /// `MemTotal`, bytes.
+    pub mem_total_bytes: u64,
+    /// `MemAvailable`, bytes.
+    pub mem_available_bytes: u64,
+    /// `SwapTotal`, bytes.
+    pub swap_total_bytes: u64,
+    /// `SwapFree`, bytes.
+    pub swap_free_bytes: u64,
+    /// `MemAvailable + SwapFree`, bytes.
+    pub headroom_bytes: u64,
+    /// Headroom as a fraction of `MemTotal + SwapTotal`.
+    pub headroom_ratio: f64,
+    /// Slope of headroom, bytes per second (negative: draining).
+    pub headroom_slope_bytes_per_s: Option<f64>,
+    /// Forecast seconds until headroom reaches zero.
+    pub eta_seconds: Option<f64>,
+    /// PSI memory "some", fraction of wall time.
+    pub psi_some_ratio: Option<f64>,
+    /// PSI memory "full", fraction of wall time.
+    pub psi_full_ratio: Option<f64>,
+    /// Major page faults per second.
+    pub pgmajfault_per_s: Option<f64>,
+    /// Pages swapped in per second.
+    pub pswpin_per_s: Option<f64>,
+    /// OOM kills seen since the detector started.
+    pub oom_kills: u64,
+    /// Corroborating signals, snake_case names.
+    pub signals: Vec<String>,
+    /// For "went dark": seconds since the last sample.
+    pub silent_seconds: Option<f64>,
+}
+
+impl From<&Evidence> for Values {
+    fn from(e: &Evidence) -> Values {
+        Values {
+            mem_total_bytes: e.mem_total_bytes,
+            mem_available_bytes: e.mem_available_bytes,
+            swap_total_bytes: e.swap_total_bytes,
+            swap_free_bytes: e.swap_free_bytes,
+            headroom_bytes: e.headroom_bytes,
+            headroom_ratio: e.headroom_ratio,
+            headroom_slope_bytes_per_s: e.headroom_slope_bytes_per_s,
+            eta_seconds: e.eta_seconds,
+            psi_some_ratio: e.psi_some_ratio,
+            psi_full_ratio: e.psi_full_ratio,
+            pgmajfault_per_s: e.pgmajfault_per_s,
+            pswpin_per_s: e.pswpin_per_s,
+            oom_kills: e.oom_kills,
+            signals: e.signals.iter().map(|s| s.as_str().to_string()).collect(),
+            silent_seconds: e.silent_seconds,
+        }
+    }
+}
+
+/// An owned notification about one state change (or reminder) of one rule on
+/// one host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Host (or instance label) the alert is about.
+    pub instance: String,
+    /// Rule name, snake_case (e.g. `headroom_forecast`).
+    pub rule: String,
+    /// Severity of the rule.
+    pub severity: Severity,
+    /// New state: firing or resolved (pending is never notified).
+    pub state: State,
+    /// When the state changed, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The numbers behind it.
+    pub values: Values,
+    /// Top memory consumers, biggest first (filled by the agent).
+    #[serde(default)]
+    pub consumers: Vec<Consumer>,
+    /// A link for "click to see more" (dashboard, generatorURL).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A test notification from `memcanary notify-test`.
+    #[serde(default)]
+    pub is_test: bool,
+    /// 0 for the first notification of a state, n for the n-th reminder.
+    #[serde(default)]
+    pub repeat: u32,
+}
+
+/// The alert states that are notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The rule fires.
+    Firing,
+    /// The rule cleared on fresh samples.
+    Resolved,
+}
+
+impl State {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Firing => "firing",
+            State::Resolved => "resolved",
+        }
+    }
+}
+
+impl Alert {
+    /// Builds an alert from a detector event. A pending event becomes a
+    /// firing alert: pending is never notified, so callers skip pending
+    /// events first, or use [`Alert::try_from_event`], which does.
+    pub fn from_event(event: &Event, instance: &str) -> Alert {
+        let state = match event.state {
+            AlertState::Resolved => State::Resolved,
+            AlertState::Firing | AlertState::Pending => State::Firing,
+        };
+        Alert {
+            instance: instance.to_string(),
+            rule: event.rule.to_string(),
+            severity: event.severity,
+            state,
+            at_ms: event.at_ms,
+            values: Values::from(&event.evidence),
+            consumers: Vec::new(),
+            url: None,
+            is_test: false,
+            repeat: 0,
+        }
+    }
+
+    /// Like [`Alert::from_event`] but `None` for pending events, which are
+    /// never notified.
+    pub fn try_from_event(event: &Event, instance: &str) -> Option<Alert> {
+        (event.state != AlertState::Pending).then(|| Alert::from_event(event, instance))
+    }
+
+    /// A test alert for `notify-test`: clearly marked, plausible numbers.
+    pub fn test(instance: &str, at_ms: i64) -> Alert {
+        let gib = 1u64 << 30;
+        Alert {
+            instance: instance.to_string(),
+            rule: "headroom_forecast".to_string(),
+            severity: Severity::Warning,
+            state: State::Firing,
+            at_ms,
+            values: Values {
+                mem_total_bytes: 16 * gib,
+                mem_available_bytes: gib,
+                swap_total_bytes: 4 * gib,
+                swap_free_bytes: gib / 2,
+                headroom_bytes: gib + gib / 2,
+                headroom_ratio: 0.075,
+                headroom_slope_bytes_per_s: Some(-(8 << 20) as f64),
+                eta_seconds: Some(192.0),
+                psi_some_ratio: Some(0.12),
+                psi_full_ratio: Some(0.03),
+                signals: vec!["forecast".into(), "psi_some".into()],
+                ..Values::default()
+            },
+            consumers: Vec::new(),
+            url: None,
+            is_test: true,
+            repeat: 0,
+        }
+    }
+
+    /// Whether the alert is firing.
+    pub fn is_firing(&self) -> bool {
+        self.state == State::Firing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{Signal, Signals};
+
+    #[test]
+    fn from_event_copies_everything() {
+        let mut signals = Signals::default();
+        signals.insert(Signal::PsiFull);
+        let ev = Event {
+            at_ms: 1_700_000_000_000,
+            rule: "thrashing",
+            severity: Severity::Critical,
+            state: AlertState::Firing,
+            evidence: Evidence {
+                headroom_bytes: 42,
+                eta_seconds: Some(9.5),
+                signals,
+                ..Evidence::default()
+            },
+        };
+        let a = Alert::from_event(&ev, "web-1");
+        assert_eq!(a.instance, "web-1");
+        assert_eq!(a.rule, "thrashing");
+        assert_eq!(a.state, State::Firing);
+        assert_eq!(a.values.headroom_bytes, 42);
+        assert_eq!(a.values.eta_seconds, Some(9.5));
+        assert_eq!(a.values.signals, vec!["psi_full".to_string()]);
+        let pending = Event {
+            state: AlertState::Pending,
+            ..ev
+        };
+        assert!(Alert::try_from_event(&pending, "web-1").is_none());
+    }
+}

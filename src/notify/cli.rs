@@ -1,0 +1,102 @@
+//! `memcanary notify-test`: send a test notification through the real path
+//! (config, routing-free fan-out to every sink, transport, retries) and
+//! report per sink whether it arrived.
+
+use super::alert::Alert;
+use super::clock::{Clock, SystemClock};
+use super::config::NotifyConfig;
+use super::dispatcher::Dispatcher;
+use crate::detect::Dur;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `memcanary notify-test`.
+#[derive(Debug, clap::Args)]
+pub struct NotifyTestArgs {
+    /// Config file (TOML); its `[notify]` table is used. Without it, stdout.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Only this sink (by name).
+    #[arg(long)]
+    pub sink: Option<String>,
+    /// Host name shown in the test alert (default: this host's name).
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// How long to keep retrying before reporting.
+    #[arg(long, default_value = "30s", value_parser = Dur::parse)]
+    pub timeout: Dur,
+}
+
+/// Reads the `[notify]` table of a config file's text (absent: defaults).
+pub fn notify_table(text: &str) -> Result<NotifyConfig, toml::de::Error> {
+    let mut table: toml::Table = toml::from_str(text)?;
+    match table.remove("notify") {
+        Some(v) => v.try_into(),
+        None => Ok(NotifyConfig::default()),
+    }
+}
+
+/// This machine's host name.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn load(args: &NotifyTestArgs) -> anyhow::Result<NotifyConfig> {
+    let Some(path) = &args.config else {
+        return Ok(NotifyConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    super::advice::check_permissions(path);
+    notify_table(&text).with_context(|| format!("{}: [notify]", path.display()))
+}
+
+/// Runs `memcanary notify-test`: exit 0 when every selected sink got it.
+pub fn run(args: &NotifyTestArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = load(args)?;
+    if let Some(name) = &args.sink {
+        let known: Vec<String> = cfg.sinks.iter().map(|s| s.name.clone()).collect();
+        cfg.sinks.retain(|s| &s.name == name);
+        anyhow::ensure!(
+            !cfg.sinks.is_empty(),
+            "no sink named {name:?} (configured: {})",
+            known.join(", ")
+        );
+    }
+    cfg.routes = Default::default();
+    let instance = args.instance.clone().unwrap_or_else(hostname);
+    for a in super::advice::advice(&cfg, &hostname()) {
+        eprintln!("advice: {a}");
+    }
+    let dispatcher = Dispatcher::build(&cfg, None).context("starting the notifier")?;
+    dispatcher.send(Alert::test(&instance, SystemClock.now_ms()));
+    let stats = dispatcher.shutdown(Duration::from_millis(args.timeout.as_millis() as u64));
+    let mut all_ok = true;
+    for s in &stats.sinks {
+        let (word, detail) = match (s.sent, s.failed) {
+            (1.., _) => ("ok", "delivered".to_string()),
+            (0, 1..) => ("FAILED", s.last_error.clone().unwrap_or_default()),
+            _ => (
+                "FAILED",
+                format!(
+                    "not delivered within {}: {}",
+                    args.timeout,
+                    s.last_error.clone().unwrap_or_else(|| "no answer".into())
+                ),
+            ),
+        };
+        all_ok &= s.sent > 0;
+        eprintln!("{word:6} {} ({}): {detail}", s.name, s.kind);
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,246 @@
+//! [`Dispatcher`]: the notification pipeline as the agent sees it.
+//!
+//! Threads, each with one job:
+//! - the caller's thread only does a non-blocking `try_send` into a bounded
+//!   channel ([`Dispatcher::send`]); when it is full the alert goes to the
+//!   spool's inbox (or is dropped and counted, without a spool);
+//! - the router thread dedupes, routes, spools and sends reminders;
+//! - one worker thread per target delivers, retries and removes spool files.
+//!
+//! Everything is std threads and channels: no async runtime.
+
+use super::alert::Alert;
+use super::clock::{Clock, SystemClock};
+use super::config::NotifyConfig;
+use super::error::NotifyError;
+use super::retry::Backoff;
+use super::router::{self, Route, Router, RouterMsg};
+use super::spool::{Job, Spool};
+use super::stats::{Counters, Stats};
+use super::targets::{self, Target};
+use super::transport::Transport;
+use super::worker::{Worker, WorkerMsg};
+use crate::detect::Severity;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Stack size of the router thread.
+const ROUTER_STACK: usize = 256 * 1024;
+/// Stack size of delivery threads (TLS handshakes need some room).
+const WORKER_STACK: usize = 1024 * 1024;
+
+/// Sends alerts to the configured sinks from background threads.
+#[derive(Debug)]
+pub struct Dispatcher {
+    intake: Option<SyncSender<RouterMsg>>,
+    router: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
+    counters: Vec<(String, &'static str, Arc<Counters>)>,
+    inbox: Option<Spool>,
+    inbox_dirty: Arc<AtomicBool>,
+    seq: Arc<AtomicU64>,
+    dropped_intake: AtomicU64,
+    clock: Arc<dyn Clock>,
+}
+
+impl Dispatcher {
+    /// Validates `cfg`, builds every sink's client and starts the threads.
+    /// With `spool_dir`, pending notifications and dedupe state are kept
+    /// there and picked up again by the next dispatcher on the same dir.
+    pub fn build(cfg: &NotifyConfig, spool_dir: Option<&Path>) -> Result<Dispatcher, NotifyError> {
+        let clock = Arc::new(SystemClock);
+        let seed = clock.now_ms() as u64 ^ u64::from(std::process::id()) << 32;
+        Dispatcher::build_with(cfg, spool_dir, clock, seed)
+    }
+
+    /// [`Dispatcher::build`] with the clock and the jitter seed given.
+    pub fn build_with(
+        cfg: &NotifyConfig,
+        spool_dir: Option<&Path>,
+        clock: Arc<dyn Clock>,
+        seed: u64,
+    ) -> Result<Dispatcher, NotifyError> {
+        cfg.validate()?;
+        let targets = targets::build(cfg)?;
+        let state_path = spool_dir.map(|d| d.join("state.json"));
+        let inbox = spool_dir.map(|d| Spool::open(d, "inbox")).transpose()?;
+        let mut spools = Vec::new();
+        for t in &targets {
+            spools.push(spool_dir.map(|d| Spool::open(d, &t.name)).transpose()?);
+        }
+        let max_seq = spools
+            .iter()
+            .chain(std::iter::once(&inbox))
+            .flatten()
+            .map(Spool::max_seq)
+            .max()
+            .unwrap_or(0);
+        let seq = Arc::new(AtomicU64::new(max_seq));
+        let mut d = Dispatcher {
+            intake: None,
+            router: None,
+            workers: Vec::new(),
+            counters: Vec::new(),
+            inbox: inbox.clone(),
+            inbox_dirty: Arc::new(AtomicBool::new(false)),
+            seq: seq.clone(),
+            dropped_intake: AtomicU64::new(0),
+            clock: clock.clone(),
+        };
+        let mut routes = Vec::new();
+        for (i, (t, spool)) in targets.iter().zip(spools).enumerate() {
+            let initial = spool
+                .as_ref()
+                .map(Spool::load)
+                .transpose()?
+                .unwrap_or_default();
+            if !initial.is_empty() {
+                tracing::info!(sink = %t.name, pending = initial.len(), "resuming spooled notifications");
+            }
+            let tx = d.start_worker(cfg, t, spool.clone(), initial, seed.wrapping_add(i as u64))?;
+            routes.push(Route {
+                name: t.name.clone(),
+                repeat_ms: t.repeat_ms,
+                tx,
+                spool,
+            });
+        }
+        let router = Router {
+            routes,
+            warning: targets::route(cfg, &targets, Severity::Warning),
+            critical: targets::route(cfg, &targets, Severity::Critical),
+            state: state_path
+                .as_deref()
+                .map(router::load_state)
+                .unwrap_or_default(),
+            state_path,
+            inbox,
+            inbox_dirty: d.inbox_dirty.clone(),
+            seq,
+            clock,
+        };
+        let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
+        let handle = std::thread::Builder::new()
+            .name("notify-router".into())
+            .stack_size(ROUTER_STACK)
+            .spawn(move || router.run(rx))
+            .map_err(NotifyError::Thread)?;
+        d.intake = Some(tx);
+        d.router = Some(handle);
+        for t in &targets {
+            tracing::info!(sink = %t.name, kind = t.sink.kind().as_str(), endpoint = %t.sink.endpoint(), "notification sink ready");
+        }
+        Ok(d)
+    }
+
+    fn start_worker(
+        &mut self,
+        cfg: &NotifyConfig,
+        t: &Target,
+        spool: Option<Spool>,
+        initial: Vec<Job>,
+        seed: u64,
+    ) -> Result<mpsc::Sender<WorkerMsg>, NotifyError> {
+        let ms = |d: crate::detect::Dur| Duration::from_millis(d.as_millis() as u64);
+        let counters = Arc::new(Counters::default());
+        self.counters
+            .push((t.name.clone(), t.sink.kind().as_str(), counters.clone()));
+        let transport = Transport::new(ms(cfg.connect_timeout), ms(cfg.request_timeout));
+        let backoff = Backoff::new(ms(cfg.retry_initial), ms(cfg.retry_max), seed);
+        let worker = Worker::new(
+            t.clone(),
+            transport,
+            spool,
+            cfg.spool_capacity,
+            backoff,
+            counters,
+            self.clock.clone(),
+            initial,
+        );
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name(format!("notify-{}", t.name))
+            .stack_size(WORKER_STACK)
+            .spawn(move || worker.run(rx))
+            .map_err(NotifyError::Thread)?;
+        self.workers.push(handle);
+        Ok(tx)
+    }
+
+    /// Queues `alert` for delivery without blocking: when the queue is
+    /// full the alert is spooled to disk (or, without a spool, dropped and
+    /// counted in [`Stats::dropped_intake`]).
+    pub fn send(&self, alert: Alert) {
+        let Some(intake) = &self.intake else { return };
+        match intake.try_send(RouterMsg::Alert(Box::new(alert))) {
+            Ok(()) => {}
+            Err(TrySendError::Full(RouterMsg::Alert(a))) => self.overflow(*a),
+            Err(_) => tracing::warn!("notification dispatcher has stopped; alert not sent"),
+        }
+    }
+
+    fn overflow(&self, alert: Alert) {
+        let Some(inbox) = &self.inbox else {
+            self.dropped_intake.fetch_add(1, Relaxed);
+            return tracing::warn!(rule = %alert.rule, instance = %alert.instance, "notification queue full and no spool: alert dropped");
+        };
+        let job = Job {
+            seq: self.seq.fetch_add(1, Relaxed) + 1,
+            alert,
+        };
+        match inbox.put(&job) {
+            Ok(()) => self.inbox_dirty.store(true, Relaxed),
+            Err(e) => {
+                self.dropped_intake.fetch_add(1, Relaxed);
+                tracing::warn!(error = %e, "notification queue full and spool write failed: alert dropped");
+            }
+        }
+    }
+
+    /// Delivery counters per target (for /metrics).
+    pub fn stats(&self) -> Stats {
+        Stats {
+            sinks: self
+                .counters
+                .iter()
+                .map(|(n, k, c)| c.snapshot(n, k))
+                .collect(),
+            dropped_intake: self.dropped_intake.load(Relaxed),
+        }
+    }
+
+    /// Stops: workers keep delivering what is pending until `deadline` has
+    /// passed, then exit; anything undelivered stays in the spool. Returns
+    /// the final counters.
+    pub fn shutdown(mut self, deadline: Duration) -> Stats {
+        self.stop(deadline);
+        self.stats()
+    }
+
+    fn stop(&mut self, deadline: Duration) {
+        let until = self
+            .clock
+            .now_ms()
+            .saturating_add(deadline.as_millis().min(i64::MAX as u128) as i64);
+        if let Some(intake) = self.intake.take() {
+            // A blocking send: the router is draining, and shutdown is allowed to wait.
+            let _ = intake.send(RouterMsg::Shutdown(until));
+        }
+        if let Some(r) = self.router.take() {
+            let _ = r.join();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        self.stop(Duration::ZERO);
+    }
+}

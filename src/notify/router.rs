@@ -1,0 +1,284 @@
+//! The router thread: dedupes alerts to one notification per (host, rule,
+//! state change), routes them by severity, spools a job per target and hands
+//! it to that target's worker; it also sends reminders while an alert keeps
+//! firing. Its dedupe state is saved in the spool (`state.json`), so a
+//! restarted agent whose detector fires again for the same condition does not
+//! notify twice.
+
+use super::alert::{Alert, State};
+use super::clock::Clock;
+use super::spool::{self, Job, Spool};
+use super::worker::WorkerMsg;
+use crate::detect::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages to the router.
+#[derive(Debug)]
+pub(crate) enum RouterMsg {
+    /// A new alert from the caller.
+    Alert(Box<Alert>),
+    /// Stop; workers finish until this time (ms).
+    Shutdown(i64),
+}
+
+/// The router's view of one target.
+pub(crate) struct Route {
+    pub name: String,
+    pub repeat_ms: i64,
+    pub tx: Sender<WorkerMsg>,
+    pub spool: Option<Spool>,
+}
+
+/// Last notified state of one (host, rule).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub alert: Alert,
+    /// When each target last got a notification for it, ms.
+    pub last_ms: BTreeMap<String, i64>,
+    /// Seen from this process's detector. An entry loaded from a previous
+    /// run is not, until the detector reports the same state again: until
+    /// then it gets no reminders, so a condition that cleared while the
+    /// agent was down is not reminded about forever.
+    #[serde(skip)]
+    pub confirmed: bool,
+}
+
+/// Everything the router owns.
+pub(crate) struct Router {
+    pub routes: Vec<Route>,
+    pub warning: Vec<usize>,
+    pub critical: Vec<usize>,
+    pub state: BTreeMap<String, Entry>,
+    pub state_path: Option<PathBuf>,
+    pub inbox: Option<Spool>,
+    pub inbox_dirty: Arc<AtomicBool>,
+    pub seq: Arc<AtomicU64>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Router {
+    pub fn run(mut self, rx: Receiver<RouterMsg>) {
+        self.drain_inbox();
+        loop {
+            let wait = self.next_reminder_in();
+            let msg = rx.recv_timeout(wait);
+            if self.inbox_dirty.swap(false, Relaxed) {
+                self.drain_inbox();
+            }
+            match msg {
+                Ok(RouterMsg::Alert(a)) => self.handle(*a),
+                Ok(RouterMsg::Shutdown(deadline)) => return self.stop(deadline),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return self.stop(self.clock.now_ms()),
+            }
+            self.remind();
+        }
+    }
+
+    fn stop(&self, deadline: i64) {
+        for r in &self.routes {
+            let _ = r.tx.send(WorkerMsg::Shutdown(deadline));
+        }
+    }
+
+    fn key(a: &Alert) -> String {
+        format!("{}\u{1f}{}", a.instance, a.rule)
+    }
+
+    /// Dedupes and routes one alert.
+    pub fn handle(&mut self, alert: Alert) {
+        let targets = self.targets(alert.severity);
+        if alert.is_test {
+            return self.enqueue(&alert, &targets);
+        }
+        let key = Router::key(&alert);
+        let prev = self.state.get(&key).map(|e| e.alert.state);
+        match (prev, alert.state) {
+            (Some(State::Firing), State::Firing) => {
+                tracing::debug!(rule = %alert.rule, instance = %alert.instance, "already notified as firing; not repeated");
+                if let Some(e) = self.state.get_mut(&key) {
+                    e.confirmed = true;
+                }
+                return;
+            }
+            (None | Some(State::Resolved), State::Resolved) => {
+                tracing::debug!(rule = %alert.rule, instance = %alert.instance, "resolved without a notified firing; not sent");
+                return;
+            }
+            _ => {}
+        }
+        let now = self.clock.now_ms();
+        let last_ms = targets
+            .iter()
+            .map(|&i| (self.routes[i].name.clone(), now))
+            .collect();
+        self.enqueue(&alert, &targets);
+        self.state.insert(
+            key,
+            Entry {
+                alert,
+                last_ms,
+                confirmed: true,
+            },
+        );
+        self.save_state();
+    }
+
+    fn targets(&self, severity: Severity) -> Vec<usize> {
+        match severity {
+            Severity::Warning => self.warning.clone(),
+            Severity::Critical => self.critical.clone(),
+        }
+    }
+
+    fn enqueue(&self, alert: &Alert, targets: &[usize]) {
+        for &i in targets {
+            let route = &self.routes[i];
+            let job = Job {
+                seq: self.seq.fetch_add(1, Relaxed) + 1,
+                alert: alert.clone(),
+            };
+            if let Some(spool) = &route.spool {
+                if let Err(e) = spool.put(&job) {
+                    tracing::warn!(sink = %route.name, seq = job.seq, error = %e, "could not spool notification; keeping it in memory only");
+                }
+            }
+            if route.tx.send(WorkerMsg::Job(Box::new(job))).is_err() {
+                tracing::warn!(sink = %route.name, "delivery thread is gone; notification left in the spool");
+            }
+        }
+    }
+
+    /// Time until the next reminder is due (at most a minute).
+    fn next_reminder_in(&self) -> Duration {
+        let now = self.clock.now_ms();
+        let mut next = now + 60_000;
+        for (entry, route) in self.due_pairs() {
+            let last = entry
+                .last_ms
+                .get(&route.name)
+                .copied()
+                .unwrap_or(entry.alert.at_ms);
+            next = next.min(last + route.repeat_ms);
+        }
+        Duration::from_millis((next - now).clamp(0, 60_000) as u64)
+    }
+
+    fn due_pairs(&self) -> impl Iterator<Item = (&Entry, &Route)> {
+        self.state
+            .values()
+            .filter(|e| e.alert.state == State::Firing && e.confirmed)
+            .flat_map(move |e| {
+                self.targets(e.alert.severity)
+                    .into_iter()
+                    .map(move |i| (e, &self.routes[i]))
+            })
+            .filter(|(_, r)| r.repeat_ms > 0)
+    }
+
+    /// Sends reminders that are due.
+    fn remind(&mut self) {
+        let now = self.clock.now_ms();
+        let mut due: Vec<(String, usize)> = Vec::new();
+        for (key, entry) in &self.state {
+            if entry.alert.state != State::Firing || !entry.confirmed {
+                continue;
+            }
+            for i in self.targets(entry.alert.severity) {
+                let r = &self.routes[i];
+                let last = entry
+                    .last_ms
+                    .get(&r.name)
+                    .copied()
+                    .unwrap_or(entry.alert.at_ms);
+                if r.repeat_ms > 0 && now >= last + r.repeat_ms {
+                    due.push((key.clone(), i));
+                }
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        for (key, i) in due {
+            let Some(entry) = self.state.get_mut(&key) else {
+                continue;
+            };
+            entry.alert.repeat += 1;
+            entry.last_ms.insert(self.routes[i].name.clone(), now);
+            let alert = entry.alert.clone();
+            self.enqueue(&alert, &[i]);
+        }
+        self.save_state();
+    }
+
+    fn drain_inbox(&mut self) {
+        let Some(inbox) = self.inbox.clone() else {
+            return;
+        };
+        let jobs = match inbox.load() {
+            Ok(j) => j,
+            Err(e) => return tracing::warn!(error = %e, "cannot read the spool inbox"),
+        };
+        for job in jobs {
+            self.handle(job.alert);
+            let _ = inbox.remove(job.seq);
+        }
+    }
+
+    fn save_state(&self) {
+        let Some(path) = &self.state_path else { return };
+        if let Err(e) = spool::write_atomic(path, &self.state) {
+            tracing::warn!(file = %path.display(), error = %e, "could not save notification state");
+        }
+    }
+}
+
+/// Loads `state.json` (absent or unreadable: empty, logged).
+pub(crate) fn load_state(path: &std::path::Path) -> BTreeMap<String, Entry> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(file = %path.display(), error = %e, "notification state unreadable; starting afresh");
+            BTreeMap::new()
+        }),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_state_file_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        assert!(load_state(&p).is_empty());
+        std::fs::write(&p, b"{not json").unwrap();
+        assert!(load_state(&p).is_empty());
+        let mut state = BTreeMap::new();
+        let alert = Alert::test("h", 1);
+        state.insert(
+            Router::key(&alert),
+            Entry {
+                alert,
+                last_ms: BTreeMap::from([("d".to_string(), 5)]),
+                confirmed: true,
+            },
+        );
+        spool::write_atomic(&p, &state).unwrap();
+        let back = load_state(&p);
+        assert_eq!(back.len(), 1);
+        let e = back.values().next().unwrap();
+        assert_eq!(e.last_ms.get("d"), Some(&5));
+        assert!(
+            !e.confirmed,
+            "loaded entries wait for the detector to confirm them"
+        );
+    }
+}

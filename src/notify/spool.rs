@@ -1,0 +1,166 @@
+//! The on-disk spool: pending notifications survive a restart or an outage.
+//!
+//! One directory per sink target under the spool root, one file per pending
+//! notification, named by a sequence number so a directory listing sorted by
+//! name is oldest-first. A file is written to a temporary name, fsync'd,
+//! renamed into place and the directory fsync'd, so after a crash a file is
+//! either whole or absent. It is removed once the notification is delivered
+//! or given up. The `inbox` directory holds alerts the caller could not queue
+//! (channel full); `state.json` holds the dedupe state (last state per host
+//! and rule, and what is firing for reminders).
+
+use super::alert::Alert;
+use super::error::NotifyError;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A notification waiting for one sink target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Global sequence number (order of creation, also across restarts).
+    pub seq: u64,
+    /// The alert.
+    pub alert: Alert,
+}
+
+/// One spool directory.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+}
+
+fn spool_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> NotifyError + 'a {
+    move |source| NotifyError::Spool {
+        path: path.to_path_buf(),
+        what,
+        source,
+    }
+}
+
+impl Spool {
+    /// Opens (creating) `root/name`.
+    pub fn open(root: &Path, name: &str) -> Result<Spool, NotifyError> {
+        let dir = root.join(name);
+        fs::create_dir_all(&dir).map_err(spool_err(&dir, "creating directory"))?;
+        Ok(Spool { dir })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(format!("{seq:020}.json"))
+    }
+
+    /// Every readable job, oldest first. Unreadable files are renamed to
+    /// `*.bad` (and logged) so they are looked at once, not forever.
+    pub fn load(&self) -> Result<Vec<Job>, NotifyError> {
+        let mut names: Vec<PathBuf> = fs::read_dir(&self.dir)
+            .map_err(spool_err(&self.dir, "listing"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        let mut jobs = Vec::with_capacity(names.len());
+        for path in names {
+            match fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Job>(&b).ok())
+            {
+                Some(job) => jobs.push(job),
+                None => {
+                    tracing::warn!(file = %path.display(), "unreadable spool file set aside as .bad");
+                    let _ = fs::rename(&path, path.with_extension("bad"));
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Writes `job` durably.
+    pub fn put(&self, job: &Job) -> io::Result<()> {
+        let path = self.path(job.seq);
+        let tmp = path.with_extension("tmp");
+        let mut f = File::create(&tmp)?;
+        serde_json::to_writer(&mut f, job).map_err(io::Error::other)?;
+        f.flush()?;
+        f.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        sync_dir(&self.dir)
+    }
+
+    /// Removes the job with sequence `seq` (absent is fine).
+    pub fn remove(&self, seq: u64) -> io::Result<()> {
+        match fs::remove_file(self.path(seq)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The highest sequence number in the directory, if any.
+    pub fn max_seq(&self) -> u64 {
+        fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .split('.')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// fsyncs a directory so a rename in it is durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `value` as JSON to `path` atomically (temp file, fsync, rename).
+pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp)?;
+    serde_json::to_writer(&mut f, value).map_err(io::Error::other)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)?;
+    path.parent().map_or(Ok(()), sync_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_round_trip_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), "discord").unwrap();
+        for seq in [12, 3, 100] {
+            spool
+                .put(&Job {
+                    seq,
+                    alert: Alert::test("h", seq as i64),
+                })
+                .unwrap();
+        }
+        fs::write(spool.dir().join("00000000000000000050.json"), b"{garbage").unwrap();
+        let jobs = spool.load().unwrap();
+        assert_eq!(
+            jobs.iter().map(|j| j.seq).collect::<Vec<_>>(),
+            vec![3, 12, 100]
+        );
+        assert!(spool.dir().join("00000000000000000050.bad").exists());
+        assert_eq!(spool.max_seq(), 100);
+        spool.remove(12).unwrap();
+        spool.remove(12).unwrap();
+        assert_eq!(spool.load().unwrap().len(), 2);
+    }
+}

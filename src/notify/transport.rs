@@ -1,0 +1,117 @@
+//! The one transport: sends a rendered [`Request`] over HTTP (ureq with
+//! rustls) or to stdout, and returns what came back.
+//!
+//! One [`Transport`] per sink, made when the dispatcher is built, so the
+//! client, its TLS configuration and its connection pool exist before the
+//! first alert. Errors are turned into text here and scrubbed of the sink's
+//! secrets, since ureq may quote the URL.
+
+use super::request::{Method, Request};
+use super::secret::{scrub, Secret};
+use std::io::Write;
+use std::time::Duration;
+
+/// The most response body read (error messages, Discord's JSON).
+pub const MAX_RESPONSE_BODY: u64 = 64 * 1024;
+
+/// What a server answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
+    /// Body, at most [`MAX_RESPONSE_BODY`] bytes.
+    pub body: Vec<u8>,
+}
+
+/// A connection-level failure, with secrets already scrubbed from the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(pub String);
+
+/// Sends requests for one sink.
+#[derive(Debug)]
+pub struct Transport {
+    agent: ureq::Agent,
+}
+
+impl Transport {
+    /// A transport with a connect timeout and a whole-request timeout.
+    pub fn new(connect: Duration, request: Duration) -> Transport {
+        let config = ureq::Agent::config_builder()
+            .timeout_connect(Some(connect))
+            .timeout_global(Some(request))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("memcanary/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Transport {
+            agent: config.into(),
+        }
+    }
+
+    /// Sends `req`; `secrets` are scrubbed from any error text.
+    pub fn send(&self, req: &Request, secrets: &[&Secret]) -> Result<Response, TransportError> {
+        match req.method {
+            Some(Method::Stdout) => write_stdout(&req.body),
+            Some(Method::Post) | None => self
+                .post(req)
+                .map_err(|e| TransportError(scrub(&describe(&e), secrets))),
+        }
+    }
+
+    fn post(&self, req: &Request) -> Result<Response, ureq::Error> {
+        let mut builder = self.agent.post(req.url.as_str());
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let mut resp = builder.send(req.body.as_slice())?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BODY)
+            .read_to_vec()
+            .unwrap_or_default();
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A short description of a ureq error that never includes the URL.
+fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::BadUri(_) => "invalid URL".to_string(),
+        ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),
+        ureq::Error::Timeout(t) => format!("timed out ({t:?})"),
+        ureq::Error::HostNotFound => "host not found".to_string(),
+        ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        other => format!("request failed: {other}"),
+    }
+}
+
+fn write_stdout(body: &[u8]) -> Result<Response, TransportError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(body)
+        .and_then(|()| out.flush())
+        .map_err(|e| TransportError(format!("writing to stdout: {e}")))?;
+    Ok(Response {
+        status: 200,
+        headers: Vec::new(),
+        body: Vec::new(),
+    })
+}

@@ -1,0 +1,232 @@
+//! One delivery thread per target: takes jobs oldest-first, renders into a
+//! reused request, sends, and retries with backoff until delivered, given up
+//! or the sink is disabled. A job's spool file is removed only when the job
+//! is finished, so a restart resumes where this left off.
+
+use super::clock::Clock;
+use super::request::Request;
+use super::retry::{classify_transport_error, Backoff, RetryAction};
+use super::spool::{Job, Spool};
+use super::stats::Counters;
+use super::targets::Target;
+use super::transport::Transport;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages to a worker.
+#[derive(Debug)]
+pub(crate) enum WorkerMsg {
+    /// Deliver this (already spooled) job.
+    Job(Box<Job>),
+    /// Finish pending work until this time (ms), then exit.
+    Shutdown(i64),
+}
+
+struct Pending {
+    job: Job,
+    attempts: u32,
+    next_ms: i64,
+}
+
+/// The delivery loop of one target.
+pub(crate) struct Worker {
+    pub target: Target,
+    pub transport: Transport,
+    pub spool: Option<Spool>,
+    pub capacity: usize,
+    pub backoff: Backoff,
+    pub counters: Arc<Counters>,
+    pub clock: Arc<dyn Clock>,
+    queue: VecDeque<Pending>,
+    req: Request,
+    disabled: bool,
+}
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        target: Target,
+        transport: Transport,
+        spool: Option<Spool>,
+        capacity: usize,
+        backoff: Backoff,
+        counters: Arc<Counters>,
+        clock: Arc<dyn Clock>,
+        initial: Vec<Job>,
+    ) -> Worker {
+        let mut w = Worker {
+            target,
+            transport,
+            spool,
+            capacity,
+            backoff,
+            counters,
+            clock,
+            queue: VecDeque::new(),
+            req: Request::default(),
+            disabled: false,
+        };
+        for job in initial {
+            w.push(job);
+        }
+        w
+    }
+
+    /// Runs until shut down (or the router goes away).
+    pub fn run(mut self, rx: Receiver<WorkerMsg>) {
+        let mut deadline: Option<i64> = None;
+        let mut connected = true;
+        loop {
+            let now = self.clock.now_ms();
+            if deadline.is_some_and(|d| self.queue.is_empty() || now >= d) {
+                break;
+            }
+            let due = self.queue.front().map_or(i64::MAX, |p| p.next_ms);
+            let until = deadline.map_or(due, |d| due.min(d));
+            if until > now {
+                let wait = Duration::from_millis((until - now).min(3_600_000) as u64);
+                if !connected {
+                    std::thread::sleep(wait);
+                    continue;
+                }
+                match rx.recv_timeout(wait) {
+                    Ok(msg) => self.handle(msg, &mut deadline),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    // The router is gone: after a shutdown message that is
+                    // expected (keep its deadline), otherwise stop now.
+                    Err(RecvTimeoutError::Disconnected) => {
+                        connected = false;
+                        deadline.get_or_insert(now);
+                    }
+                }
+                continue;
+            }
+            while let Ok(msg) = rx.try_recv() {
+                self.handle(msg, &mut deadline);
+            }
+            self.attempt();
+        }
+        if !self.queue.is_empty() {
+            tracing::info!(sink = %self.target.name, pending = self.queue.len(), "stopping with notifications still pending (kept in the spool, if there is one)");
+        }
+    }
+
+    fn handle(&mut self, msg: WorkerMsg, deadline: &mut Option<i64>) {
+        match msg {
+            WorkerMsg::Job(job) => self.push(*job),
+            WorkerMsg::Shutdown(d) => *deadline = Some(d),
+        }
+    }
+
+    fn push(&mut self, job: Job) {
+        if self.disabled {
+            self.finish_failed(&job, "sink is disabled");
+            return;
+        }
+        self.queue.push_back(Pending {
+            job,
+            attempts: 0,
+            next_ms: i64::MIN,
+        });
+        if self.queue.len() > self.capacity {
+            if let Some(old) = self.queue.pop_front() {
+                let a = &old.job.alert;
+                tracing::warn!(sink = %self.target.name, seq = old.job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), at_ms = a.at_ms, capacity = self.capacity, "queue full: dropped the oldest pending notification");
+                self.counters.dropped.fetch_add(1, Relaxed);
+                self.unspool(old.job.seq);
+            }
+        }
+        self.counters
+            .pending
+            .store(self.queue.len() as u64, Relaxed);
+    }
+
+    fn attempt(&mut self) {
+        let now = self.clock.now_ms();
+        let Some(p) = self.queue.front_mut() else {
+            return;
+        };
+        self.target.sink.render(&p.job.alert, now, &mut self.req);
+        let secrets = self.target.sink.secrets();
+        let action = match self.transport.send(&self.req, &secrets) {
+            Ok(resp) => self
+                .target
+                .sink
+                .classify(resp.status, &resp.headers, &resp.body, now),
+            Err(e) => classify_transport_error(&e.0),
+        };
+        // A server may echo the URL or a header in its error text.
+        let action = scrub_action(action, |t| self.target.sink.scrub(t));
+        tracing::trace!(sink = %self.target.name, seq = p.job.seq, attempt = p.attempts + 1, ?action, "delivery attempt");
+        match action {
+            RetryAction::Done => self.finish_sent(),
+            RetryAction::Retry { after, reason } => {
+                let delay = self.backoff.delay(p.attempts, after);
+                p.attempts += 1;
+                p.next_ms = now + delay.as_millis() as i64;
+                tracing::warn!(sink = %self.target.name, endpoint = %self.target.sink.endpoint(), seq = p.job.seq, attempt = p.attempts, retry_in_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; will retry");
+                self.counters.retries.fetch_add(1, Relaxed);
+                self.counters.set_error(&reason);
+            }
+            RetryAction::GiveUp(reason) => {
+                if let Some(p) = self.queue.pop_front() {
+                    self.finish_failed(&p.job, &reason);
+                }
+            }
+            RetryAction::Disable(reason) => self.disable(&reason),
+        }
+        self.counters
+            .pending
+            .store(self.queue.len() as u64, Relaxed);
+    }
+
+    fn finish_sent(&mut self) {
+        if let Some(p) = self.queue.pop_front() {
+            let a = &p.job.alert;
+            tracing::info!(sink = %self.target.name, seq = p.job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), repeat = a.repeat, attempts = p.attempts + 1, "notification delivered");
+            self.counters.sent.fetch_add(1, Relaxed);
+            self.unspool(p.job.seq);
+        }
+    }
+
+    fn finish_failed(&mut self, job: &Job, reason: &str) {
+        let a = &job.alert;
+        tracing::warn!(sink = %self.target.name, endpoint = %self.target.sink.endpoint(), seq = job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), reason = %reason, "delivery failed; giving up on this notification");
+        self.counters.failed.fetch_add(1, Relaxed);
+        self.counters.set_error(reason);
+        self.unspool(job.seq);
+    }
+
+    fn disable(&mut self, reason: &str) {
+        tracing::error!(sink = %self.target.name, endpoint = %self.target.sink.endpoint(), reason = %reason, "sink disabled: no further notifications will be sent to it until the config is fixed");
+        self.disabled = true;
+        self.counters.disabled.store(true, Relaxed);
+        while let Some(p) = self.queue.pop_front() {
+            self.finish_failed(&p.job, reason);
+        }
+    }
+
+    fn unspool(&self, seq: u64) {
+        if let Some(spool) = &self.spool {
+            if let Err(e) = spool.remove(seq) {
+                tracing::warn!(sink = %self.target.name, seq, error = %e, "could not remove spool file");
+            }
+        }
+    }
+}
+
+/// `action` with `scrub` applied to its reason text.
+fn scrub_action(action: RetryAction, scrub: impl Fn(&str) -> String) -> RetryAction {
+    match action {
+        RetryAction::Done => RetryAction::Done,
+        RetryAction::Retry { after, reason } => RetryAction::Retry {
+            after,
+            reason: scrub(&reason),
+        },
+        RetryAction::GiveUp(r) => RetryAction::GiveUp(scrub(&r)),
+        RetryAction::Disable(r) => RetryAction::Disable(scrub(&r)),
+    }
+}

@@ -1,0 +1,151 @@
+//! What can go wrong reading the kernel's text files, and the small number
+//! helpers the parsers share.
+//!
+//! Errors name the 1-based line and the key so a log line points straight at
+//! the bad spot. Parsing never panics: every number goes through checked
+//! arithmetic.
+
+/// Which kernel file a [`ParseError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcFile {
+    /// `/proc/meminfo` (or a cgroup's equivalent).
+    Meminfo,
+    /// `/proc/vmstat`.
+    Vmstat,
+    /// `/proc/pressure/memory` or a cgroup's `memory.pressure`.
+    Psi,
+}
+
+impl ProcFile {
+    /// The file's usual name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcFile::Meminfo => "meminfo",
+            ProcFile::Vmstat => "vmstat",
+            ProcFile::Psi => "pressure/memory",
+        }
+    }
+}
+
+/// What is wrong with a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// The text does not end with a newline: the read was cut short.
+    Truncated,
+    /// A field every kernel has is missing.
+    Missing,
+    /// The line has no `key: value` / `key value` shape.
+    Malformed,
+    /// The value is not a non-negative integer (or decimal for PSI averages).
+    BadNumber(String),
+    /// The unit is not the expected one (`kB` in meminfo).
+    BadUnit(String),
+    /// The value times its unit does not fit in 64 bits.
+    Overflow,
+}
+
+impl std::fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseErrorKind::Truncated => f.write_str("text ends mid-line (truncated read)"),
+            ParseErrorKind::Missing => f.write_str("required field missing"),
+            ParseErrorKind::Malformed => f.write_str("malformed line"),
+            ParseErrorKind::BadNumber(v) => write!(f, "not a number: {v:?}"),
+            ParseErrorKind::BadUnit(u) => write!(f, "unexpected unit {u:?} (want kB)"),
+            ParseErrorKind::Overflow => f.write_str("value overflows 64 bits"),
+        }
+    }
+}
+
+/// A kernel text file that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: line {line}, key {key:?}: {kind}", file = .file.name())]
+pub struct ParseError {
+    /// Which file.
+    pub file: ProcFile,
+    /// 1-based line number (0 when the error is about the whole file).
+    pub line: usize,
+    /// The key on that line (or the missing key).
+    pub key: String,
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+}
+
+impl ParseError {
+    pub(crate) fn new(file: ProcFile, line: usize, key: &str, kind: ParseErrorKind) -> Self {
+        // Keys come from untrusted text: keep errors bounded.
+        let key: String = key.chars().take(64).collect();
+        ParseError {
+            file,
+            line,
+            key,
+            kind,
+        }
+    }
+}
+
+/// Fails unless `text` is empty or ends with a newline.
+pub(crate) fn check_complete(file: ProcFile, text: &str) -> Result<(), ParseError> {
+    if text.is_empty() || text.ends_with('\n') {
+        return Ok(());
+    }
+    let line = text.lines().count();
+    let key = text
+        .lines()
+        .last()
+        .and_then(|l| l.split([':', ' ']).next())
+        .unwrap_or("");
+    Err(ParseError::new(file, line, key, ParseErrorKind::Truncated))
+}
+
+/// Parses a non-negative decimal integer.
+pub(crate) fn parse_u64(value: &str) -> Result<u64, ParseErrorKind> {
+    value
+        .parse::<u64>()
+        .map_err(|_| ParseErrorKind::BadNumber(value.chars().take(32).collect()))
+}
+
+/// Parses a non-negative finite decimal (PSI averages such as `12.34`).
+pub(crate) fn parse_f64(value: &str) -> Result<f64, ParseErrorKind> {
+    let bad = || ParseErrorKind::BadNumber(value.chars().take(32).collect());
+    let ok_chars = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if !ok_chars {
+        return Err(bad());
+    }
+    value.parse::<f64>().map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_is_detected_and_names_the_last_key() {
+        let e = check_complete(ProcFile::Meminfo, "MemTotal: 1 kB\nMemFr").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.key, "MemFr");
+        assert_eq!(e.kind, ParseErrorKind::Truncated);
+        assert!(check_complete(ProcFile::Meminfo, "a 1\n").is_ok());
+    }
+
+    #[test]
+    fn numbers_reject_signs_and_garbage() {
+        assert_eq!(parse_u64("42"), Ok(42));
+        assert!(parse_u64("-1").is_err());
+        assert!(parse_u64("1e3").is_err());
+        assert!(parse_u64("99999999999999999999999").is_err());
+        assert_eq!(parse_f64("12.50"), Ok(12.5));
+        assert!(parse_f64("NaN").is_err());
+        assert!(parse_f64("inf").is_err());
+        assert!(parse_f64("-1.0").is_err());
+    }
+
+    #[test]
+    fn error_message_names_file_line_and_key() {
+        let e = ParseError::new(ProcFile::Vmstat, 7, "pgmajfault", ParseErrorKind::Malformed);
+        assert_eq!(
+            e.to_string(),
+            "vmstat: line 7, key \"pgmajfault\": malformed line"
+        );
+    }
+}

@@ -1,0 +1,113 @@
+//! One kernel text file kept open and re-read with `pread` into a buffer
+//! allocated once.
+//!
+//! Opening a file allocates kernel memory (dentry, file struct) and, for
+//! `/proc`, may block on locks a thrashing kernel holds; Android's lmkd keeps
+//! its fds open and re-reads them with `pread` for that reason, and so do we.
+//! The buffer only grows if a file outgrows it (once, never on the steady
+//! path), up to a hard cap.
+
+use super::procfs::ProcError;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused (a /proc file this big is broken).
+const MAX_BYTES: usize = 1 << 20;
+
+/// An open kernel file and its read buffer.
+#[derive(Debug)]
+pub(crate) struct ProcFile {
+    path: PathBuf,
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl ProcFile {
+    /// Opens `path` read-only with a buffer of `capacity` bytes.
+    pub(crate) fn open(path: &Path, capacity: usize) -> Result<ProcFile, ProcError> {
+        let file = File::open(path).map_err(|source| ProcError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(ProcFile {
+            path: path.to_owned(),
+            file,
+            buf: vec![0; capacity.max(64)],
+        })
+    }
+
+    /// Opens `path` if it exists; `Ok(None)` when it does not.
+    pub(crate) fn open_optional(
+        path: &Path,
+        capacity: usize,
+    ) -> Result<Option<ProcFile>, ProcError> {
+        match ProcFile::open(path, capacity) {
+            Ok(f) => Ok(Some(f)),
+            Err(ProcError::Open { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The file's path, for messages.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Re-reads the whole file from offset 0; returns its text.
+    pub(crate) fn read(&mut self) -> Result<&str, ProcError> {
+        let mut len = 0;
+        loop {
+            if len == self.buf.len() {
+                self.grow()?;
+            }
+            let n =
+                rustix::io::pread(&self.file, &mut self.buf[len..], len as u64).map_err(|e| {
+                    ProcError::Read {
+                        path: self.path.clone(),
+                        source: e.into(),
+                    }
+                })?;
+            if n == 0 {
+                break;
+            }
+            len += n;
+        }
+        std::str::from_utf8(&self.buf[..len]).map_err(|_| ProcError::NotUtf8 {
+            path: self.path.clone(),
+        })
+    }
+
+    /// Re-reads a one-number file such as `memory.current` or `max`.
+    /// `Ok(None)` means "max" (no limit).
+    pub(crate) fn read_u64_or_max(&mut self) -> Result<Option<u64>, ProcError> {
+        let text = self.read()?.trim();
+        if text == "max" {
+            return Ok(None);
+        }
+        match text.parse::<u64>() {
+            Ok(v) => Ok(Some(v)),
+            Err(_) => {
+                let value = text.chars().take(32).collect();
+                Err(ProcError::BadValue {
+                    path: self.path.clone(),
+                    value,
+                })
+            }
+        }
+    }
+
+    fn grow(&mut self) -> Result<(), ProcError> {
+        let new_len = self.buf.len() * 2;
+        if new_len > MAX_BYTES {
+            return Err(ProcError::TooBig {
+                path: self.path.clone(),
+            });
+        }
+        self.buf.resize(new_len, 0);
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+//! [`ProcSource`]: this host's `/proc` as a stream of [`Sample`]s.
+//!
+//! `/proc/meminfo`, `/proc/vmstat` and `/proc/pressure/memory` are opened once
+//! at start and re-read with `pread` into buffers allocated once, so the
+//! steady path (one read per second, faster under pressure) allocates nothing
+//! and opens nothing: both can stall or fail when the host is the one running
+//! out of memory. `SwapTotal` is re-read with everything else, so swap added
+//! or removed after start is seen on the next sample.
+//!
+//! `root` is `/proc` in production and a fixture tree in tests
+//! (`tests/fixtures/proc/<case>/`). PSI is optional (kernel 4.20+, and off
+//! with `psi=0`). An optional [`CgroupScope`] turns the sample into the view
+//! of one memory cgroup.
+
+use super::cgroup::CgroupScope;
+use super::procfile::ProcFile;
+use crate::signal::{Meminfo, ParseError, Psi, Sample, Vmstat};
+use std::path::{Path, PathBuf};
+
+/// Why a sample could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcError {
+    /// A file could not be opened (at start only).
+    #[error("cannot open {path}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `pread` failed.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{path}: not UTF-8 text")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file grew beyond any sane size.
+    #[error("{path}: larger than 1 MiB")]
+    TooBig {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The text did not parse.
+    #[error("{path}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Line, key and what is wrong.
+        #[source]
+        source: ParseError,
+    },
+    /// A one-number cgroup file held something else.
+    #[error("{path}: not a number: {value:?}")]
+    BadValue {
+        /// The file.
+        path: PathBuf,
+        /// The text found (truncated).
+        value: String,
+    },
+    /// The scope directory has no memory controller files.
+    #[error("{path}: not a memory cgroup (no memory.current or memory.usage_in_bytes)")]
+    NotACgroup {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+/// The host's memory files, open.
+#[derive(Debug)]
+pub struct ProcSource {
+    root: PathBuf,
+    meminfo: ProcFile,
+    vmstat: ProcFile,
+    psi: Option<ProcFile>,
+    scope: Option<CgroupScope>,
+    estimated_available: bool,
+}
+
+impl ProcSource {
+    /// Opens `root/meminfo`, `root/vmstat` and (if present)
+    /// `root/pressure/memory`.
+    pub fn open(root: &Path) -> Result<ProcSource, ProcError> {
+        Ok(ProcSource {
+            root: root.to_owned(),
+            meminfo: ProcFile::open(&root.join("meminfo"), 8192)?,
+            vmstat: ProcFile::open(&root.join("vmstat"), 16384)?,
+            psi: ProcFile::open_optional(&root.join("pressure/memory"), 256)?,
+            scope: None,
+            estimated_available: false,
+        })
+    }
+
+    /// Restricts the view to one memory cgroup (see [`CgroupScope`]).
+    pub fn with_scope(mut self, scope: CgroupScope) -> ProcSource {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// The `/proc` root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The cgroup scope, if any.
+    pub fn scope(&self) -> Option<&CgroupScope> {
+        self.scope.as_ref()
+    }
+
+    /// Whether PSI is available (host file, or the scope's own).
+    pub fn has_psi(&self) -> bool {
+        self.psi.is_some() || self.scope.as_ref().is_some_and(|s| s.has_pressure())
+    }
+
+    /// The pressure file the PSI data comes from, if any.
+    pub fn psi_path(&self) -> Option<&Path> {
+        let scoped = self.scope.as_ref().and_then(|s| s.pressure_path());
+        scoped.or(self.psi.as_ref().map(|p| p.path()))
+    }
+
+    /// Whether the last sample's MemAvailable was estimated (kernel < 3.14).
+    pub fn estimated_available(&self) -> bool {
+        self.estimated_available
+    }
+
+    /// Reads one sample stamped `at_ms`. Allocates nothing unless it fails.
+    pub fn read(&mut self, at_ms: i64) -> Result<Sample, ProcError> {
+        let m = parse_with(&mut self.meminfo, Meminfo::parse)?;
+        let v = parse_with(&mut self.vmstat, Vmstat::parse)?;
+        let (available, estimated) = m.available_or_estimate();
+        self.estimated_available = estimated;
+        let mut s = Sample {
+            at_ms,
+            mem_total_bytes: m.mem_total_bytes,
+            mem_available_bytes: available,
+            swap_total_bytes: m.swap_total_bytes,
+            swap_free_bytes: m.swap_free_bytes,
+            pgmajfault: v.pgmajfault,
+            pswpin: v.pswpin,
+            pswpout: v.pswpout,
+            oom_kill: v.oom_kill,
+            ..Sample::default()
+        };
+        if let Some(p) = self.psi.as_mut() {
+            let psi = parse_psi(p)?;
+            s.psi_some_total_us = Some(psi.some.total_us);
+            s.psi_full_total_us = psi.full.map(|f| f.total_us);
+        }
+        if let Some(scope) = self.scope.as_mut() {
+            scope.apply(&m, &mut s)?;
+        }
+        Ok(s)
+    }
+}
+
+fn parse_with<T>(
+    f: &mut ProcFile,
+    parse: fn(&str) -> Result<T, ParseError>,
+) -> Result<T, ProcError> {
+    let text = f.read()?;
+    match parse(text) {
+        Ok(v) => Ok(v),
+        Err(source) => Err(ProcError::Parse {
+            path: f.path().to_owned(),
+            source,
+        }),
+    }
+}
+
+pub(crate) fn parse_psi(f: &mut ProcFile) -> Result<Psi, ProcError> {
+    parse_with(f, Psi::parse)
+}

@@ -1,0 +1,202 @@
+//! `memcanary check-config` and `memcanary agent` through the real binary:
+//! valid and invalid configs, /metrics, SIGHUP with a broken file, SIGTERM.
+
+use assert_cmd::Command;
+use rustix::process::{kill_process, Pid, Signal};
+use std::io::Read;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn bin() -> Command {
+    Command::cargo_bin("memcanary").unwrap()
+}
+
+#[test]
+fn check_config_without_file_prints_defaults_and_advice() {
+    let out = bin()
+        .arg("check-config")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("[agent]") && text.contains("interval = \"1s\""),
+        "{text}"
+    );
+    assert!(text.contains("# valid"));
+    assert!(text.contains("advice: no [agent.heartbeat]"));
+}
+
+#[test]
+fn check_config_rejects_unknown_key_naming_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, "[agent]\nintervall = \"1s\"\n").unwrap();
+    let out = bin()
+        .args(["check-config", "--config"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(
+        err.contains("bad.toml") && err.contains("intervall"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_rejects_out_of_range_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.toml");
+    std::fs::write(&f, "[agent]\nfast_interval = \"5s\"\n").unwrap();
+    let out = bin()
+        .args(["check-config", "-c"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains("agent.fast_interval = 5s"));
+}
+
+#[test]
+fn check_config_never_prints_a_heartbeat_or_sink_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.toml");
+    std::fs::write(
+        &f,
+        "[agent.heartbeat]\nurl = \"https://hc.example/ping/s3cr3t-hb\"\n\n[[notify.sinks]]\nname = \"d\"\nkind = \"webhook\"\nurl = \"https://hooks.example/t0k3n\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["check-config", "-c"])
+        .arg(&f)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text.contains("s3cr3t-hb") && !text.contains("t0k3n"),
+        "{text}"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn agent_serves_metrics_survives_a_broken_sighup_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = dir.path().join("a.toml");
+    let good = format!(
+        "[agent]\nmetrics_listen = \"127.0.0.1:{port}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
+        d = dir.path().display()
+    );
+    std::fs::write(&cfg, &good).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+        .args(["agent", "--config"])
+        .arg(&cfg)
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_child(&child);
+    let body = (0..100)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+                .call()
+                .ok()?
+                .body_mut()
+                .read_to_string()
+                .ok()
+        })
+        .expect("/metrics never answered");
+    for m in [
+        "memcanary_headroom_bytes",
+        "memcanary_alert_state{rule=\"headroom_forecast\"}",
+        "memcanary_loop_lateness_seconds",
+        "memcanary_build_info",
+    ] {
+        assert!(body.contains(m), "{m} missing from:\n{body}");
+    }
+    std::fs::write(&cfg, "[agent]\nbogus = 1\n").unwrap();
+    kill_process(pid, Signal::HUP).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    kill_process(pid, Signal::TERM).unwrap();
+    let status = child.wait().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(status.success(), "exit {status:?}\n{log}");
+    assert!(
+        log.contains("SIGHUP: config not reloaded") && log.contains("bogus"),
+        "{log}"
+    );
+    assert!(log.contains("stopping"), "{log}");
+}
+
+#[test]
+fn heartbeat_pings_the_dead_man_url_and_never_logs_it() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ping/s3cr3t-token", server.server_addr());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("hb.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[agent]\nmetrics_listen = \"\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n\n[agent.heartbeat]\nurl = \"{url}\"\nevery = \"1s\"\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+        .args(["agent", "--config"])
+        .arg(&cfg)
+        .env("MEMCANARY_LOG", "debug")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut paths = Vec::new();
+    while paths.len() < 2 {
+        let req = server
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap()
+            .expect("no heartbeat within 30 s");
+        paths.push(req.url().to_string());
+        let _ = req.respond(tiny_http::Response::empty(200));
+    }
+    assert!(paths.iter().all(|p| p == "/ping/s3cr3t-token"), "{paths:?}");
+    kill_process(Pid::from_child(&child), Signal::TERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(!log.contains("s3cr3t"), "secret in log:\n{log}");
+}

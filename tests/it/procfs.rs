@@ -1,0 +1,207 @@
+//! `ProcSource` over the fixture /proc trees (several kernels' formats), the
+//! real /proc, and fake cgroup directories.
+
+use crate::alloc_count::allocations;
+use memcanary::signal::{Meminfo, ParseErrorKind, Psi, Vmstat};
+use memcanary::source::{CgroupScope, CgroupVersion, ProcError, ProcSource};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/proc")
+        .join(case)
+}
+
+fn copy_tree(case: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture(case);
+    for name in ["meminfo", "vmstat", "pressure/memory"] {
+        if src.join(name).exists() {
+            fs::create_dir_all(dir.path().join(name).parent().unwrap()).unwrap();
+            fs::copy(src.join(name), dir.path().join(name)).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn linux_3_10_estimates_available_and_has_no_psi() {
+    let mut src = ProcSource::open(&fixture("linux-3.10")).unwrap();
+    let s = src.read(1000).unwrap();
+    assert!(src.estimated_available());
+    assert!(!src.has_psi());
+    // MemFree + Buffers + Cached - Shmem = 512340 + 102400 + 2048000 - 200000 kB
+    assert_eq!(s.mem_available_bytes, 2_462_740 * 1024);
+    assert_eq!(s.psi_some_total_us, None);
+    assert_eq!(s.oom_kill, None);
+    assert_eq!(s.pgmajfault, Some(12345));
+    assert_eq!(s.at_ms, 1000);
+}
+
+#[test]
+fn linux_4_19_without_swap_or_psi() {
+    let mut src = ProcSource::open(&fixture("linux-4.19-noswap")).unwrap();
+    let s = src.read(0).unwrap();
+    assert!(!src.estimated_available());
+    assert_eq!((s.swap_total_bytes, s.swap_free_bytes), (0, 0));
+    assert_eq!(s.mem_available_bytes, 1_500_000 * 1024);
+    assert_eq!(s.psi_some_total_us, None);
+    assert_eq!(s.oom_kill, Some(1));
+}
+
+#[test]
+fn linux_5_15_with_swap_and_psi() {
+    let mut src = ProcSource::open(&fixture("linux-5.15-swap")).unwrap();
+    let s = src.read(0).unwrap();
+    assert_eq!(s.psi_some_total_us, Some(98_765_432));
+    assert_eq!(s.psi_full_total_us, Some(12_345_678));
+    assert_eq!(s.swap_free_bytes, 734_003 * 1024);
+    assert_eq!(s.pswpin, Some(90_000));
+    assert!(s.validate().is_ok());
+}
+
+#[test]
+fn linux_6_18_fixture_parses_field_by_field() {
+    let dir = fixture("linux-6.18");
+    let m = Meminfo::parse(&fs::read_to_string(dir.join("meminfo")).unwrap()).unwrap();
+    assert!(m.mem_available_bytes.is_some());
+    assert!(m.mem_free_bytes <= m.mem_total_bytes);
+    let v = Vmstat::parse(&fs::read_to_string(dir.join("vmstat")).unwrap()).unwrap();
+    assert!(v.oom_kill.is_some() && v.workingset_refault.is_some());
+    let p = Psi::parse(&fs::read_to_string(dir.join("pressure/memory")).unwrap()).unwrap();
+    assert!(p.full.is_some());
+}
+
+#[test]
+fn truncated_meminfo_is_an_error_naming_the_file() {
+    let mut src = ProcSource::open(&fixture("truncated")).unwrap();
+    let err = src.read(0).unwrap_err();
+    let ProcError::Parse { path, source } = &err else {
+        panic!("want a parse error, got {err:?}");
+    };
+    assert!(path.ends_with("meminfo"));
+    assert_eq!(source.kind, ParseErrorKind::Truncated);
+}
+
+#[test]
+fn garbage_number_is_an_error_and_the_next_read_recovers() {
+    let dir = copy_tree("garbage");
+    let mut src = ProcSource::open(dir.path()).unwrap();
+    let err = src.read(0).unwrap_err();
+    let msg = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(msg.contains("line 2") && msg.contains("MemFree"), "{msg}");
+    // The kernel's next read is fine again: same fds, no reopen.
+    fs::copy(
+        fixture("linux-5.15-swap/meminfo"),
+        dir.path().join("meminfo"),
+    )
+    .unwrap();
+    assert!(src.read(1).is_ok());
+}
+
+#[test]
+fn swap_added_after_start_is_seen_on_the_next_sample() {
+    let dir = copy_tree("linux-4.19-noswap");
+    let mut src = ProcSource::open(dir.path()).unwrap();
+    assert_eq!(src.read(0).unwrap().swap_total_bytes, 0);
+    let text = fs::read_to_string(dir.path().join("meminfo")).unwrap();
+    let text = text
+        .replace("SwapTotal:             0 kB", "SwapTotal:        262140 kB")
+        .replace("SwapFree:              0 kB", "SwapFree:         262140 kB");
+    // Rewrite in place (same inode, as the kernel's file stays the same).
+    fs::write(dir.path().join("meminfo"), text).unwrap();
+    let s = src.read(1000).unwrap();
+    assert_eq!(s.swap_total_bytes, 262_140 * 1024);
+    assert_eq!(s.swap_free_bytes, 262_140 * 1024);
+}
+
+#[test]
+fn real_proc_reads_without_allocating_on_the_steady_path() {
+    let mut src = ProcSource::open(Path::new("/proc")).unwrap();
+    src.read(0).unwrap(); // warm-up: buffers may grow once
+    let before = allocations();
+    for i in 0..50 {
+        let s = src.read(i).unwrap();
+        assert!(s.mem_total_bytes > 0);
+    }
+    assert_eq!(allocations() - before, 0, "steady-path reads allocated");
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn cgroup_v2_scope_uses_limit_usage_inactive_file_swap_and_own_psi() {
+    let cg = tempfile::tempdir().unwrap();
+    let d = cg.path();
+    write(d, "memory.current", "400000000\n");
+    write(d, "memory.max", "536870912\n");
+    write(
+        d,
+        "memory.stat",
+        "anon 390000000\nfile 10000000\ninactive_file 4096000\n",
+    );
+    write(d, "memory.swap.current", "1048576\n");
+    write(d, "memory.swap.max", "max\n");
+    write(d, "memory.pressure", "some avg10=1.00 avg60=0.00 avg300=0.00 total=42\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n");
+    let scope = CgroupScope::open(d).unwrap();
+    assert_eq!(scope.version(), CgroupVersion::V2);
+    let mut src = ProcSource::open(&fixture("linux-5.15-swap"))
+        .unwrap()
+        .with_scope(scope);
+    let s = src.read(0).unwrap();
+    assert_eq!(s.mem_total_bytes, 536_870_912);
+    assert_eq!(s.mem_available_bytes, 536_870_912 - 400_000_000 + 4_096_000);
+    // "max" -> the host's total, and never more free than the host has left.
+    assert_eq!(s.swap_total_bytes, 2_097_148 * 1024);
+    assert_eq!(s.swap_free_bytes, 734_003 * 1024);
+    assert_eq!(
+        (s.psi_some_total_us, s.psi_full_total_us),
+        (Some(42), Some(7))
+    );
+    assert!(src.psi_path().unwrap().ends_with("memory.pressure"));
+}
+
+#[test]
+fn cgroup_v1_scope_uses_memsw_and_host_psi() {
+    let cg = tempfile::tempdir().unwrap();
+    let d = cg.path();
+    write(d, "memory.usage_in_bytes", "500000000\n");
+    write(d, "memory.limit_in_bytes", "536870912\n");
+    write(d, "memory.stat", "cache 0\ntotal_inactive_file 0\n");
+    write(d, "memory.memsw.usage_in_bytes", "600000000\n");
+    write(d, "memory.memsw.limit_in_bytes", "805306368\n");
+    let scope = CgroupScope::open(d).unwrap();
+    assert_eq!(scope.version(), CgroupVersion::V1);
+    let mut src = ProcSource::open(&fixture("linux-5.15-swap"))
+        .unwrap()
+        .with_scope(scope);
+    let s = src.read(0).unwrap();
+    assert_eq!(s.mem_available_bytes, 36_870_912);
+    assert_eq!(s.swap_total_bytes, 268_435_456);
+    assert_eq!(s.swap_free_bytes, 268_435_456 - 100_000_000);
+    assert_eq!(s.psi_some_total_us, Some(98_765_432)); // host PSI
+}
+
+#[test]
+fn cgroup_v1_unlimited_falls_back_to_host_total() {
+    let cg = tempfile::tempdir().unwrap();
+    let d = cg.path();
+    write(d, "memory.usage_in_bytes", "1000\n");
+    write(d, "memory.limit_in_bytes", "9223372036854771712\n");
+    let mut src = ProcSource::open(&fixture("linux-4.19-noswap"))
+        .unwrap()
+        .with_scope(CgroupScope::open(d).unwrap());
+    let s = src.read(0).unwrap();
+    assert_eq!(s.mem_total_bytes, 4_030_656 * 1024);
+    assert_eq!(s.swap_total_bytes, 0);
+}
+
+#[test]
+fn not_a_cgroup_is_refused_with_its_path() {
+    let d = tempfile::tempdir().unwrap();
+    let err = CgroupScope::open(d.path()).unwrap_err();
+    assert!(err.to_string().contains("not a memory cgroup"));
+}
