@@ -11,10 +11,10 @@
 //!
 //! - [`signal`]: pure data types and parsers (`Sample`, node_exporter names).
 //! - [`detect`]: the pure, deterministic detector: samples in, events out.
-//! - [`source`]: I/O adapters that produce samples (recorded files, ...).
+//! - [`source`]: I/O adapters that produce samples (`/proc`, recorded files).
 //! - [`agent`]: the on-host daemon (`memcanary agent`): procfs -> detector ->
 //!   notifications, built to stay alive under the pressure it watches.
-//! - [`config`]: the TOML config file (`[detector]`, `[agent]`).
+//! - [`config`]: the TOML config file (`[detector]`, `[agent]`, `[notify]`).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
 //! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
 //! - [`rules`]: the same rules for vmalert / Prometheus / Alertmanager.

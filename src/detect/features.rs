@@ -41,7 +41,7 @@ pub struct Features {
     /// Robust headroom slope over the trend window, bytes/s.
     pub slope: Option<f64>,
     /// Least-squares headroom slope over the trend window (PromQL `deriv`),
-    /// bytes/s: what a plain `predict_linear` rule uses.
+    /// bytes/s: what a plain `predict_linear` rule uses (baselines only).
     pub slope_lsq: Option<f64>,
     /// Seconds until headroom reaches zero at `slope`; `None` unless draining.
     pub eta_s: Option<f64>,
@@ -56,7 +56,7 @@ pub struct Features {
     pub psi_full_short: Option<f64>,
     /// Major faults per second over the rate window.
     pub pgmajfault_rate: Option<f64>,
-    /// Major faults per second over 5 minutes.
+    /// Major faults per second over 5 minutes (baselines only).
     pub pgmajfault_rate_5m: Option<f64>,
     /// Pages swapped in per second over the rate window.
     pub pswpin_rate: Option<f64>,
@@ -96,6 +96,9 @@ pub struct Spans {
     pub trend_ms: i64,
     /// Recent-drain window.
     pub recent_ms: i64,
+    /// Also compute what only the published baselines need (a 5-minute
+    /// major-fault rate, a least-squares slope); off in the agent.
+    pub baseline_features: bool,
 }
 
 /// The history behind [`Features`].
@@ -168,7 +171,9 @@ impl FeatureState {
         };
         self.rate_w.push(p);
         self.trend_w.push(p);
-        self.long_w.push(p);
+        if self.spans.baseline_features {
+            self.long_w.push(p);
+        }
         let f = self.compute(s, p);
         self.prev = Some(p);
         f
@@ -182,7 +187,7 @@ impl FeatureState {
         let base = self.rate_w.rate_base(self.spans.rate_ms);
         let psi = |c| rate_between(base, c).map(|us| us / 1e6);
         let short = self.prev.and_then(|q| {
-            let dt = (p.at_ms - q.at_ms) as f64 / 1000.0;
+            let dt = (p.at_ms - q.at_ms) as f64 * 0.001;
             let d = p.acc[PSI_FULL] - q.acc[PSI_FULL];
             (dt > 0.0 && d.is_finite()).then_some(d / 1e6 / dt)
         });
@@ -212,14 +217,22 @@ impl FeatureState {
                 .max_mem_available()
                 .map_or(0.0, |m| (m - p.mem_available).max(0.0) / mem_total),
             slope,
-            slope_lsq: self.lsq_slope(),
+            slope_lsq: self
+                .spans
+                .baseline_features
+                .then(|| self.lsq_slope())
+                .flatten(),
             eta_s,
             recent_slope: self.recent_slope(p),
             psi_some: psi(PSI_SOME),
             psi_full: psi(PSI_FULL),
             psi_full_short: short,
             pgmajfault_rate: rate_between(base, PGMAJFAULT),
-            pgmajfault_rate_5m: self.long_w.rate(PGMAJFAULT, LONG_WINDOW_MS),
+            pgmajfault_rate_5m: self
+                .spans
+                .baseline_features
+                .then(|| self.long_w.rate(PGMAJFAULT, LONG_WINDOW_MS))
+                .flatten(),
             pswpin_rate: rate_between(base, PSWPIN),
             oom_kills_recent: oom_recent,
             oom_kills_total: if p.acc[OOM_KILL].is_finite() {
@@ -240,7 +253,7 @@ impl FeatureState {
         }
         let since = p.at_ms - self.spans.recent_ms;
         let q = w.get(w.first_since(since).unwrap_or(n - 2).min(n - 2));
-        let dt = (p.at_ms - q.at_ms) as f64 / 1000.0;
+        let dt = (p.at_ms - q.at_ms) as f64 * 0.001;
         (dt > 0.0).then(|| (p.headroom - q.headroom) / dt)
     }
 
@@ -255,7 +268,7 @@ impl FeatureState {
         let (mut st, mut sv, mut stt, mut stv) = (0.0, 0.0, 0.0, 0.0);
         for i in 0..n {
             let q = w.get(i);
-            let t = (q.at_ms - t0) as f64 / 1000.0;
+            let t = (q.at_ms - t0) as f64 * 0.001;
             st += t;
             sv += q.headroom;
             stt += t * t;
@@ -278,6 +291,7 @@ mod tests {
             rate_ms: 60_000,
             trend_ms: 120_000,
             recent_ms: 30_000,
+            baseline_features: true,
         }
     }
 

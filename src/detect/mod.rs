@@ -74,12 +74,23 @@ enum Dark {
 impl Detector {
     /// A detector running memcanary's rules with the given (validated) config.
     pub fn new(cfg: &DetectorConfig) -> Detector {
+        Detector::build(cfg, false)
+    }
+
+    /// A detector whose [`Features`] also carry what the published baselines
+    /// need (for the backtest, which evaluates them on the same features).
+    pub fn with_baseline_features(cfg: &DetectorConfig) -> Detector {
+        Detector::build(cfg, true)
+    }
+
+    fn build(cfg: &DetectorConfig, baseline_features: bool) -> Detector {
         Detector {
             cfg: cfg.clone(),
             state: FeatureState::new(Spans {
                 rate_ms: cfg.rate_window.as_millis(),
                 trend_ms: cfg.trend_window.as_millis(),
                 recent_ms: cfg.recent_window.as_millis(),
+                baseline_features,
             }),
             rules: RuleSet::memcanary(cfg),
             last: None,

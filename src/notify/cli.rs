@@ -51,10 +51,8 @@ fn load(args: &NotifyTestArgs) -> anyhow::Result<NotifyConfig> {
     let Some(path) = &args.config else {
         return Ok(NotifyConfig::default());
     };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     super::advice::check_permissions(path);
-    notify_table(&text).with_context(|| format!("{}: [notify]", path.display()))
+    Ok(crate::config::Config::load(path)?.notify)
 }
 
 /// Runs `memcanary notify-test`: exit 0 when every selected sink got it.

@@ -47,7 +47,7 @@ fn parse_dur(s: &str) -> Result<Dur, String> {
 /// Runs `memcanary replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let cfg = match &args.config {
-        Some(p) => crate::detect::config::load_detector_config(p)?,
+        Some(p) => crate::config::Config::load(p)?.detector,
         None => DetectorConfig::default(),
     };
     let mut runs = Vec::new();

@@ -88,7 +88,7 @@ pub fn run(
     cfg: &DetectorConfig,
     keep_trace: bool,
 ) -> Result<Replay, ReplayError> {
-    let mut det = Detector::new(cfg);
+    let mut det = Detector::with_baseline_features(cfg);
     let mut base = RuleSet::new(baselines::specs());
     let mut events = Vec::new();
     let mut baseline_events = Vec::new();

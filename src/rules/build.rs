@@ -112,16 +112,28 @@ impl Builder<'_> {
     fn rate_ms(&self) -> i64 {
         self.c.rate_window.as_millis()
     }
+    /// Headroom through the detector's spike filter: the median of the last
+    /// three scrapes.
+    fn filtered(&self) -> Expr {
+        let scrape = self.o.scrape_interval_ms;
+        sub(Func::MedianOverTime, headroom(), 2 * scrape, scrape)
+    }
+    /// The detector's robust slope: the median of the slopes between
+    /// filtered headroom now and half a trend window earlier, over the last
+    /// half of the trend window.
     fn slope(&self) -> Expr {
-        sub(
-            Func::Deriv,
-            headroom(),
-            self.c.trend_window.as_millis(),
-            self.step(),
-        )
+        let half = self.c.trend_window.as_millis() / 2;
+        let scrape = self.o.scrape_interval_ms;
+        let earlier = sub_offset(Func::MedianOverTime, headroom(), 2 * scrape, scrape, half);
+        let pair = bin(
+            Op::Div,
+            bin(Op::Sub, self.filtered(), earlier),
+            n(secs(half)),
+        );
+        sub(Func::MedianOverTime, pair, half, self.step())
     }
     fn eta(&self) -> Expr {
-        bin(Op::Div, headroom(), neg(self.slope()))
+        bin(Op::Div, self.filtered(), neg(self.slope()))
     }
     fn psi_some_rate(&self) -> Expr {
         raw(Func::Rate, ne::PSI_SOME, self.rate_ms())
@@ -256,7 +268,7 @@ impl Builder<'_> {
         // The detector's recent slope is the two-point slope over
         // recent_window; deriv over a subquery of >= 3 points is its PromQL
         // stand-in.
-        let recent_slope = sub(Func::Deriv, headroom(), recent, self.step());
+        let recent_slope = sub(Func::Deriv, self.filtered(), recent, self.step());
         let still = bin(
             Op::Le,
             recent_slope,

@@ -78,6 +78,8 @@ pub enum Func {
     LastOverTime,
     /// `present_over_time`
     PresentOverTime,
+    /// `quantile_over_time(0.5, ...)`: the median.
+    MedianOverTime,
 }
 
 /// What a range function reads.
@@ -85,8 +87,8 @@ pub enum Func {
 pub enum Range {
     /// `metric{sel}[range]`, ranges in ms.
     Raw(&'static str, i64),
-    /// `(expr)[range:step]`, in ms.
-    Sub(Box<Expr>, i64, i64),
+    /// `(expr)[range:step] offset off`, in ms (no `offset` when 0).
+    Sub(Box<Expr>, i64, i64, i64),
     /// `ALERTS{...,sel}[range]`: the host's memcanary alerts.
     Alerts(AlertSel, i64),
 }
@@ -157,7 +159,11 @@ pub mod build {
     }
     /// `f((e)[range:step])`
     pub fn sub(f: Func, e: Expr, range_ms: i64, step_ms: i64) -> Expr {
-        Expr::Call(f, Range::Sub(Box::new(e), range_ms, step_ms))
+        Expr::Call(f, Range::Sub(Box::new(e), range_ms, step_ms, 0))
+    }
+    /// `f((e)[range:step] offset off)`
+    pub fn sub_offset(f: Func, e: Expr, range_ms: i64, step_ms: i64, off_ms: i64) -> Expr {
+        Expr::Call(f, Range::Sub(Box::new(e), range_ms, step_ms, off_ms))
     }
 }
 
@@ -197,6 +203,7 @@ impl Func {
             Func::MaxOverTime => "max_over_time",
             Func::LastOverTime => "last_over_time",
             Func::PresentOverTime => "present_over_time",
+            Func::MedianOverTime => "quantile_over_time",
         }
     }
 }
@@ -254,6 +261,9 @@ impl Expr {
             Expr::Call(f, r) => {
                 s.push_str(f.name());
                 s.push('(');
+                if *f == Func::MedianOverTime {
+                    s.push_str("0.5, ");
+                }
                 r.write(sel, s);
                 s.push(')');
             }
@@ -278,10 +288,13 @@ impl Range {
                 write_selector(name, sel, s);
                 s.push_str(&format!("[{}]", dur_text(*r)));
             }
-            Range::Sub(e, r, step) => {
+            Range::Sub(e, r, step, off) => {
                 s.push('(');
                 e.write(sel, s);
                 s.push_str(&format!(")[{}:{}]", dur_text(*r), dur_text(*step)));
+                if *off > 0 {
+                    s.push_str(&format!(" offset {}", dur_text(*off)));
+                }
             }
             Range::Alerts(which, r) => {
                 match which {
@@ -376,9 +389,13 @@ fn binary(op: Op, a: Option<f64>, b: impl FnOnce() -> Option<f64>) -> Option<f64
 }
 
 fn call(f: Func, r: &Range, cx: Ctx<'_>, t: i64) -> Option<f64> {
+    let t = match r {
+        Range::Sub(_, _, _, off) => t - off,
+        _ => t,
+    };
     let (points, range): (Vec<(i64, f64)>, i64) = match r {
         Range::Raw(name, range) => (window(cx.host.points(name), t, *range), *range),
-        Range::Sub(e, range, step) => (subquery(e, cx, t, *range, *step), *range),
+        Range::Sub(e, range, step, _) => (subquery(e, cx, t, *range, *step), *range),
         Range::Alerts(which, range) => {
             let times = cx.alerts.times(*which);
             let lo = times.partition_point(|&a| a < t - range);

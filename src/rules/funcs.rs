@@ -22,7 +22,24 @@ pub fn apply(
         Func::MaxOverTime => max_over_time(pts),
         Func::LastOverTime => pts.last().map(|p| p.1),
         Func::PresentOverTime => (!pts.is_empty()).then_some(1.0),
+        Func::MedianOverTime => median(pts),
     }
+}
+
+/// `quantile_over_time(0.5, ...)`: between two middle samples, their
+/// weighted average, as Prometheus' `quantile` computes it.
+fn median(pts: &[(i64, f64)]) -> Option<f64> {
+    let mut v: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    let rank = 0.5 * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    Some(v[lower as usize] * (1.0 - weight) + v[upper as usize] * weight)
 }
 
 fn max_over_time(pts: &[(i64, f64)]) -> Option<f64> {
@@ -145,5 +162,8 @@ mod tests {
         assert_eq!(apply(Func::MaxOverTime, &pts, 0, 2, 2), Some(7.0));
         assert_eq!(apply(Func::LastOverTime, &pts, 0, 2, 2), Some(5.0));
         assert_eq!(apply(Func::PresentOverTime, &[], 0, 2, 2), None);
+        assert_eq!(apply(Func::MedianOverTime, &pts, 0, 2, 2), Some(5.0));
+        assert_eq!(apply(Func::MedianOverTime, &pts[..2], 0, 2, 2), Some(5.0));
+        assert_eq!(apply(Func::MedianOverTime, &[], 0, 2, 2), None);
     }
 }

@@ -195,6 +195,22 @@ fn promtool_test_rules_on_every_trace() {
             );
         }
     }
+    // Every run as the user's 30 s scraper would have recorded it.
+    for run_name in TRACES {
+        let dir = tempfile::tempdir().unwrap();
+        let slow = dir.path().join("trace-30s.jsonl");
+        crate::rules_parity::downsample_30s(&trace_path(run_name, "15s"), &slow);
+        rules_and_tests(dir.path(), &slow, &[], "30s");
+        let (ok, out) = run(
+            &promtool,
+            &["test", "rules", "memcanary-tests.yml"],
+            dir.path(),
+        );
+        assert!(
+            ok,
+            "promtool test rules failed on {run_name} at 30 s:\n{out}"
+        );
+    }
     // The reconstruction of the user's incident: 5 hours, a 4-hour gap.
     let dir = tempfile::tempdir().unwrap();
     let kai = root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl");

@@ -29,32 +29,97 @@ struct Case {
 }
 
 /// The traces, in groups replayed together (close in time, same interval):
-/// the lab runs at 15 s and at 5 s, and the reconstruction of the user's
-/// incident (incident-184).
-fn groups() -> Vec<Vec<Case>> {
-    let lab = |scrape: &'static str, scrape_ms| {
-        ["incident", "fast-spike", "benign-high", "cache-heavy"]
+/// the lab runs at 15 s and 5 s, the reconstruction of the user's incident
+/// (incident-184), and both downsampled to 30 s (the user's own scrape
+/// interval) into `dir`.
+fn groups(dir: &Path) -> Vec<Vec<Case>> {
+    let case = |path: PathBuf, scrape: &'static str, scrape_ms| Case {
+        path,
+        scrape,
+        scrape_ms,
+    };
+    let lab = |run: &str, scrape: &str| {
+        root().join(format!(
+            "tests/fixtures/traces/{run}/export-{run}-{scrape}.jsonl"
+        ))
+    };
+    let runs = ["incident", "fast-spike", "benign-high", "cache-heavy"];
+    let kai = root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl");
+    let slow = |src: PathBuf| {
+        let name = src
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace("15s", "30s");
+        let dst = dir.join(name);
+        downsample_30s(&src, &dst);
+        case(dst, "30s", 30_000)
+    };
+    vec![
+        runs.iter()
+            .map(|r| case(lab(r, "15s"), "15s", 15_000))
+            .collect(),
+        runs.iter()
+            .map(|r| case(lab(r, "5s"), "5s", 5_000))
+            .collect(),
+        vec![case(kai.clone(), "15s", 15_000)],
+        runs.iter().map(|r| slow(lab(r, "15s"))).collect(),
+        vec![slow(kai)],
+    ]
+}
+
+/// Writes `src` (a 15 s export) as a 30 s scraper would have recorded it:
+/// every other sample, staleness markers kept, `-30s` appended to `job`.
+pub fn downsample_30s(src: &Path, dst: &Path) {
+    let text = std::fs::read_to_string(src).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let origin = lines
+        .iter()
+        .flat_map(|v| v["timestamps"].as_array().unwrap().iter())
+        .filter_map(|t| t.as_i64())
+        .min()
+        .unwrap();
+    let mut out = String::new();
+    for mut v in lines {
+        let vals = v["values"].as_array().cloned().unwrap();
+        let ts = v["timestamps"].as_array().cloned().unwrap();
+        // A failed 15 s scrape (null) between two 30 s scrapes means the
+        // next 30 s scrape failed too: the marker moves there unless that
+        // scrape has a value.
+        let mut kept: Vec<(serde_json::Value, i64)> = Vec::new();
+        for (x, t) in vals.into_iter().zip(ts) {
+            let t = t.as_i64().unwrap();
+            let slot = ((t - origin) as f64 / 15_000.0).round() as i64;
+            if slot % 2 == 0 {
+                if matches!(kept.last(), Some((p, pt)) if p.is_null() && *pt >= t - 1_000) {
+                    kept.pop();
+                }
+                kept.push((x, t));
+            } else if x.is_null() {
+                kept.push((x, t + 15_000));
+            }
+        }
+        let (vals, ts): (Vec<_>, Vec<_>) = kept
             .into_iter()
-            .map(|run| Case {
-                path: root().join(format!(
-                    "tests/fixtures/traces/{run}/export-{run}-{scrape}.jsonl"
-                )),
-                scrape,
-                scrape_ms,
-            })
-            .collect()
-    };
-    let kai = Case {
-        path: root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl"),
-        scrape: "15s",
-        scrape_ms: 15_000,
-    };
-    vec![lab("15s", 15_000), lab("5s", 5_000), vec![kai]]
+            .map(|(x, t)| (x, serde_json::Value::from(t)))
+            .unzip();
+        v["values"] = vals.into();
+        v["timestamps"] = ts.into();
+        let job = format!("{}-30s", v["metric"]["job"].as_str().unwrap_or_default());
+        v["metric"]["job"] = job.into();
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    std::fs::write(dst, out).unwrap();
 }
 
 /// Where MetricsQL and PromQL disagree on a trace, with why. Everything not
 /// listed here must agree within one evaluation interval.
-const KNOWN: [(&str, &str, &str); 3] = [
+const KNOWN: [(&str, &str, &str); 2] = [
     (
         "incident-15s",
         "MemcanaryMemAvailableCollapse",
@@ -66,12 +131,6 @@ const KNOWN: [(&str, &str, &str); 3] = [
         "incident-5s",
         "MemcanaryMemAvailableCollapse",
         "as on the 15 s trace: borderline window edge",
-    ),
-    (
-        "incident-5s",
-        "MemcanaryHeadroomForecast",
-        "MetricsQL's subquery deriv over a left-open window holds ~1.5 evaluations later \
-         on the 5 s trace (docs/rules.md)",
     ),
 ];
 
@@ -203,7 +262,7 @@ fn vmalert_replay_fires_with_memcanary() {
     let dir = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
     let mut failures = Vec::new();
-    for group in groups() {
+    for group in groups(dir.path()) {
         let mut ours = BTreeMap::new();
         let mut jobs = Vec::new();
         let (mut from, mut to) = (i64::MAX, i64::MIN);
@@ -214,7 +273,7 @@ fn vmalert_replay_fires_with_memcanary() {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            let body = dir.path().join(&name);
+            let body = dir.path().join(format!("import-{name}"));
             let text = std::fs::read_to_string(&case.path).unwrap();
             std::fs::write(&body, without_nulls(&text)).unwrap();
             curl(&[
@@ -363,9 +422,10 @@ fn detector_firings(path: &Path, instance: &str) -> BTreeMap<String, i64> {
 #[test]
 fn rules_fire_with_the_detector() {
     let cfg = DetectorConfig::default();
+    let dir = tempfile::tempdir().unwrap();
     let mut report = Vec::new();
     let mut failures = Vec::new();
-    for case in groups().into_iter().flatten() {
+    for case in groups(dir.path()).into_iter().flatten() {
         let trace = load_trace(&case.path).unwrap();
         let o = Options {
             target: Target::new(Engine::Prometheus, None),
@@ -392,10 +452,17 @@ fn rules_fire_with_the_detector() {
                 (None, None) => continue,
             };
             let line = format!("{} {}: {line}", host.job, spec.name);
-            if !judge(spec.name, d, rule) {
-                failures.push(line.clone());
+            let known = KNOWN_DETECTOR
+                .iter()
+                .find(|(job, alert, _)| *job == host.job && *alert == spec.name);
+            match (judge(d, rule), known) {
+                (true, _) => report.push(line),
+                (false, Some((_, _, why))) => report.push(format!("{line} (known: {why})")),
+                (false, None) => {
+                    failures.push(line.clone());
+                    report.push(line);
+                }
             }
-            report.push(line);
         }
     }
     eprintln!("rule minus detector, first firing:\n{}", report.join("\n"));
@@ -406,12 +473,32 @@ fn rules_fire_with_the_detector() {
     );
 }
 
-/// Whether a rule and the detector agree closely enough. PromQL has no
-/// robust slope: the forecast rule may fire earlier than the detector (its
-/// least-squares slope reacts faster), never more than one evaluation later.
-fn judge(name: &str, det: Option<i64>, rule: Option<i64>) -> bool {
+/// Where the rules and the detector differ by more than one evaluation, all
+/// at the 30 s scrape interval, with why (docs/rules.md). Everything else
+/// must agree within one evaluation interval.
+const KNOWN_DETECTOR: [(&str, &str, &str); 3] = [
+    (
+        "incident-15s-30s",
+        "MemcanaryExhaustionImminent",
+        "the rule is 30 s (one scrape) earlier: its ETA crosses 3m on the previous scrape",
+    ),
+    (
+        "node-30s",
+        "MemcanaryExhaustionImminent",
+        "the rule is 30 s (one scrape) earlier, as on the lab incident",
+    ),
+    (
+        "benign-high-15s-30s",
+        "MemcanaryHeadroomForecast",
+        "a false warning on the benign ramp: the rule's `for: 2m` completes one evaluation \
+         before the plateau breaks the recent-drain gate, the detector's does not",
+    ),
+];
+
+/// Whether a rule and the detector agree: both fire within one evaluation
+/// interval of each other, or neither fires.
+fn judge(det: Option<i64>, rule: Option<i64>) -> bool {
     match (det, rule) {
-        (Some(d), Some(r)) if name == build::FORECAST => r - d <= EVAL_MS,
         (Some(d), Some(r)) => (r - d).abs() <= EVAL_MS,
         (None, None) => true,
         _ => false,
