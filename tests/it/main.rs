@@ -9,6 +9,7 @@ mod alloc_count;
 mod deploy;
 mod notify;
 mod procfs;
+mod recorded;
 mod replay;
 mod rules;
 mod rules_parity;

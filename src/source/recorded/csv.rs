@@ -44,6 +44,8 @@ pub fn parse_csv(mut reader: impl BufRead, origin: &str) -> Result<Vec<HostSerie
                 RecordedError::at(origin, Pos::Line(line_no), None, syntax("not UTF-8 text"))
             })?
             .trim_end_matches(['\n', '\r']);
+        // Spreadsheets like to start UTF-8 files with a byte-order mark.
+        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }

@@ -98,7 +98,9 @@ enum Format {
 /// Progress is reported at most this often (bytes), plus once at the end.
 const PROGRESS_STEP: u64 = 4 << 20;
 
-/// [`load`], reporting progress to `progress` as the file is read.
+/// [`load`], reporting progress to `progress` as the file is read: every
+/// 4 MiB for VictoriaMetrics exports (the big ones), and once at the end for
+/// every format.
 pub fn load_with_progress(
     path: &Path,
     progress: &mut dyn FnMut(Progress),

@@ -87,6 +87,12 @@ fn empty_cells_are_missing_values_and_quotes_are_allowed() {
 }
 
 #[test]
+fn a_byte_order_mark_before_the_header_is_ignored() {
+    let text = format!("\u{feff}{HEAD}\n1,a,10,5,4,2\n");
+    assert_eq!(csv(&text).unwrap()[0].samples.len(), 1);
+}
+
+#[test]
 fn rows_of_several_hosts_may_interleave() {
     let text = format!("{HEAD}\n1,a,10,5,4,2\n1,b,10,5,4,2\n2,a,10,5,4,2\n");
     let hosts = csv(&text).unwrap();
