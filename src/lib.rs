@@ -17,6 +17,7 @@
 //! - [`config`]: the TOML config file (`[detector]`, `[agent]`).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
 //! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
+//! - [`rules`]: the same rules for vmalert / Prometheus / Alertmanager.
 //!
 //! One detector, fed three ways: the on-host daemon, the fleet watcher and the
 //! backtest all run the same code.
@@ -28,5 +29,6 @@ pub mod config;
 pub mod detect;
 pub mod notify;
 pub mod replay;
+pub mod rules;
 pub mod signal;
 pub mod source;

@@ -25,6 +25,9 @@ enum Command {
     CheckConfig(memcanary::agent::cli::CheckConfigArgs),
     /// Send a test notification to every configured sink and report per sink.
     NotifyTest(memcanary::notify::cli::NotifyTestArgs),
+    /// Write memcanary's rules for vmalert / Prometheus, an Alertmanager
+    /// route, or promtool unit tests.
+    Rules(memcanary::rules::cli::RulesArgs),
 }
 
 fn init_logging(filter: &str) {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => memcanary::agent::cli::run(&args),
         Command::CheckConfig(args) => memcanary::agent::cli::check_config(&args),
         Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
+        Command::Rules(args) => memcanary::rules::cli::run(&args),
     };
     match result {
         Ok(code) => code,

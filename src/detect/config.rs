@@ -463,6 +463,58 @@ impl DetectorConfig {
     }
 }
 
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Unreadable.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid TOML or unknown keys.
+    #[error("config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why (names the key and line).
+        source: toml::de::Error,
+    },
+    /// Out of range.
+    #[error("config {path}: {source}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Which key and why.
+        source: ConfigError,
+    },
+}
+
+/// Reads the `[detector]` table of a config file (other tables are left to
+/// their owners), validated.
+pub fn load_detector_config(path: &std::path::Path) -> Result<DetectorConfig, LoadError> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: p.clone(),
+        source,
+    })?;
+    #[derive(Deserialize)]
+    struct File {
+        #[serde(default)]
+        detector: DetectorConfig,
+    }
+    let file: File = toml::from_str(&text).map_err(|source| LoadError::Parse {
+        path: p.clone(),
+        source,
+    })?;
+    file.detector
+        .validate()
+        .map_err(|source| LoadError::Invalid { path: p, source })?;
+    Ok(file.detector)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

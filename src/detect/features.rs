@@ -5,7 +5,7 @@
 //! each [`Sample`] into a [`Features`] value. Counter resets (reboot, exporter
 //! restart) count the new value as the increase, as PromQL's `rate()` does.
 
-use super::window::{median, Point, Window, COUNTERS};
+use super::window::{rate_between, Point, Window, COUNTERS};
 use crate::signal::Sample;
 
 /// Counter slots in [`Point::acc`].
@@ -126,25 +126,24 @@ impl FeatureState {
         }
     }
 
-    /// Forgets the short-term history (after a gap: rates across a blackout
-    /// would average the blackout away). Counter totals are kept.
-    pub fn reset_windows(&mut self) {
-        self.rate_w.clear();
+    /// Forgets the headroom history after a gap: a slope or a spike filter
+    /// must not bridge a blackout. Counter windows are kept: a rate across a
+    /// short gap still tells what happened in it (an OOM kill, the stall).
+    pub fn reset_trend(&mut self) {
         self.trend_w.clear();
-        self.long_w.clear();
         self.raw_len = 0;
-        self.prev = None;
     }
 
     /// Median-of-three spike filter over raw headroom.
     fn filtered_headroom(&mut self, raw: f64) -> f64 {
-        self.raw_headroom.rotate_left(1);
-        self.raw_headroom[2] = raw;
+        let [_, b, c] = self.raw_headroom;
+        self.raw_headroom = [b, c, raw];
         self.raw_len = (self.raw_len + 1).min(3);
-        let mut last = [0.0; 3];
-        let n = self.raw_len;
-        last[..n].copy_from_slice(&self.raw_headroom[3 - n..]);
-        median(&mut last[..n]).unwrap_or(raw)
+        match self.raw_len {
+            1 => raw,
+            2 => (c + raw) / 2.0,
+            _ => b.max(c).min(raw).max(b.min(c)),
+        }
     }
 
     /// Takes one sample and computes its features.
@@ -180,17 +179,21 @@ impl FeatureState {
         let mem_total = s.mem_total_bytes.max(1) as f64;
         let slope = self.trend_w.headroom_slope(4);
         let eta_s = slope.filter(|v| *v < 0.0).map(|v| p.headroom / -v);
-        let psi = |c| self.rate_w.rate(c, self.spans.rate_ms).map(|us| us / 1e6);
+        let base = self.rate_w.rate_base(self.spans.rate_ms);
+        let psi = |c| rate_between(base, c).map(|us| us / 1e6);
         let short = self.prev.and_then(|q| {
             let dt = (p.at_ms - q.at_ms) as f64 / 1000.0;
             let d = p.acc[PSI_FULL] - q.acc[PSI_FULL];
             (dt > 0.0 && d.is_finite()).then_some(d / 1e6 / dt)
         });
-        let oom_recent = self
-            .rate_w
-            .rate(OOM_KILL, self.spans.rate_ms)
-            .map(|r| r * self.spans.rate_ms as f64 / 1000.0)
-            .unwrap_or(0.0);
+        let oom_recent = base.map_or(0.0, |(old, new)| {
+            let d = new.acc[OOM_KILL] - old.acc[OOM_KILL];
+            if d.is_finite() {
+                d
+            } else {
+                0.0
+            }
+        });
         Features {
             at_ms: s.at_ms,
             sample: *s,
@@ -215,10 +218,10 @@ impl FeatureState {
             psi_some: psi(PSI_SOME),
             psi_full: psi(PSI_FULL),
             psi_full_short: short,
-            pgmajfault_rate: self.rate_w.rate(PGMAJFAULT, self.spans.rate_ms),
+            pgmajfault_rate: rate_between(base, PGMAJFAULT),
             pgmajfault_rate_5m: self.long_w.rate(PGMAJFAULT, LONG_WINDOW_MS),
-            pswpin_rate: self.rate_w.rate(PSWPIN, self.spans.rate_ms),
-            oom_kills_recent: oom_recent.round(),
+            pswpin_rate: rate_between(base, PSWPIN),
+            oom_kills_recent: oom_recent,
             oom_kills_total: if p.acc[OOM_KILL].is_finite() {
                 p.acc[OOM_KILL] as u64
             } else {

@@ -56,6 +56,7 @@ pub struct Detector {
     last: Option<Features>,
     intervals: [i64; 5],
     n_intervals: usize,
+    typical_ms: Option<i64>,
     dark: Dark,
 }
 
@@ -84,6 +85,7 @@ impl Detector {
             last: None,
             intervals: [0; 5],
             n_intervals: 0,
+            typical_ms: None,
             dark: Dark::No,
         }
     }
@@ -119,15 +121,26 @@ impl Detector {
                     prev_ms: prev.at_ms,
                 });
             }
-            self.note_interval(sample.at_ms - prev.at_ms);
+            let gap = sample.at_ms - prev.at_ms;
+            if self.n_intervals >= 3 && gap > self.stale_after_ms() {
+                // Slopes and filters must not bridge a blackout.
+                self.state.reset_trend();
+            } else {
+                self.note_interval(gap);
+            }
         }
         let f = self.state.update(sample);
         self.last = Some(f);
-        let ev = self.evidence(&f, None);
         if std::mem::replace(&mut self.dark, Dark::No) == Dark::Firing {
-            out.push(self.event(f.at_ms, WENT_DARK, AlertState::Resolved, ev));
+            out.push(self.event(
+                f.at_ms,
+                WENT_DARK,
+                AlertState::Resolved,
+                self.evidence(&f, None),
+            ));
         }
-        self.rules.eval(&f, &ev, out);
+        let (rules, cfg) = (&mut self.rules, &self.cfg);
+        rules.eval(&f, || evidence(cfg, &f, None), out);
         Ok(())
     }
 
@@ -187,20 +200,21 @@ impl Detector {
 
     /// Median of the last few sample intervals.
     pub fn typical_interval_ms(&self) -> Option<i64> {
-        let n = self.n_intervals.min(self.intervals.len());
-        if n == 0 {
-            return None;
-        }
-        let mut v = self.intervals;
-        let v = &mut v[..n];
-        v.sort_unstable();
-        Some(v[n / 2])
+        self.typical_ms
     }
 
     fn note_interval(&mut self, dt: i64) {
         let i = self.n_intervals % self.intervals.len();
+        let same = self.n_intervals >= self.intervals.len() && self.intervals[i] == dt;
         self.intervals[i] = dt;
         self.n_intervals += 1;
+        if !same {
+            // Steady scraping repeats one interval: re-sort only on change.
+            let n = self.n_intervals.min(self.intervals.len());
+            let mut v = self.intervals;
+            v[..n].sort_unstable();
+            self.typical_ms = Some(v[n / 2]);
+        }
     }
 
     fn event(
@@ -219,75 +233,84 @@ impl Detector {
         }
     }
 
-    /// The evidence for events at `f`.
-    fn evidence(&self, f: &Features, silent: Option<f64>) -> Evidence {
-        let s = &f.sample;
-        Evidence {
-            mem_total_bytes: s.mem_total_bytes,
-            mem_available_bytes: s.mem_available_bytes,
-            swap_total_bytes: s.swap_total_bytes,
-            swap_free_bytes: s.swap_free_bytes,
-            headroom_bytes: f.headroom as u64,
-            headroom_ratio: f.headroom_ratio,
-            headroom_slope_bytes_per_s: f.slope,
-            eta_seconds: f.eta_s,
-            psi_some_ratio: f.psi_some,
-            psi_full_ratio: f.psi_full,
-            pgmajfault_per_s: f.pgmajfault_rate,
-            pswpin_per_s: f.pswpin_rate,
-            oom_kills: f.oom_kills_total,
-            signals: self.signals(f),
-            silent_seconds: silent,
-        }
+    /// The evidence for an event at `f` (`silent`: seconds without data).
+    pub fn evidence(&self, f: &Features, silent: Option<f64>) -> Evidence {
+        evidence(&self.cfg, f, silent)
     }
 
     /// Which signals agree at `f`, judged by the config's thresholds.
-    fn signals(&self, f: &Features) -> Signals {
-        let c = &self.cfg;
-        let mut s = Signals::default();
-        let checks = [
-            (
-                Signal::SwapLow,
-                f.swap_free_ratio
-                    .is_some_and(|r| r < c.swap_low.below_ratio),
-            ),
-            (
-                Signal::PsiSome,
-                f.psi_some.is_some_and(|r| r > c.psi_rising.above_ratio),
-            ),
-            (
-                Signal::PsiFull,
-                f.psi_full
-                    .is_some_and(|r| r > c.thrashing.psi_full_above_ratio),
-            ),
-            (
-                Signal::MajorFaults,
-                f.pgmajfault_rate
-                    .is_some_and(|r| r > c.thrashing.major_faults_per_s),
-            ),
-            (
-                Signal::SwapIn,
-                f.pswpin_rate
-                    .is_some_and(|r| r > c.thrashing.swap_in_pages_per_s),
-            ),
-            (
-                Signal::MemAvailableLow,
-                f.mem_available_ratio < c.mem_available_collapse.below_ratio,
-            ),
-            (
-                Signal::Forecast,
-                f.eta_s
-                    .is_some_and(|e| e < c.headroom_forecast.horizon.as_secs_f64()),
-            ),
-            (Signal::OomKill, f.oom_kills_recent > 0.0),
-        ];
-        for (sig, on) in checks {
-            if on {
-                s.insert(sig);
-            }
-        }
-        s
+    pub fn signals(&self, f: &Features) -> Signals {
+        signals(&self.cfg, f)
     }
+}
+
+/// The evidence for an event at `f`.
+fn evidence(cfg: &DetectorConfig, f: &Features, silent: Option<f64>) -> Evidence {
+    let s = &f.sample;
+    Evidence {
+        mem_total_bytes: s.mem_total_bytes,
+        mem_available_bytes: s.mem_available_bytes,
+        swap_total_bytes: s.swap_total_bytes,
+        swap_free_bytes: s.swap_free_bytes,
+        headroom_bytes: f.headroom as u64,
+        headroom_ratio: f.headroom_ratio,
+        headroom_slope_bytes_per_s: f.slope,
+        eta_seconds: f.eta_s,
+        psi_some_ratio: f.psi_some,
+        psi_full_ratio: f.psi_full,
+        pgmajfault_per_s: f.pgmajfault_rate,
+        pswpin_per_s: f.pswpin_rate,
+        oom_kills: f.oom_kills_total,
+        signals: signals(cfg, f),
+        silent_seconds: silent,
+    }
+}
+
+/// Which signals agree at `f`.
+fn signals(c: &DetectorConfig, f: &Features) -> Signals {
+    let mut s = Signals::default();
+    let checks = [
+        (
+            Signal::SwapLow,
+            f.swap_free_ratio
+                .is_some_and(|r| r < c.swap_low.below_ratio),
+        ),
+        (
+            Signal::PsiSome,
+            f.psi_some.is_some_and(|r| r > c.psi_rising.above_ratio),
+        ),
+        (
+            Signal::PsiFull,
+            f.psi_full
+                .is_some_and(|r| r > c.thrashing.psi_full_above_ratio),
+        ),
+        (
+            Signal::MajorFaults,
+            f.pgmajfault_rate
+                .is_some_and(|r| r > c.thrashing.major_faults_per_s),
+        ),
+        (
+            Signal::SwapIn,
+            f.pswpin_rate
+                .is_some_and(|r| r > c.thrashing.swap_in_pages_per_s),
+        ),
+        (
+            Signal::MemAvailableLow,
+            f.mem_available_ratio < c.mem_available_collapse.below_ratio,
+        ),
+        (
+            Signal::Forecast,
+            f.eta_s
+                .is_some_and(|e| e < c.headroom_forecast.horizon.as_secs_f64()),
+        ),
+        (Signal::OomKill, f.oom_kills_recent > 0.0),
+    ];
+    for (sig, on) in checks {
+        if on {
+            s.insert(sig);
+        }
+    }
+    s
 }
 
 #[cfg(test)]

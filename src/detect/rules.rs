@@ -10,7 +10,7 @@
 //! | `swap_low` | warning | SwapFree/SwapTotal < `below_ratio` | ratio > `clear_ratio` |
 //! | `psi_rising` | warning | PSI some over `rate_window` > `above_ratio` | < `clear_ratio` |
 //! | `mem_available_collapse` | warning | MemAvailable/MemTotal < `below_ratio` and fell by >= `drop_ratio` of MemTotal within `trend_window` | ratio > `clear_ratio` |
-//! | `headroom_forecast` | warning | robust slope < -`min_drain_ratio_per_min`, ETA < `horizon`, headroom ratio <= `max_headroom_ratio`, still falling over `recent_window` | ETA >= `clear_horizon` or no drain |
+//! | `headroom_forecast` | warning | robust slope < -`min_drain_ratio_per_min`, ETA < `horizon`, headroom ratio <= `max_headroom_ratio`, still falling over `recent_window` at >= `min_recent_fraction` of the trend's pace | (ETA >= `clear_horizon` or no drain) and headroom ratio >= `exhaustion_imminent.clear_headroom_ratio` |
 //! | `exhaustion_imminent` | critical | headroom ratio < `below_headroom_ratio` and (ETA < `eta` or PSI some > `psi_rising.above_ratio`) | headroom ratio > `clear_headroom_ratio` |
 //! | `oom_kill` | critical | `oom_kill` counter rose within `rate_window` | no kill within `rate_window` |
 //! | `thrashing` | critical | PSI full > `psi_full_above_ratio` with >= `min_corroborating` of: major faults, swap-in, headroom below `exhaustion_imminent.below_headroom_ratio`, an OOM kill | PSI full < `clear_ratio` |
@@ -58,6 +58,8 @@ pub enum Cond {
         max_headroom_ratio: f64,
         /// The recent slope must be at least this fraction of the trend slope.
         min_recent_fraction: f64,
+        /// Once firing, hold while headroom is below this ratio.
+        hold_below_ratio: f64,
     },
     /// Little headroom left and going fast (or already stalling).
     Imminent {
@@ -145,6 +147,7 @@ impl Cond {
                 min_drain_ratio_per_s,
                 max_headroom_ratio,
                 min_recent_fraction,
+                hold_below_ratio,
             } => forecast(
                 f,
                 firing,
@@ -154,6 +157,7 @@ impl Cond {
                     min_drain_ratio_per_s,
                     max_headroom_ratio,
                     min_recent_fraction,
+                    hold_below_ratio,
                 },
             ),
             Cond::Imminent {
@@ -233,10 +237,15 @@ fn forecast(f: &Features, firing: bool, c: Cond) -> bool {
         min_drain_ratio_per_s,
         max_headroom_ratio,
         min_recent_fraction,
+        hold_below_ratio,
     } = c
     else {
         return false;
     };
+    if firing && f.headroom_ratio < hold_below_ratio {
+        // Nearly out of headroom is not recovery, whatever the slope says.
+        return true;
+    }
     let (Some(slope), Some(eta)) = (f.slope, f.eta_s) else {
         return false;
     };
@@ -334,8 +343,9 @@ impl RuleSet {
         self.status.iter().any(|s| *s != RuleStatus::Inactive)
     }
 
-    /// Evaluates every rule on `f`; state changes go to `out` with `evidence`.
-    pub fn eval(&mut self, f: &Features, evidence: &Evidence, out: &mut Vec<Event>) {
+    /// Evaluates every rule on `f`; state changes go to `out`, with the
+    /// evidence made by `evidence` (called only when there is an event).
+    pub fn eval(&mut self, f: &Features, evidence: impl Fn() -> Evidence, out: &mut Vec<Event>) {
         for (spec, st) in self.specs.iter().zip(self.status.iter_mut()) {
             let firing = matches!(st, RuleStatus::Firing { .. });
             let holds = spec.cond.holds(f, firing);
@@ -347,7 +357,7 @@ impl RuleSet {
                     rule: spec.name,
                     severity: spec.severity,
                     state,
-                    evidence: *evidence,
+                    evidence: evidence(),
                 });
             }
         }
@@ -416,6 +426,7 @@ fn memcanary_rules(c: &DetectorConfig) -> Vec<RuleSpec> {
         },
     );
     let f = &c.headroom_forecast;
+    let i = &c.exhaustion_imminent;
     add(
         f.enabled,
         "headroom_forecast",
@@ -427,9 +438,9 @@ fn memcanary_rules(c: &DetectorConfig) -> Vec<RuleSpec> {
             min_drain_ratio_per_s: f.min_drain_ratio_per_min / 60.0,
             max_headroom_ratio: f.max_headroom_ratio,
             min_recent_fraction: f.min_recent_fraction,
+            hold_below_ratio: i.clear_headroom_ratio,
         },
     );
-    let i = &c.exhaustion_imminent;
     add(
         i.enabled,
         "exhaustion_imminent",

@@ -6,8 +6,9 @@
 //! memory use does not depend on the sample rate (1 Hz agent or 30 s scrape).
 //! Nothing here allocates after construction.
 
-/// Points kept per window.
-pub const CAP: usize = 26;
+/// Points kept per window (a power of two: indexing is a mask).
+pub const CAP: usize = 32;
+const MASK: usize = CAP - 1;
 
 /// Counters tracked per point (see [`Point::acc`]).
 pub const COUNTERS: usize = 5;
@@ -72,7 +73,7 @@ impl Window {
 
     /// The `i`-th point, oldest first.
     pub fn get(&self, i: usize) -> Point {
-        self.buf[(self.start + i) % CAP]
+        self.buf[(self.start + i) & MASK]
     }
 
     /// The newest point.
@@ -83,13 +84,13 @@ impl Window {
     /// Adds a point (time must not go backwards; the caller ensures it).
     pub fn push(&mut self, p: Point) {
         if self.len >= 2 && p.at_ms - self.get(self.len - 2).at_ms < self.spacing_ms {
-            let last = (self.start + self.len - 1) % CAP;
+            let last = (self.start + self.len - 1) & MASK;
             self.buf[last] = p;
         } else if self.len == CAP {
             self.buf[self.start] = p;
-            self.start = (self.start + 1) % CAP;
+            self.start = (self.start + 1) & MASK;
         } else {
-            let idx = (self.start + self.len) % CAP;
+            let idx = (self.start + self.len) & MASK;
             self.buf[idx] = p;
             self.len += 1;
         }
@@ -101,7 +102,7 @@ impl Window {
     fn evict(&mut self, now_ms: i64) {
         let cutoff = now_ms - self.span_ms;
         while self.len >= 2 && self.get(1).at_ms <= cutoff {
-            self.start = (self.start + 1) % CAP;
+            self.start = (self.start + 1) & MASK;
             self.len -= 1;
         }
     }
@@ -112,17 +113,19 @@ impl Window {
         (0..self.len.saturating_sub(1)).find(|&i| self.get(i).at_ms >= since_ms)
     }
 
+    /// The oldest and newest points within the last `span_ms`, for rates.
+    pub fn rate_base(&self, span_ms: i64) -> Option<(Point, Point)> {
+        let newest = self.newest()?;
+        let i = self.first_since(newest.at_ms - span_ms)?;
+        Some((self.get(i), newest))
+    }
+
     /// Per-second rate of counter `c` over the last `span_ms`: the
     /// difference between the newest point and the oldest point inside the
     /// span, PromQL `rate()` without extrapolation. `None` with fewer than
     /// two points or a missing counter at either end.
     pub fn rate(&self, c: usize, span_ms: i64) -> Option<f64> {
-        let newest = self.newest()?;
-        let i = self.first_since(newest.at_ms - span_ms)?;
-        let old = self.get(i);
-        let dt = (newest.at_ms - old.at_ms) as f64 / 1000.0;
-        let dv = newest.acc[c] - old.acc[c];
-        (dt > 0.0 && dv.is_finite()).then_some(dv / dt)
+        rate_between(self.rate_base(span_ms), c)
     }
 
     /// The largest `mem_available` in the window.
@@ -153,6 +156,14 @@ impl Window {
         }
         median(&mut slopes[..n])
     }
+}
+
+/// Per-second rate of counter `c` between two points.
+pub fn rate_between(base: Option<(Point, Point)>, c: usize) -> Option<f64> {
+    let (old, new) = base?;
+    let dt = (new.at_ms - old.at_ms) as f64 / 1000.0;
+    let dv = new.acc[c] - old.acc[c];
+    (dt > 0.0 && dv.is_finite()).then_some(dv / dt)
 }
 
 /// Median of a small slice (sorts it in place). `None` when empty.

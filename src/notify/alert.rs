@@ -129,9 +129,9 @@ impl State {
 }
 
 impl Alert {
-    /// Builds an alert from a detector event. Pending events give a firing
-    /// alert flagged by the caller's choice not to send them; use
-    /// [`Alert::try_from_event`] to skip them.
+    /// Builds an alert from a detector event. A pending event becomes a
+    /// firing alert: pending is never notified, so callers skip pending
+    /// events first, or use [`Alert::try_from_event`], which does.
     pub fn from_event(event: &Event, instance: &str) -> Alert {
         let state = match event.state {
             AlertState::Resolved => State::Resolved,

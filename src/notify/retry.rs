@@ -44,6 +44,10 @@ pub fn classify(
             after: server_wait(headers, body, now_ms),
             reason: reason(status, headers, body),
         },
+        300..=399 => RetryAction::GiveUp(format!(
+            "{} (redirects are not followed: configure the final URL)",
+            reason(status, headers, body)
+        )),
         _ => RetryAction::GiveUp(reason(status, headers, body)),
     }
 }
@@ -209,7 +213,7 @@ mod tests {
                 "{s}"
             );
         }
-        for s in [400, 401, 403, 404, 413, 422] {
+        for s in [301, 308, 400, 401, 403, 404, 413, 422] {
             assert!(
                 matches!(classify(s, &[], b"", 0), RetryAction::GiveUp(_)),
                 "{s}"

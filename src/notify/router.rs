@@ -41,6 +41,12 @@ pub(crate) struct Entry {
     pub alert: Alert,
     /// When each target last got a notification for it, ms.
     pub last_ms: BTreeMap<String, i64>,
+    /// Seen from this process's detector. An entry loaded from a previous
+    /// run is not, until the detector reports the same state again: until
+    /// then it gets no reminders, so a condition that cleared while the
+    /// agent was down is not reminded about forever.
+    #[serde(skip)]
+    pub confirmed: bool,
 }
 
 /// Everything the router owns.
@@ -96,6 +102,9 @@ impl Router {
         match (prev, alert.state) {
             (Some(State::Firing), State::Firing) => {
                 tracing::debug!(rule = %alert.rule, instance = %alert.instance, "already notified as firing; not repeated");
+                if let Some(e) = self.state.get_mut(&key) {
+                    e.confirmed = true;
+                }
                 return;
             }
             (None | Some(State::Resolved), State::Resolved) => {
@@ -110,7 +119,14 @@ impl Router {
             .map(|&i| (self.routes[i].name.clone(), now))
             .collect();
         self.enqueue(&alert, &targets);
-        self.state.insert(key, Entry { alert, last_ms });
+        self.state.insert(
+            key,
+            Entry {
+                alert,
+                last_ms,
+                confirmed: true,
+            },
+        );
         self.save_state();
     }
 
@@ -157,7 +173,7 @@ impl Router {
     fn due_pairs(&self) -> impl Iterator<Item = (&Entry, &Route)> {
         self.state
             .values()
-            .filter(|e| e.alert.state == State::Firing)
+            .filter(|e| e.alert.state == State::Firing && e.confirmed)
             .flat_map(move |e| {
                 self.targets(e.alert.severity)
                     .into_iter()
@@ -171,7 +187,7 @@ impl Router {
         let now = self.clock.now_ms();
         let mut due: Vec<(String, usize)> = Vec::new();
         for (key, entry) in &self.state {
-            if entry.alert.state != State::Firing {
+            if entry.alert.state != State::Firing || !entry.confirmed {
                 continue;
             }
             for i in self.targets(entry.alert.severity) {
@@ -231,5 +247,38 @@ pub(crate) fn load_state(path: &std::path::Path) -> BTreeMap<String, Entry> {
             BTreeMap::new()
         }),
         Err(_) => BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_state_file_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        assert!(load_state(&p).is_empty());
+        std::fs::write(&p, b"{not json").unwrap();
+        assert!(load_state(&p).is_empty());
+        let mut state = BTreeMap::new();
+        let alert = Alert::test("h", 1);
+        state.insert(
+            Router::key(&alert),
+            Entry {
+                alert,
+                last_ms: BTreeMap::from([("d".to_string(), 5)]),
+                confirmed: true,
+            },
+        );
+        spool::write_atomic(&p, &state).unwrap();
+        let back = load_state(&p);
+        assert_eq!(back.len(), 1);
+        let e = back.values().next().unwrap();
+        assert_eq!(e.last_ms.get("d"), Some(&5));
+        assert!(
+            !e.confirmed,
+            "loaded entries wait for the detector to confirm them"
+        );
     }
 }

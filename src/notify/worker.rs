@@ -110,7 +110,7 @@ impl Worker {
             self.attempt();
         }
         if !self.queue.is_empty() {
-            tracing::info!(sink = %self.target.name, pending = self.queue.len(), "stopping with notifications still pending (kept in the spool)");
+            tracing::info!(sink = %self.target.name, pending = self.queue.len(), "stopping with notifications still pending (kept in the spool, if there is one)");
         }
     }
 

@@ -5,10 +5,13 @@
 //!
 //! - [`procfs`]: this host's `/proc` (and optionally one memory cgroup), read
 //!   with `pread` on fds opened once: the on-host agent's source.
+//! - [`recorded`]: series recorded by a monitoring stack (VictoriaMetrics
+//!   export, Prometheus `query_range`, CSV), for `memcanary replay`.
 
 mod cgroup;
 mod procfile;
 pub mod procfs;
+pub mod recorded;
 
 pub use cgroup::{CgroupScope, CgroupVersion};
 pub use procfs::{ProcError, ProcSource};

@@ -9,3 +9,24 @@ mod alloc_count;
 mod deploy;
 mod notify;
 mod procfs;
+mod replay;
+mod rules;
+mod rules_parity;
+
+/// The arguments `scripts/lead-times.sh` passes to `memcanary`.
+pub fn replay_table_args() -> Vec<String> {
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/lead-times.sh"
+    ))
+    .unwrap();
+    let line = script
+        .lines()
+        .find(|l| l.contains("replay --table"))
+        .unwrap();
+    let cmd = line
+        .trim()
+        .trim_start_matches("exec ")
+        .trim_start_matches("\"$BIN\" ");
+    cmd.split_whitespace().map(str::to_string).collect()
+}

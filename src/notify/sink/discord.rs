@@ -135,7 +135,12 @@ fn embed(alert: &Alert) -> Embed {
         .map(|(name, value)| Field {
             inline: name != "Top consumers" && name != "Signals",
             name: name.to_string(),
-            value,
+            // Discord rejects an empty (or blank) field value.
+            value: if value.trim().is_empty() {
+                "-".to_string()
+            } else {
+                value
+            },
         })
         .collect();
     let mut footer = format!("memcanary · rule {}", alert.rule);

@@ -3,7 +3,8 @@
 //! description 4096, 25 fields, field name 256 and value 1024, footer 2048;
 //! and all embeds of a message together 6000 characters (title, description,
 //! field names and values, footer text). Everything counts characters
-//! (Unicode scalar values), never bytes, and cuts end with `…`.
+//! (Unicode scalar values), never bytes, and cuts end with `…`. The
+//! `username` override is cut to 80 characters.
 
 use super::discord::{Embed, Payload};
 use crate::notify::text::truncate_chars;
@@ -26,6 +27,8 @@ pub const FIELD_VALUE: usize = 1024;
 pub const FOOTER: usize = 2048;
 /// All embeds together.
 pub const TOTAL: usize = 6000;
+/// The `username` override of a webhook message.
+pub const USERNAME: usize = 80;
 
 fn chars(s: &str) -> usize {
     s.chars().count()
@@ -45,6 +48,9 @@ pub fn embed_chars(e: &Embed) -> usize {
 /// Brings `p` within every limit.
 pub fn enforce(p: &mut Payload) {
     truncate_chars(&mut p.content, CONTENT);
+    if let Some(u) = &mut p.username {
+        truncate_chars(u, USERNAME);
+    }
     p.embeds.truncate(EMBEDS);
     for e in &mut p.embeds {
         per_embed(e);

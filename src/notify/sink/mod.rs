@@ -6,7 +6,7 @@
 
 pub mod alertmanager;
 pub mod discord;
-mod discord_limits;
+pub mod discord_limits;
 pub mod ntfy;
 pub mod slack;
 pub mod stdout;

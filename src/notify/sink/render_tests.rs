@@ -301,3 +301,38 @@ fn alertmanager_ends_at_while_firing_and_when_resolved() {
         "MemcanaryHeadroomForecast"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever the text, a Discord payload stays within every limit.
+    #[test]
+    fn discord_limits_hold_for_any_text(
+        instance in "\\PC{0,3000}",
+        rule in "[a-zé名_]{0,600}",
+        groups in proptest::collection::vec("\\PC{0,400}", 0..45),
+        mention in proptest::option::of("<@&[0-9]{1,20}>|@here"),
+    ) {
+        let mut a = typical(Severity::Critical, State::Firing);
+        a.instance = instance;
+        a.rule = rule;
+        a.consumers = groups.into_iter().map(|g| Consumer { group: g, processes: 1, command: "x".into(), bytes: 1 }).collect();
+        let d = Discord { url: Secret::new(DISCORD), mention, username: Some("m".repeat(100)) };
+        let p = d.payload(&a);
+        proptest::prop_assert!(p.content.chars().count() <= lim::CONTENT);
+        proptest::prop_assert!(p.username.as_ref().is_none_or(|u| u.chars().count() <= lim::USERNAME));
+        proptest::prop_assert!(p.embeds.len() <= lim::EMBEDS);
+        let total: usize = p.embeds.iter().map(lim::embed_chars).sum();
+        proptest::prop_assert!(total <= lim::TOTAL);
+        for e in &p.embeds {
+            proptest::prop_assert!(e.title.chars().count() <= lim::TITLE);
+            proptest::prop_assert!(e.description.chars().count() <= lim::DESCRIPTION);
+            proptest::prop_assert!(e.fields.len() <= lim::FIELDS);
+            for f in &e.fields {
+                proptest::prop_assert!(f.name.chars().count() <= lim::FIELD_NAME);
+                proptest::prop_assert!(f.value.chars().count() <= lim::FIELD_VALUE);
+                proptest::prop_assert!(!f.value.trim().is_empty() && !f.name.trim().is_empty());
+            }
+        }
+    }
+}

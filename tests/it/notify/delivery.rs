@@ -228,3 +228,104 @@ fn a_full_queue_without_spool_drops_and_counts_instead_of_blocking() {
     let stats = d.shutdown(Duration::from_secs(20));
     assert_eq!(stats.sinks[0].sent + stats.dropped_intake, 200, "{stats:?}");
 }
+
+#[test]
+fn a_full_spool_drops_the_oldest_and_counts_it() {
+    let spool = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = format!("[notify]\nspool_capacity = 2\nretry_initial = \"20ms\"\nretry_max = \"100ms\"\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/\"\n");
+    let cfg = memcanary::notify::cli::notify_table(&text).unwrap();
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    for i in 0..5 {
+        d.send(alert(
+            &format!("rule_{i}"),
+            Severity::Warning,
+            State::Firing,
+            i,
+        ));
+    }
+    for _ in 0..200 {
+        if d.stats().sinks[0].dropped == 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = d.shutdown(Duration::ZERO);
+    assert_eq!(stats.sinks[0].dropped, 3, "{stats:?}");
+    let rx = Receiver::start_on(&format!("127.0.0.1:{port}"), false);
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    d.shutdown(Duration::from_secs(10));
+    let rules: Vec<String> = rx
+        .accepted()
+        .iter()
+        .map(|r| r.json()["alert"]["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rules, vec!["rule_3", "rule_4"]);
+}
+
+#[test]
+fn a_full_queue_with_a_spool_loses_nothing() {
+    let spool = tempfile::tempdir().unwrap();
+    let rx = Receiver::start(false);
+    let text = format!("[notify]\nqueue_capacity = 1\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n", rx.url("/"));
+    let cfg = memcanary::notify::cli::notify_table(&text).unwrap();
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    for i in 0..100 {
+        d.send(alert(
+            &format!("rule_{i}"),
+            Severity::Warning,
+            State::Firing,
+            i,
+        ));
+    }
+    rx.wait_for("all 100", |r| r.len() >= 100);
+    let stats = d.shutdown(Duration::from_secs(10));
+    assert_eq!(
+        (stats.sinks[0].sent, stats.dropped_intake),
+        (100, 0),
+        "{stats:?}"
+    );
+    let mut rules: Vec<String> = rx
+        .accepted()
+        .iter()
+        .map(|r| r.json()["alert"]["rule"].as_str().unwrap().to_string())
+        .collect();
+    rules.sort();
+    rules.dedup();
+    assert_eq!(rules.len(), 100);
+}
+
+#[test]
+fn after_a_restart_reminders_wait_until_the_detector_confirms() {
+    let spool = tempfile::tempdir().unwrap();
+    let rx = Receiver::start(false);
+    let cfg = config(&format!("[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nrepeat_interval = \"100ms\"\n", rx.url("/")));
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    d.send(alert("swap_low", Severity::Warning, State::Firing, 1));
+    rx.wait_for("the firing", |r| !r.is_empty());
+    d.shutdown(Duration::ZERO);
+    let before = rx.received().len();
+
+    // Restarted: the old firing is not confirmed, so no reminders...
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        rx.received().len(),
+        before,
+        "no reminders for an unconfirmed alert"
+    );
+    // ...until the detector reports it firing again (not re-notified, but reminded).
+    d.send(alert("swap_low", Severity::Warning, State::Firing, 5));
+    let got = rx.wait_for("a reminder", |r| r.len() > before);
+    d.shutdown(Duration::ZERO);
+    assert!(
+        got[before..]
+            .iter()
+            .all(|r| r.json()["repeat"].as_u64().unwrap() > 0),
+        "only reminders after the restart"
+    );
+}
