@@ -5,7 +5,10 @@
 //! the agent (independent ground truth of "pressure crossed the threshold")
 //! and serves the webhook the agent posts to. Each firing notification is
 //! paired with the first trigger event of its firing/resolved cycle.
-//! Prints one line per alert and a summary; exits after `N` firing alerts.
+//! Also prints detection -> receipt: the alert's own timestamp (the sample
+//! that fired the rule, taken right after a trigger wake-up or a timer tick)
+//! to its arrival here: the agent's notification path alone.
+//! Prints one line per alert and a summary; exits after `N` paired alerts.
 //!
 //! Usage: `psi_latency PORT N PRESSURE_FILE STALL_US WINDOW_US`
 
@@ -47,6 +50,7 @@ fn main() {
     });
     let server = tiny_http::Server::http(format!("127.0.0.1:{port}")).unwrap();
     let mut lat = Vec::new();
+    let mut pipe = Vec::new(); // detection (alert at_ms) -> receipt
     let (mut cycle_start, mut firing_at) = (now_ms(), None::<f64>);
     let mut no_trigger = 0;
     for mut req in server.incoming_requests() {
@@ -55,6 +59,13 @@ fn main() {
         let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
         let _ = req.respond(tiny_http::Response::empty(200));
         if body.contains("\"status\":\"firing\"") {
+            if firing_at.is_none() {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                if let Some(at) = v["alert"]["at_ms"].as_f64() {
+                    pipe.push(arrived - at);
+                    println!("alert: detection -> receipt {:.1} ms", arrived - at);
+                }
+            }
             firing_at.get_or_insert(arrived);
             continue;
         }
@@ -89,6 +100,16 @@ fn main() {
             break;
         }
     }
+    pipe.sort_by(|a, b| a.total_cmp(b));
+    let qp = |p: f64| pipe[((pipe.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "SUMMARY detection (the sample the alert is stamped with) -> receipt: n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        pipe.len(),
+        qp(0.5),
+        qp(0.9),
+        qp(0.99),
+        pipe[pipe.len() - 1]
+    );
     lat.sort_by(|a, b| a.total_cmp(b));
     let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     println!(

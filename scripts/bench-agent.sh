@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Agent benchmarks (docs/agent.md "Benchmarks"); run as root on an idle host.
 #
-#   scripts/bench-agent.sh [IDLE_SECONDS=600] [N_ALERTS=20]
+#   scripts/bench-agent.sh [IDLE_SECONDS=600] [N_ALERTS=20]     (IDLE_SECONDS=0: latency only)
 #
 # 1. Idle cost, side by side in one run: `memcanary agent` (release build,
 #    MALLOC_ARENA_MAX=1 as in the systemd unit; default lock_memory = "all", and
@@ -38,6 +38,7 @@ TCK=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+if [ "$IDLE" -gt 0 ]; then
 echo "== 1. idle, ${IDLE}s side by side ($(uname -r), $(nproc) cores)"
 cat > "$TMP/idle.toml" <<EOT
 [agent]
@@ -66,6 +67,7 @@ for x in "memcanary $A $a0 $a1" "mc-touched $T $t0 $t1" "earlyoom $E $e0 $e1"; d
 done
 kill "$A" "$E" "$T"; wait "$A" "$E" "$T" 2>/dev/null || true
 PIDS=()
+fi
 
 echo "== 2. notification latency, PSI trigger -> receipt, $N alerts"
 SWAP=/var/tmp/memcanary-bench.swap
