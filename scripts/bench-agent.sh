@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Agent benchmarks (docs/agent.md "Benchmarks"); run as root on an idle host.
 #
-#   scripts/bench-agent.sh [IDLE_SECONDS=600] [N_ALERTS=20]
+#   scripts/bench-agent.sh [IDLE_SECONDS=600] [N_ALERTS=20]     (IDLE_SECONDS=0: latency only)
 #
 # 1. Idle cost, side by side in one run: `memcanary agent` (release build,
-#    MALLOC_ARENA_MAX=1 as in the systemd unit) and earlyoom (`-r 1`, dry run)
+#    MALLOC_ARENA_MAX=1 as in the systemd unit; default lock_memory = "all", and
+#    a second one with lock_memory = "touched") and earlyoom (`-r 1`, dry run)
 #    run concurrently for IDLE_SECONDS; prints VmRSS, VmHWM, VmLck and CPU time,
 #    extrapolated to one hour.
 # 2. Notification latency under pressure: N_ALERTS pressure bursts (stress-ng
@@ -37,6 +38,7 @@ TCK=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$TCK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+if [ "$IDLE" -gt 0 ]; then
 echo "== 1. idle, ${IDLE}s side by side ($(uname -r), $(nproc) cores)"
 cat > "$TMP/idle.toml" <<EOT
 [agent]
@@ -49,19 +51,23 @@ A=$!; PIDS+=("$A")
 # earlyoom: 1 s reports; its poll interval adapts and is 1 s when memory is plentiful.
 earlyoom -r 1 --dryrun >"$TMP/earlyoom.log" 2>&1 &
 E=$!; PIDS+=("$E")
+sed -e 's/19560/19562/' -e '$a lock_memory = "touched"' "$TMP/idle.toml" > "$TMP/touched.toml"
+MALLOC_ARENA_MAX=1 MEMCANARY_LOG=warn "$BIN" agent -c "$TMP/touched.toml" >"$TMP/agent-touched.log" 2>&1 &
+T=$!; PIDS+=("$T")
 sleep 5
-a0=$(cpu_s $A); e0=$(cpu_s $E)
+a0=$(cpu_s $A); e0=$(cpu_s $E); t0=$(cpu_s $T)
 sleep "$IDLE"
-a1=$(cpu_s $A); e1=$(cpu_s $E)
+a1=$(cpu_s $A); e1=$(cpu_s $E); t1=$(cpu_s $T)
 curl -fsS 127.0.0.1:19560/metrics >"$TMP/metrics.txt" || true
 printf '%-10s %9s %9s %9s %12s %14s\n' proc VmRSS_kB VmHWM_kB VmLck_kB cpu_s/run cpu_s/hour
-for x in "memcanary $A $a0 $a1" "earlyoom $E $e0 $e1"; do
+for x in "memcanary $A $a0 $a1" "mc-touched $T $t0 $t1" "earlyoom $E $e0 $e1"; do
   set -- $x
   printf '%-10s %9s %9s %9s %12.3f %14.2f\n' "$1" "$(kb $2 VmRSS)" "$(kb $2 VmHWM)" "$(kb $2 VmLck)" \
     "$(echo "$4 - $3" | bc -l)" "$(echo "($4 - $3) * 3600 / $IDLE" | bc -l)"
 done
-kill "$A" "$E"; wait "$A" "$E" 2>/dev/null || true
+kill "$A" "$E" "$T"; wait "$A" "$E" "$T" 2>/dev/null || true
 PIDS=()
+fi
 
 echo "== 2. notification latency, PSI trigger -> receipt, $N alerts"
 SWAP=/var/tmp/memcanary-bench.swap
@@ -86,7 +92,8 @@ window = "2s"
 [detector]
 rate_window = "2s"
 [detector.psi_rising]
-above_ratio = 0.10
+# same threshold as the trigger: 300 ms of 2 s = 15 %
+above_ratio = 0.15
 clear_ratio = 0.02
 for = "0s"
 [detector.swap_low]

@@ -158,13 +158,9 @@ mod tests {
         let cfg = Config::parse(text, Path::new("m.toml")).unwrap();
         assert_eq!(cfg.notify.sinks.len(), 1);
         cfg.validate(Path::new("m.toml")).unwrap();
-        let bad = Config::parse(
-            "[[notify.sinks]]\nname = \"x\"\nkind = \"webhook\"\n",
-            Path::new("m.toml"),
-        )
-        .unwrap();
+        let bad = Config::parse("[notify]\nqueue_capacity = 0\n", Path::new("m.toml")).unwrap();
         let msg = bad.validate(Path::new("m.toml")).unwrap_err().to_string();
-        assert!(msg.starts_with("m.toml: notify.sinks"), "{msg}");
+        assert!(msg.starts_with("m.toml: notify.queue_capacity"), "{msg}");
     }
 
     #[test]

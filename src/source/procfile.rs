@@ -71,10 +71,13 @@ impl ProcFile {
                         source: e.into(),
                     }
                 })?;
-            if n == 0 {
+            len += n;
+            // A short read is the end for procfs/sysfs/cgroupfs (seq_file
+            // fills the buffer while it has data). Asking again would make
+            // the kernel regenerate the whole file to find the offset.
+            if n == 0 || len < self.buf.len() {
                 break;
             }
-            len += n;
         }
         std::str::from_utf8(&self.buf[..len]).map_err(|_| ProcError::NotUtf8 {
             path: self.path.clone(),
