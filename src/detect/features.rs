@@ -149,8 +149,8 @@ impl FeatureState {
         }
     }
 
-    /// Takes one sample and computes its features.
-    pub fn update(&mut self, s: &Sample) -> Features {
+    /// Takes one sample and computes its features into `out`.
+    pub fn update(&mut self, s: &Sample, out: &mut Features) {
         let raw = [
             s.psi_some_total_us,
             s.psi_full_total_us,
@@ -174,11 +174,11 @@ impl FeatureState {
         if self.spans.baseline_features {
             self.long_w.push(p);
         }
-        let f = self.compute(s, p);
+        *out = self.compute(s, p);
         self.prev = Some(p);
-        f
     }
 
+    #[inline(always)]
     fn compute(&self, s: &Sample, p: Point) -> Features {
         let capacity = s.capacity_bytes() as f64;
         let mem_total = s.mem_total_bytes.max(1) as f64;
@@ -312,7 +312,7 @@ mod tests {
         let mut st = FeatureState::new(spans());
         let mut f = Features::default();
         for i in 0..20 {
-            f = st.update(&sample(i * 15, 900 - (i as u64) * 15, 0.0));
+            st.update(&sample(i * 15, 900 - (i as u64) * 15, 0.0), &mut f);
         }
         // 15 MiB per 15 s = 1 MiB/s; headroom = 615 + 100 MiB, seen one
         // sample late through the median-of-three spike filter: 730 MiB.
@@ -329,11 +329,11 @@ mod tests {
         let mut f = Features::default();
         // 0.2 s stalled per second, then the host reboots and the counter restarts.
         for i in 0..10 {
-            f = st.update(&sample(i * 15, 500, 3.0 * i as f64 + 1000.0));
+            st.update(&sample(i * 15, 500, 3.0 * i as f64 + 1000.0), &mut f);
         }
         assert!((f.psi_some.unwrap_or(0.0) - 0.2).abs() < 1e-6);
         for i in 10..20 {
-            f = st.update(&sample(i * 15, 500, 3.0 * (i - 10) as f64));
+            st.update(&sample(i * 15, 500, 3.0 * (i - 10) as f64), &mut f);
         }
         assert!(
             (f.psi_some.unwrap_or(0.0) - 0.2).abs() < 1e-6,
@@ -349,7 +349,7 @@ mod tests {
         for i in 0..10 {
             let mut s = sample(i * 15, 500, 0.0);
             s.psi_some_total_us = None;
-            f = st.update(&s);
+            st.update(&s, &mut f);
         }
         assert_eq!(f.psi_some, None);
         assert_eq!(f.pgmajfault_rate, None);
@@ -362,7 +362,7 @@ mod tests {
         let mut f = Features::default();
         for i in 0..20 {
             let avail = if i == 15 { 10 } else { 600 };
-            f = st.update(&sample(i * 15, avail, 0.0));
+            st.update(&sample(i * 15, avail, 0.0), &mut f);
             assert_eq!(f.eta_s, None, "sample {i}");
         }
         assert!(f.recent_slope.unwrap_or(0.0) >= 0.0);

@@ -140,18 +140,20 @@ impl Detector {
                 self.note_interval(gap);
             }
         }
-        let f = self.state.update(sample);
-        self.last = Some(f);
+        // Features are computed in place: no copy of the (large) struct.
+        let f = self.last.get_or_insert_with(Features::default);
+        self.state.update(sample, f);
+        let (rules, cfg, f) = (&mut self.rules, &self.cfg, &*f);
         if std::mem::replace(&mut self.dark, Dark::No) == Dark::Firing {
-            out.push(self.event(
-                f.at_ms,
-                WENT_DARK,
-                AlertState::Resolved,
-                self.evidence(&f, None),
-            ));
+            out.push(Event {
+                at_ms: f.at_ms,
+                rule: WENT_DARK,
+                severity: Severity::Critical,
+                state: AlertState::Resolved,
+                evidence: evidence(cfg, f, None),
+            });
         }
-        let (rules, cfg) = (&mut self.rules, &self.cfg);
-        rules.eval(&f, || evidence(cfg, &f, None), out);
+        rules.eval(f, || evidence(cfg, f, None), out);
         Ok(())
     }
 
