@@ -1,5 +1,6 @@
 //! `memcanary check-config` and `memcanary agent` through the real binary:
-//! valid and invalid configs, /metrics, SIGHUP with a broken file, SIGTERM.
+//! valid and invalid configs, /metrics, SIGHUP with a broken then a good
+//! file, SIGTERM, the heartbeat.
 
 use assert_cmd::Command;
 use rustix::process::{kill_process, Pid, Signal};
@@ -100,7 +101,7 @@ fn free_port() -> u16 {
 }
 
 #[test]
-fn agent_serves_metrics_survives_a_broken_sighup_and_stops_on_sigterm() {
+fn agent_serves_metrics_survives_a_broken_sighup_reloads_a_good_one_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let cfg = dir.path().join("a.toml");
@@ -140,6 +141,13 @@ fn agent_serves_metrics_survives_a_broken_sighup_and_stops_on_sigterm() {
     std::fs::write(&cfg, "[agent]\nbogus = 1\n").unwrap();
     kill_process(pid, Signal::HUP).unwrap();
     std::thread::sleep(Duration::from_millis(500));
+    // A valid file: the detector change applies live, the listener change
+    // is reported as needing a restart.
+    let changed = good.replace(&port.to_string(), &free_port().to_string())
+        + "\n[detector.psi_rising]\nabove_ratio = 0.2\n";
+    std::fs::write(&cfg, changed).unwrap();
+    kill_process(pid, Signal::HUP).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
     kill_process(pid, Signal::TERM).unwrap();
     let status = child.wait().unwrap();
     let mut log = String::new();
@@ -154,6 +162,11 @@ fn agent_serves_metrics_survives_a_broken_sighup_and_stops_on_sigterm() {
         log.contains("SIGHUP: config not reloaded") && log.contains("bogus"),
         "{log}"
     );
+    assert!(
+        log.contains("need a restart") && log.contains("metrics_listen"),
+        "{log}"
+    );
+    assert!(log.contains("SIGHUP: config reloaded"), "{log}");
     assert!(log.contains("stopping"), "{log}");
 }
 

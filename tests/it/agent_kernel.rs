@@ -119,7 +119,8 @@ struct Swapfile(PathBuf);
 
 impl Swapfile {
     fn enable(dir: &Path) -> Result<Swapfile, String> {
-        let path = dir.join("memcanary-test.swap");
+        // Unique per process: two test runs on one host must not share a swapfile.
+        let path = dir.join(format!("memcanary-test-{}.swap", std::process::id()));
         let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
         let mib = vec![0u8; 1 << 20];
         for _ in 0..256 {
