@@ -112,6 +112,38 @@ pub struct FeatureState {
     raw_headroom: [f64; 3],
     raw_len: usize,
     prev: Option<Point>,
+    inv: Reciprocals,
+}
+
+/// `1/MemTotal`, `1/capacity`, `1/SwapTotal`, recomputed only when those
+/// change (they almost never do): divisions are the detector's main cost.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reciprocals {
+    mem_total: u64,
+    swap_total: u64,
+    mem: f64,
+    cap: f64,
+    swap: f64,
+}
+
+impl Reciprocals {
+    fn update(&mut self, s: &Sample) {
+        if s.mem_total_bytes != self.mem_total
+            || s.swap_total_bytes != self.swap_total
+            || self.mem == 0.0
+        {
+            self.mem_total = s.mem_total_bytes;
+            self.swap_total = s.swap_total_bytes;
+            self.mem = 1.0 / s.mem_total_bytes.max(1) as f64;
+            let cap = s.capacity_bytes();
+            self.cap = if cap > 0 { 1.0 / cap as f64 } else { 0.0 };
+            self.swap = if s.swap_total_bytes > 0 {
+                1.0 / s.swap_total_bytes as f64
+            } else {
+                0.0
+            };
+        }
+    }
 }
 
 impl FeatureState {
@@ -126,6 +158,7 @@ impl FeatureState {
             raw_headroom: [0.0; 3],
             raw_len: 0,
             prev: None,
+            inv: Reciprocals::default(),
         }
     }
 
@@ -174,6 +207,7 @@ impl FeatureState {
         if self.spans.baseline_features {
             self.long_w.push(p);
         }
+        self.inv.update(s);
         *out = self.compute(s, p);
         self.prev = Some(p);
     }
@@ -181,18 +215,18 @@ impl FeatureState {
     #[inline(always)]
     fn compute(&self, s: &Sample, p: Point) -> Features {
         let capacity = s.capacity_bytes() as f64;
-        let mem_total = s.mem_total_bytes.max(1) as f64;
+        let inv = self.inv;
         let slope = self.trend_w.headroom_slope(4);
         let eta_s = slope.filter(|v| *v < 0.0).map(|v| p.headroom / -v);
         let base = self.rate_w.rate_base(self.spans.rate_ms);
-        let psi = |c| rate_between(base, c).map(|us| us / 1e6);
+        let psi = |c| rate_between(base, c).map(|us| us * 1e-6);
         let short = self.prev.and_then(|q| {
             let dt = (p.at_ms - q.at_ms) as f64 * 0.001;
             let d = p.acc[PSI_FULL] - q.acc[PSI_FULL];
-            (dt > 0.0 && d.is_finite()).then_some(d / 1e6 / dt)
+            (dt > 0.0 && d.is_finite()).then(|| d * 1e-6 / dt)
         });
-        let oom_recent = base.map_or(0.0, |(old, new)| {
-            let d = new.acc[OOM_KILL] - old.acc[OOM_KILL];
+        let oom_recent = base.map_or(0.0, |b| {
+            let d = b.new.acc[OOM_KILL] - b.old.acc[OOM_KILL];
             if d.is_finite() {
                 d
             } else {
@@ -204,18 +238,13 @@ impl FeatureState {
             sample: *s,
             headroom: p.headroom,
             capacity,
-            headroom_ratio: if capacity > 0.0 {
-                p.headroom / capacity
-            } else {
-                0.0
-            },
-            mem_available_ratio: s.mem_available_bytes as f64 / mem_total,
-            swap_free_ratio: (s.swap_total_bytes > 0)
-                .then(|| s.swap_free_bytes as f64 / s.swap_total_bytes as f64),
+            headroom_ratio: p.headroom * inv.cap,
+            mem_available_ratio: s.mem_available_bytes as f64 * inv.mem,
+            swap_free_ratio: (s.swap_total_bytes > 0).then(|| s.swap_free_bytes as f64 * inv.swap),
             mem_available_drop_ratio: self
                 .trend_w
                 .max_mem_available()
-                .map_or(0.0, |m| (m - p.mem_available).max(0.0) / mem_total),
+                .map_or(0.0, |m| (m - p.mem_available).max(0.0) * inv.mem),
             slope,
             slope_lsq: self
                 .spans

@@ -114,10 +114,15 @@ impl Window {
     }
 
     /// The oldest and newest points within the last `span_ms`, for rates.
-    pub fn rate_base(&self, span_ms: i64) -> Option<(Point, Point)> {
-        let newest = self.newest()?;
-        let i = self.first_since(newest.at_ms - span_ms)?;
-        Some((self.get(i), newest))
+    pub fn rate_base(&self, span_ms: i64) -> Option<RateBase> {
+        let new = self.newest()?;
+        let old = self.get(self.first_since(new.at_ms - span_ms)?);
+        let dt = (new.at_ms - old.at_ms) as f64 * 0.001;
+        (dt > 0.0).then(|| RateBase {
+            old,
+            new,
+            inv_dt: 1.0 / dt,
+        })
     }
 
     /// Per-second rate of counter `c` over the last `span_ms`: the
@@ -144,26 +149,54 @@ impl Window {
             return None;
         }
         let half = self.len / 2;
-        let mut slopes = [0.0f64; CAP];
+        let pairs = self.len - half;
+        // Scrapes are usually evenly spaced: then every pair spans the same
+        // time, and the median of the slopes is the median of the
+        // differences over that one span (one division instead of many).
+        let span0 = self.get(half).at_ms - self.get(0).at_ms;
+        let even = (1..pairs).all(|i| self.get(i + half).at_ms - self.get(i).at_ms == span0);
+        let mut v = [0.0f64; CAP];
         let mut n = 0;
-        for i in 0..self.len - half {
+        for i in 0..pairs {
             let (a, b) = (self.get(i), self.get(i + half));
-            let dt = (b.at_ms - a.at_ms) as f64 / 1000.0;
-            if dt > 0.0 {
-                slopes[n] = (b.headroom - a.headroom) / dt;
+            let dv = b.headroom - a.headroom;
+            if even {
+                v[n] = dv;
                 n += 1;
+            } else {
+                let dt = (b.at_ms - a.at_ms) as f64 * 0.001;
+                if dt > 0.0 {
+                    v[n] = dv / dt;
+                    n += 1;
+                }
             }
         }
-        median(&mut slopes[..n])
+        let m = median(&mut v[..n])?;
+        if even {
+            (span0 > 0).then(|| m / (span0 as f64 * 0.001))
+        } else {
+            Some(m)
+        }
     }
 }
 
-/// Per-second rate of counter `c` between two points.
-pub fn rate_between(base: Option<(Point, Point)>, c: usize) -> Option<f64> {
-    let (old, new) = base?;
-    let dt = (new.at_ms - old.at_ms) as f64 / 1000.0;
-    let dv = new.acc[c] - old.acc[c];
-    (dt > 0.0 && dv.is_finite()).then_some(dv / dt)
+/// Two points a rate is taken between, with the reciprocal of their
+/// distance in seconds (several counters share one division).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateBase {
+    /// The older point.
+    pub old: Point,
+    /// The newest point.
+    pub new: Point,
+    /// `1 / (new - old)` in 1/s.
+    pub inv_dt: f64,
+}
+
+/// Per-second rate of counter `c` over a base.
+pub fn rate_between(base: Option<RateBase>, c: usize) -> Option<f64> {
+    let b = base?;
+    let dv = b.new.acc[c] - b.old.acc[c];
+    dv.is_finite().then_some(dv * b.inv_dt)
 }
 
 /// Median of a small slice (sorts it in place). `None` when empty.
