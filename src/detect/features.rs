@@ -240,7 +240,8 @@ impl FeatureState {
             capacity,
             headroom_ratio: p.headroom * inv.cap,
             mem_available_ratio: s.mem_available_bytes as f64 * inv.mem,
-            swap_free_ratio: (s.swap_total_bytes > 0).then(|| s.swap_free_bytes as f64 * inv.swap),
+            swap_free_ratio: (s.swap_total_bytes > 0)
+                .then_some(s.swap_free_bytes as f64 * inv.swap),
             mem_available_drop_ratio: self
                 .trend_w
                 .max_mem_available()
