@@ -343,26 +343,10 @@ impl Agent {
 
     /// Evidence from the latest features (for the agent's own events).
     fn evidence(&self) -> Evidence {
-        let Some(f) = self.det.features() else {
-            return Evidence::default();
-        };
-        let s = &f.sample;
-        Evidence {
-            mem_total_bytes: s.mem_total_bytes,
-            mem_available_bytes: s.mem_available_bytes,
-            swap_total_bytes: s.swap_total_bytes,
-            swap_free_bytes: s.swap_free_bytes,
-            headroom_bytes: s.headroom_bytes(),
-            headroom_ratio: f.headroom_ratio,
-            headroom_slope_bytes_per_s: f.slope,
-            eta_seconds: f.eta_s,
-            psi_some_ratio: f.psi_some,
-            psi_full_ratio: f.psi_full,
-            pgmajfault_per_s: f.pgmajfault_rate,
-            pswpin_per_s: f.pswpin_rate,
-            oom_kills: f.oom_kills_total,
-            ..Evidence::default()
-        }
+        self.det
+            .features()
+            .map(|f| self.det.evidence(f, None))
+            .unwrap_or_default()
     }
 
     /// Hands events to the notifier and the black box without blocking.
