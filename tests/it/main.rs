@@ -5,6 +5,7 @@
 
 mod agent_cli;
 mod agent_kernel;
+mod agent_restart;
 mod alloc_count;
 mod deploy;
 mod notify;
