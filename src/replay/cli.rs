@@ -97,7 +97,6 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
-    let replays: Vec<_> = runs.iter().map(|r| r.3.clone()).collect();
     if args.table {
         let rows: Vec<_> = runs
             .iter()
@@ -111,6 +110,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         print!("{}", super::table::render(&rows));
         return Ok(ExitCode::SUCCESS);
     }
+    let replays: Vec<_> = runs.into_iter().map(|r| r.3).collect();
     let mut out = std::io::stdout().lock();
     if args.json {
         let reports: Vec<_> = replays.iter().map(InstanceReport::new).collect();
