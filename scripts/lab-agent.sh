@@ -22,7 +22,12 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   qemu-system-x86 kmod e2fsprogs cpio curl busybox-static prometheus-node-exporter socat gcc libc6-dev python3 >&2
 cargo build --release --quiet --bin memcanary --example webhook_log
 MEMCANARY_BIN=$ROOT/target/release/memcanary lab/bin/build-guest.sh >&2
-export GUESTFWD="tcp:10.0.2.100:19190-cmd:socat STDIO TCP:$RECV"
+# run-scenario.sh passes GUESTFWD inside an unquoted -netdev argument, so it
+# must hold no spaces: the socat command goes into a tiny wrapper script.
+FWD=$LAB/guestfwd.sh
+printf '#!/bin/sh\nexec socat STDIO TCP:%s\n' "$RECV" > "$FWD"
+chmod +x "$FWD"
+export GUESTFWD="tcp:10.0.2.100:19190-cmd:$FWD"
 OUT=$LAB/agent-runs; mkdir -p "$OUT"
 for run in $(seq 1 "$RUNS"); do
   D=$OUT/run$run; rm -rf "$D"; mkdir -p "$D"
