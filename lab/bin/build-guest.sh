@@ -38,7 +38,10 @@ cp -L /lib/x86_64-linux-gnu/libc.so.6 $R/lib/x86_64-linux-gnu/; cp -L /lib64/ld-
 cp build/hog build/gtmon $R/usr/bin/
 if [ -n "${MEMCANARY_BIN:-}" ]; then
   cp "$MEMCANARY_BIN" $R/usr/bin/memcanary
-  cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 $R/lib/x86_64-linux-gnu/
+  # every shared library the binary links (libgcc_s, libm, ...), as ldd lists them
+  for lib in $(ldd "$MEMCANARY_BIN" | awk '$3 ~ /^\// {print $3}'); do
+    cp -L "$lib" $R/lib/x86_64-linux-gnu/
+  done
   cp guest/memcanary.toml $R/etc/memcanary.toml
 fi
 cp guest/scenarios/*.sh $R/etc/scenarios/; chmod +x $R/etc/scenarios/*.sh
