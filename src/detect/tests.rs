@@ -207,17 +207,14 @@ fn missing_psi_degrades_instead_of_breaking() {
         .all(|e| e.rule != "psi_rising" && e.rule != "thrashing"));
 }
 
-proptest! {
-    /// Feeding a series whole, or with timeouts polled at arbitrary points
-    /// in between, gives the same events: the detector has no hidden clock.
-    #[test]
-    fn same_events_whole_or_in_chunks(
-        steps in prop::collection::vec((1i64..60, 0u64..1000, 0u64..100, 0u64..5_000_000), 5..200),
-        polls in prop::collection::vec(0usize..200, 0..20),
-    ) {
-        let mut at = 1_700_000_000_000i64;
-        let mut psi = 0u64;
-        let samples: Vec<Sample> = steps.iter().map(|&(dt, avail, swap, dpsi)| {
+/// Samples from proptest steps: (seconds since the previous sample,
+/// MemAvailable MiB, SwapFree MiB, PSI some µs added).
+fn from_steps(start_ms: i64, steps: &[(i64, u64, u64, u64)]) -> Vec<Sample> {
+    let mut at = start_ms;
+    let mut psi = 0u64;
+    steps
+        .iter()
+        .map(|&(dt, avail, swap, dpsi)| {
             at += dt * 1000;
             psi += dpsi;
             Sample {
@@ -230,7 +227,19 @@ proptest! {
                 psi_full_total_us: Some(psi / 2),
                 ..Sample::default()
             }
-        }).collect();
+        })
+        .collect()
+}
+
+proptest! {
+    /// Feeding a series whole, or with timeouts polled at arbitrary points
+    /// in between, gives the same events: the detector has no hidden clock.
+    #[test]
+    fn same_events_whole_or_in_chunks(
+        steps in prop::collection::vec((1i64..60, 0u64..1000, 0u64..100, 0u64..5_000_000), 5..200),
+        polls in prop::collection::vec(0usize..200, 0..20),
+    ) {
+        let samples = from_steps(1_700_000_000_000, &steps);
         let whole = run(&samples);
         // Same samples, but the caller also asks for timeouts at odd moments.
         let mut d = Detector::new(&DetectorConfig::default());
@@ -254,22 +263,7 @@ proptest! {
     fn alert_states_alternate(
         steps in prop::collection::vec((1i64..120, 0u64..1000, 0u64..100, 0u64..30_000_000), 5..300),
     ) {
-        let mut at = 0i64;
-        let mut psi = 0u64;
-        let samples: Vec<Sample> = steps.iter().map(|&(dt, avail, swap, dpsi)| {
-            at += dt * 1000;
-            psi += dpsi;
-            Sample {
-                at_ms: at,
-                mem_total_bytes: 1000 * MIB,
-                mem_available_bytes: avail * MIB,
-                swap_total_bytes: 100 * MIB,
-                swap_free_bytes: swap * MIB,
-                psi_some_total_us: Some(psi),
-                psi_full_total_us: Some(psi / 2),
-                ..Sample::default()
-            }
-        }).collect();
+        let samples = from_steps(0, &steps);
         let events = run(&samples);
         let mut firing = std::collections::HashMap::new();
         for e in &events {
