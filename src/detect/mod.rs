@@ -57,6 +57,8 @@ pub struct Detector {
     intervals: [i64; 5],
     n_intervals: usize,
     typical_ms: Option<i64>,
+    /// [`Detector::stale_after_ms`], recomputed when `typical_ms` changes.
+    stale_ms: i64,
     dark: Dark,
 }
 
@@ -97,6 +99,7 @@ impl Detector {
             intervals: [0; 5],
             n_intervals: 0,
             typical_ms: None,
+            stale_ms: stale_after(cfg, None),
             dark: Dark::No,
         }
     }
@@ -206,9 +209,7 @@ impl Detector {
     /// Silence threshold: `stale_after_intervals` typical intervals, at
     /// least `stale_after_min`.
     pub fn stale_after_ms(&self) -> i64 {
-        let typical = self.typical_interval_ms().unwrap_or(0) as f64;
-        let by_interval = (typical * self.cfg.stale_after_intervals) as i64;
-        by_interval.max(self.cfg.stale_after_min.as_millis())
+        self.stale_ms
     }
 
     /// Median of the last few sample intervals.
@@ -227,6 +228,7 @@ impl Detector {
             let mut v = self.intervals;
             v[..n].sort_unstable();
             self.typical_ms = Some(v[n / 2]);
+            self.stale_ms = stale_after(&self.cfg, self.typical_ms);
         }
     }
 
@@ -255,6 +257,13 @@ impl Detector {
     pub fn signals(&self, f: &Features) -> Signals {
         signals(&self.cfg, f)
     }
+}
+
+/// Silence threshold for a typical sample interval of `typical_ms`.
+fn stale_after(cfg: &DetectorConfig, typical_ms: Option<i64>) -> i64 {
+    let typical = typical_ms.unwrap_or(0) as f64;
+    let by_interval = (typical * cfg.stale_after_intervals) as i64;
+    by_interval.max(cfg.stale_after_min.as_millis())
 }
 
 /// The evidence for an event at `f`.

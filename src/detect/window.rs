@@ -135,9 +135,11 @@ impl Window {
 
     /// The largest `mem_available` in the window.
     pub fn max_mem_available(&self) -> Option<f64> {
+        // `mem_available` comes from a `u64`: never NaN, so a plain
+        // comparison gives `f64::max`'s answer without its NaN checks.
         (0..self.len)
             .map(|i| self.get(i).mem_available)
-            .reduce(f64::max)
+            .reduce(|m, x| if x > m { x } else { m })
     }
 
     /// Robust slope of headroom, bytes per second: the median of the slopes
@@ -154,29 +156,27 @@ impl Window {
         // time, and the median of the slopes is the median of the
         // differences over that one span (one division instead of many).
         let span0 = self.get(half).at_ms - self.get(0).at_ms;
-        let even = (1..pairs).all(|i| self.get(i + half).at_ms - self.get(i).at_ms == span0);
-        let mut v = [0.0f64; CAP];
+        let mut keys = [0i64; CAP];
+        let mut even = true;
+        for (i, k) in keys[..pairs].iter_mut().enumerate() {
+            let (a, b) = (self.get(i), self.get(i + half));
+            even &= b.at_ms - a.at_ms == span0;
+            *k = total_order_key(b.headroom - a.headroom);
+        }
+        if even {
+            let m = median_of_keys(&mut keys[..pairs])?;
+            return (span0 > 0).then(|| m / (span0 as f64 * 0.001));
+        }
         let mut n = 0;
         for i in 0..pairs {
             let (a, b) = (self.get(i), self.get(i + half));
-            let dv = b.headroom - a.headroom;
-            if even {
-                v[n] = dv;
+            let dt = (b.at_ms - a.at_ms) as f64 * 0.001;
+            if dt > 0.0 {
+                keys[n] = total_order_key((b.headroom - a.headroom) / dt);
                 n += 1;
-            } else {
-                let dt = (b.at_ms - a.at_ms) as f64 * 0.001;
-                if dt > 0.0 {
-                    v[n] = dv / dt;
-                    n += 1;
-                }
             }
         }
-        let m = median(&mut v[..n])?;
-        if even {
-            (span0 > 0).then(|| m / (span0 as f64 * 0.001))
-        } else {
-            Some(m)
-        }
+        median_of_keys(&mut keys[..n])
     }
 }
 
@@ -199,18 +199,36 @@ pub fn rate_between(base: Option<RateBase>, c: usize) -> Option<f64> {
     dv.is_finite().then_some(dv * b.inv_dt)
 }
 
-/// Median of a small slice (sorts it in place). `None` when empty.
-pub fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
+/// Median of values given as [`total_order_key`]s (reorders them); `None`
+/// when empty. Sorting integer keys orders the values as
+/// [`f64::total_cmp`] would, with one bit twiddle per value instead of two
+/// per comparison.
+fn median_of_keys(keys: &mut [i64]) -> Option<f64> {
+    if keys.is_empty() {
         return None;
     }
-    v.sort_unstable_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
+    keys.sort_unstable();
+    let m = keys.len() / 2;
+    let at = |i: usize| from_total_order_key(keys[i]);
+    Some(if keys.len() % 2 == 1 {
+        at(m)
     } else {
-        (v[m - 1] + v[m]) / 2.0
+        (at(m - 1) + at(m)) / 2.0
     })
+}
+
+/// An integer whose order is [`f64::total_cmp`]'s order (the same bit
+/// twiddle the standard library uses): negative floats get their magnitude
+/// bits flipped.
+fn total_order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+/// The inverse of [`total_order_key`] (the twiddle is its own inverse: it
+/// keeps the sign bit it depends on).
+fn from_total_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64)
 }
 
 #[cfg(test)]
@@ -269,8 +287,37 @@ mod tests {
 
     #[test]
     fn median_of_even_and_odd() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(&mut []), None);
+        let median = |v: &[f64]| {
+            let mut keys: Vec<i64> = v.iter().map(|x| total_order_key(*x)).collect();
+            median_of_keys(&mut keys)
+        };
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[-3.0, 5.0, -1.0, -7.5, 0.0]), Some(-1.0));
+    }
+
+    #[test]
+    fn total_order_keys_round_trip_and_order_like_total_cmp() {
+        let xs = [
+            -f64::INFINITY,
+            -2.5,
+            -1e-300,
+            -0.0,
+            0.0,
+            1e-300,
+            3.0,
+            f64::MAX,
+        ];
+        for (i, a) in xs.iter().enumerate() {
+            assert_eq!(
+                from_total_order_key(total_order_key(*a)).to_bits(),
+                a.to_bits()
+            );
+            for b in &xs[i..] {
+                let by_key = total_order_key(*a).cmp(&total_order_key(*b));
+                assert_eq!(by_key, a.total_cmp(b), "{a} vs {b}");
+            }
+        }
     }
 }
