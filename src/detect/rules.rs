@@ -132,6 +132,7 @@ pub enum Cond {
 
 impl Cond {
     /// Whether the condition holds; `firing` selects the clear thresholds.
+    #[inline(always)]
     pub fn holds(&self, f: &Features, firing: bool) -> bool {
         match *self {
             Cond::SwapLow { below, clear } => f
