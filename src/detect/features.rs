@@ -5,10 +5,10 @@
 //! each [`Sample`] into a [`Features`] value. Counter resets (reboot, exporter
 //! restart) count the new value as the increase, as PromQL's `rate()` does.
 
-use super::window::{rate_between, Point, Window, COUNTERS};
+use super::window::{rate_between, Level, Totals, Window, COUNTERS};
 use crate::signal::Sample;
 
-/// Counter slots in [`Point::acc`].
+/// Counter slots in [`Totals::acc`].
 const PSI_SOME: usize = 0;
 const PSI_FULL: usize = 1;
 const PGMAJFAULT: usize = 2;
@@ -105,13 +105,13 @@ pub struct Spans {
 #[derive(Debug, Clone)]
 pub struct FeatureState {
     spans: Spans,
-    rate_w: Window,
-    trend_w: Window,
-    long_w: Window,
+    rate_w: Window<Totals>,
+    trend_w: Window<Level>,
+    long_w: Window<Totals>,
     acc: [Acc; COUNTERS],
     raw_headroom: [f64; 3],
     raw_len: usize,
-    prev: Option<Point>,
+    prev: Option<Totals>,
     inv: Reciprocals,
 }
 
@@ -196,24 +196,27 @@ impl FeatureState {
             acc[i] = self.acc[i].add(r);
         }
         let headroom = self.filtered_headroom(s.headroom_bytes() as f64);
-        let p = Point {
+        let level = Level {
             at_ms: s.at_ms,
             headroom,
             mem_available: s.mem_available_bytes as f64,
+        };
+        let totals = Totals {
+            at_ms: s.at_ms,
             acc,
         };
-        self.rate_w.push(p);
-        self.trend_w.push(p);
+        self.rate_w.push(totals);
+        self.trend_w.push(level);
         if self.spans.baseline_features {
-            self.long_w.push(p);
+            self.long_w.push(totals);
         }
         self.inv.update(s);
-        *out = self.compute(s, p);
-        self.prev = Some(p);
+        *out = self.compute(s, level, totals);
+        self.prev = Some(totals);
     }
 
     #[inline(always)]
-    fn compute(&self, s: &Sample, p: Point) -> Features {
+    fn compute(&self, s: &Sample, p: Level, t: Totals) -> Features {
         let capacity = s.capacity_bytes() as f64;
         let inv = self.inv;
         let slope = self.trend_w.headroom_slope(4);
@@ -221,8 +224,8 @@ impl FeatureState {
         let base = self.rate_w.rate_base(self.spans.rate_ms);
         let psi = |c| rate_between(base, c).map(|us| us * 1e-6);
         let short = self.prev.and_then(|q| {
-            let dt = (p.at_ms - q.at_ms) as f64 * 0.001;
-            let d = p.acc[PSI_FULL] - q.acc[PSI_FULL];
+            let dt = (t.at_ms - q.at_ms) as f64 * 0.001;
+            let d = t.acc[PSI_FULL] - q.acc[PSI_FULL];
             (dt > 0.0 && d.is_finite()).then(|| d * 1e-6 / dt)
         });
         let oom_recent = base.map_or(0.0, |b| {
@@ -265,8 +268,8 @@ impl FeatureState {
                 .flatten(),
             pswpin_rate: rate_between(base, PSWPIN),
             oom_kills_recent: oom_recent,
-            oom_kills_total: if p.acc[OOM_KILL].is_finite() {
-                p.acc[OOM_KILL] as u64
+            oom_kills_total: if t.acc[OOM_KILL].is_finite() {
+                t.acc[OOM_KILL] as u64
             } else {
                 self.acc[OOM_KILL].total as u64
             },
@@ -275,7 +278,7 @@ impl FeatureState {
 
     /// Headroom slope over the recent window (at least the last two points
     /// when samples are sparser than the window).
-    fn recent_slope(&self, p: Point) -> Option<f64> {
+    fn recent_slope(&self, p: Level) -> Option<f64> {
         let w = &self.trend_w;
         let n = w.len();
         if n < 2 {
