@@ -178,7 +178,7 @@ impl FeatureState {
         match self.raw_len {
             1 => raw,
             2 => (c + raw) / 2.0,
-            _ => b.max(c).min(raw).max(b.min(c)),
+            _ => max(min(max(b, c), raw), min(b, c)),
         }
     }
 
@@ -310,6 +310,25 @@ impl FeatureState {
         let nf = n as f64;
         let den = nf * stt - st * st;
         (den > 0.0).then(|| (nf * stv - st * sv) / den)
+    }
+}
+
+/// `f64::max` for values that are never NaN (headroom comes from `u64`s):
+/// a plain comparison, without the NaN checks.
+fn max(a: f64, b: f64) -> f64 {
+    if a >= b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `f64::min` for values that are never NaN.
+fn min(a: f64, b: f64) -> f64 {
+    if a <= b {
+        a
+    } else {
+        b
     }
 }
 
