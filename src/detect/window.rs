@@ -5,6 +5,12 @@
 //! to the one before, so the newest point is always the newest sample and the
 //! memory use does not depend on the sample rate (1 Hz agent or 30 s scrape).
 //! Nothing here allocates after construction.
+//!
+//! A window holds only what its features read: [`Level`]s for the trend
+//! (slope, MemAvailable's fall), [`Totals`] for rates. The rate and trend
+//! windows are two windows, not one shared one, because their spacings
+//! differ: with samples closer than the trend's spacing they keep different
+//! points, and sharing would change the slope.
 
 /// Points kept per window (a power of two: indexing is a mask).
 pub const CAP: usize = 32;
