@@ -48,10 +48,10 @@ impl Blackbox {
     /// Starts the thread; returns the sender the loop uses.
     pub fn spawn(self) -> std::io::Result<(SyncSender<Note>, std::thread::JoinHandle<()>)> {
         let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        let h = std::thread::Builder::new()
-            .name("blackbox".into())
-            .stack_size(256 * 1024)
-            .spawn(move || self.run(rx))?;
+        // The snapshot and the state file work on the heap: a shallow stack.
+        let h = crate::thread::spawn("blackbox".into(), 256 * 1024, 64 * 1024, move || {
+            self.run(rx)
+        })?;
         Ok((tx, h))
     }
 

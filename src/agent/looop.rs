@@ -66,6 +66,10 @@ pub(super) struct Agent {
     calm_turns: u32,
     boost_until: Option<Instant>,
     max_lateness_s: f64,
+    /// Sampling at the fast interval (set by [`Agent::interval`]).
+    fast: bool,
+    /// When `/proc/vmstat` was last read.
+    vmstat_at_ms: i64,
 }
 
 /// Every rule name the gauges cover: the detector's, `went_dark`, ours.
@@ -103,6 +107,13 @@ impl Agent {
         let ring = Arc::new(Mutex::new(Ring::new(a.ring_seconds as usize, 900)));
         let latest: Latest = Arc::default();
         let instance = instance_name(a);
+        // Lock before any thread exists: MCL_CURRENT pins the image, the
+        // ring and the buffers; stacks are then locked as they are touched
+        // (each thread faults in its working depth at start: crate::thread).
+        let mut src = src;
+        warm_up(&mut src, &det);
+        let p = protect::apply(a, &a.proc_root);
+        metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
         let mut threads = Vec::new();
         if !a.metrics_listen.is_empty() {
             let h = super::metrics::serve(
@@ -143,10 +154,6 @@ impl Agent {
         let (notify_tx, h) = nt.spawn().map_err(setup_err("the notifier thread"))?;
         threads.push(h);
         let (wake, term, hup) = signals()?;
-        let mut src = src;
-        warm_up(&mut src, &det);
-        let p = protect::apply(a, &a.proc_root);
-        metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
         Ok(Agent {
             src,
             det,
@@ -168,6 +175,8 @@ impl Agent {
             calm_turns: 0,
             boost_until: None,
             max_lateness_s: 0.0,
+            fast: false,
+            vmstat_at_ms: i64::MIN / 2,
             cfg,
             config_path,
         })
@@ -188,7 +197,10 @@ impl Agent {
                 Wake::Timer => now.saturating_duration_since(deadline),
                 Wake::Trigger => {
                     self.metrics.psi_trigger_wakeups.inc();
+                    let woke_s = wall_ms() as f64 / 1000.0;
+                    self.metrics.psi_trigger_last_wakeup.set(woke_s);
                     self.boost_until = Some(now + TRIGGER_BOOST);
+                    self.fast = true; // this very sample reads everything
                     Duration::ZERO
                 }
                 Wake::Signal => continue,
@@ -262,7 +274,17 @@ impl Agent {
             self.max_lateness_s = late_s;
             self.metrics.loop_lateness_max_seconds.set(late_s);
         }
-        match self.src.read(at) {
+        // Capped at half the rate window, so every counter rate still spans
+        // at least two fresh readings.
+        let calm_every = (self.cfg.agent.calm_vmstat_interval.as_millis())
+            .min(self.cfg.detector.rate_window.as_millis() / 2);
+        let read = if self.fast || at - self.vmstat_at_ms >= calm_every {
+            self.vmstat_at_ms = at;
+            self.src.read(at)
+        } else {
+            self.src.read_calm(at)
+        };
+        match read {
             Ok(s) => self.on_sample(&s, lateness),
             Err(e) => self.on_read_error(e),
         }
@@ -270,8 +292,12 @@ impl Agent {
             self.det.handle_timeout(at, &mut self.events);
         }
         self.check_stall(lateness, at);
-        self.dispatch();
-        self.update_rule_gauges();
+        // Rule states change only with an event (pending, firing, resolved,
+        // went dark, stalled): no event, nothing to copy.
+        if !self.events.is_empty() {
+            self.dispatch();
+            self.update_rule_gauges();
+        }
     }
 
     fn on_sample(&mut self, s: &Sample, lateness: Duration) {
@@ -389,7 +415,7 @@ impl Agent {
     }
 
     /// Fast while pressure is elevated, else the base interval.
-    fn interval(&self, now: Instant) -> Duration {
+    fn interval(&mut self, now: Instant) -> Duration {
         let a = &self.cfg.agent;
         let boosted = self.boost_until.is_some_and(|t| now < t);
         let f = self.det.features();
@@ -400,6 +426,7 @@ impl Agent {
             .and_then(|f| f.eta_s)
             .is_some_and(|e| e < a.fast_below_eta.as_secs_f64());
         let fast = boosted || psi || eta || self.stalled || self.det.rules().any_active();
+        self.fast = fast;
         let d = if fast { a.fast_interval } else { a.interval };
         Duration::from_millis(d.as_millis().max(1) as u64)
     }
