@@ -34,6 +34,9 @@ pub struct Blackbox {
     pub proc_root: PathBuf,
     /// Snapshot limits.
     pub limits: SnapshotConfig,
+    /// The cgroup the snapshot is limited to (the agent's scope), as
+    /// `/proc/[pid]/cgroup` names it; `None`: the whole host.
+    pub within: Option<String>,
     /// State file path.
     pub state_file: PathBuf,
     /// Instance name.
@@ -80,7 +83,8 @@ impl Blackbox {
                 }
             }
         }
-        let snap = Arc::new(snapshot::take(&self.proc_root, &self.limits));
+        let within = self.within.as_deref();
+        let snap = Arc::new(snapshot::take(&self.proc_root, &self.limits, within));
         let top: Vec<String> = snap.groups.iter().map(|g| g.to_string()).collect();
         tracing::info!(processes = snap.processes_read, truncated = snap.truncated, elapsed_ms = snap.elapsed_ms, top = ?top, "top memory consumers");
         if let Ok(mut guard) = self.latest.lock() {

@@ -136,6 +136,7 @@ impl Agent {
         let bb = Blackbox {
             proc_root: a.proc_root.clone(),
             limits: a.snapshot.clone(),
+            within: snapshot_scope(a),
             state_file: a.state_file.clone(),
             instance: instance.clone(),
             ring: ring.clone(),
@@ -481,6 +482,20 @@ impl Agent {
             let _ = h.join();
         }
     }
+}
+
+/// The cgroup path the top-consumer snapshot is limited to: the agent's
+/// scope, when `/proc/self/mountinfo` shows where it is mounted.
+fn snapshot_scope(a: &crate::agent::AgentConfig) -> Option<String> {
+    let dir = a.cgroup.as_deref()?;
+    let path = super::snapshot::cgroup_path(&a.proc_root, dir);
+    match &path {
+        Some(p) => tracing::info!(cgroup = %p, "top-consumer snapshots count only this cgroup"),
+        None => {
+            tracing::warn!(dir = %dir.display(), "cannot tell which cgroup path this directory is (not under a cgroup2 or v1 memory mount in mountinfo); top-consumer snapshots cover the whole host")
+        }
+    }
+    path
 }
 
 /// Runs the sample path once before locking, so `lock_memory = "touched"`
