@@ -1,24 +1,25 @@
 //! Benchmark harness for `scripts/bench-agent.sh`: notification latency from
-//! the kernel's PSI trigger to receipt at a local HTTP receiver.
+//! the agent's PSI trigger wake-up to receipt at a local HTTP receiver.
 //!
-//! It arms its own PSI trigger on the same file with the same threshold as
-//! the agent (independent ground truth of "pressure crossed the threshold")
-//! and serves the webhook the agent posts to. Each firing notification is
-//! paired with the first trigger event of its firing/resolved cycle.
-//! Also prints detection -> receipt: the alert's own timestamp (the sample
-//! that fired the rule, taken right after a trigger wake-up or a timer tick)
-//! to its arrival here: the agent's notification path alone.
-//! Prints one line per alert and a summary; exits after `N` paired alerts.
+//! It serves the webhook the agent posts to. For the first firing
+//! notification of each firing/resolved cycle it reads the agent's
+//! `/metrics` right away and takes
+//! `memcanary_psi_trigger_last_wakeup_timestamp_seconds`: the moment the
+//! kernel's trigger woke the agent. When that wake-up is at most 5 s before
+//! the sample the alert is stamped with (`at_ms`), the alert is the trigger's
+//! doing and `receipt - wake-up` is one latency: the agent's sampling after
+//! the wake-up, the detector, the hand-off to the notifier and the HTTP
+//! delivery. Alerts raised by a timer sample with no trigger wake-up shortly
+//! before are counted apart. Also prints detection -> receipt (`at_ms` to
+//! arrival). Exits after `N` latencies.
 //!
-//! Usage: `psi_latency PORT N PRESSURE_FILE STALL_US WINDOW_US`
+//! Usage: `psi_latency PORT N METRICS_URL`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
-use rustix::event::{poll, PollFd, PollFlags};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+const WAKE_GAUGE: &str = "memcanary_psi_trigger_last_wakeup_timestamp_seconds";
 
 fn now_ms() -> f64 {
     SystemTime::now()
@@ -28,96 +29,86 @@ fn now_ms() -> f64 {
         * 1000.0
 }
 
+/// The agent's last trigger wake-up, Unix ms (None before the first).
+fn last_wakeup_ms(url: &str) -> Option<f64> {
+    let text = ureq::get(url)
+        .call()
+        .ok()?
+        .body_mut()
+        .read_to_string()
+        .ok()?;
+    let v: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(WAKE_GAUGE)?.trim().parse().ok())?;
+    (v > 0.0).then_some(v * 1000.0)
+}
+
+fn summary(what: &str, v: &mut [f64]) {
+    if v.is_empty() {
+        println!("SUMMARY {what}: n=0");
+        return;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "SUMMARY {what}: n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        v.len(),
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        v[v.len() - 1]
+    );
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let (port, n, file) = (&a[1], a[2].parse::<usize>().unwrap(), &a[3]);
-    let (stall, window) = (&a[4], &a[5]);
-    let triggers: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let t2 = triggers.clone();
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(file)
-        .expect("open pressure file");
-    f.write_all(format!("some {stall} {window}\0").as_bytes())
-        .expect("arm trigger");
-    std::thread::spawn(move || loop {
-        let mut fds = [PollFd::new(&f, PollFlags::PRI)];
-        if poll(&mut fds, None).is_ok() && fds[0].revents().contains(PollFlags::PRI) {
-            t2.lock().unwrap().push(now_ms());
-        }
-    });
+    let (port, n, metrics) = (&a[1], a[2].parse::<usize>().unwrap(), &a[3]);
     let server = tiny_http::Server::http(format!("127.0.0.1:{port}")).unwrap();
-    let mut lat = Vec::new();
-    let mut pipe = Vec::new(); // detection (alert at_ms) -> receipt
-    let (mut cycle_start, mut firing_at) = (now_ms(), None::<f64>);
-    let mut no_trigger = 0;
+    let (mut trig, mut pipe) = (Vec::new(), Vec::new());
+    let (mut firing, mut untriggered) = (false, 0);
     for mut req in server.incoming_requests() {
         let arrived = now_ms();
         let mut body = String::new();
         let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
         let _ = req.respond(tiny_http::Response::empty(200));
-        if body.contains("\"status\":\"firing\"") {
-            if firing_at.is_none() {
-                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                if let Some(at) = v["alert"]["at_ms"].as_f64() {
-                    pipe.push(arrived - at);
-                    println!("alert: detection -> receipt {:.1} ms", arrived - at);
-                }
+        if body.contains("\"status\":\"resolved\"") {
+            firing = false;
+            continue;
+        }
+        if !body.contains("\"status\":\"firing\"") || firing {
+            continue;
+        }
+        firing = true;
+        let wake = last_wakeup_ms(metrics);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let Some(at) = v["alert"]["at_ms"].as_f64() else {
+            continue;
+        };
+        pipe.push(arrived - at);
+        match wake {
+            Some(w) if w <= at && at - w <= 5000.0 => {
+                trig.push(arrived - w);
+                println!(
+                    "alert {}: trigger wake-up -> receipt {:.1} ms (wake-up -> firing sample {:.1} ms, detection -> receipt {:.1} ms)",
+                    trig.len(),
+                    arrived - w,
+                    at - w,
+                    arrived - at
+                );
             }
-            firing_at.get_or_insert(arrived);
-            continue;
+            _ => {
+                untriggered += 1;
+                println!("alert raised by a timer sample with no trigger wake-up in the 5 s before: not counted (detection -> receipt {:.1} ms)", arrived - at);
+            }
         }
-        if !body.contains("\"status\":\"resolved\"") {
-            continue;
-        }
-        // One cycle = [previous resolved, this resolved]: pair its firing
-        // receipt with the first kernel trigger event in it (which may come
-        // after the receipt when a timer sample saw the pressure first).
-        let Some(fired) = firing_at.take() else {
-            continue;
-        };
-        let t = triggers
-            .lock()
-            .unwrap()
-            .iter()
-            .copied()
-            .find(|t| *t >= cycle_start && *t <= arrived);
-        cycle_start = arrived;
-        let Some(t) = t else {
-            no_trigger += 1;
-            println!("cycle without a kernel trigger event (pressure stayed under the trigger threshold): not counted");
-            continue;
-        };
-        lat.push(fired - t);
-        println!(
-            "alert {}: trigger -> receipt {:+.1} ms",
-            lat.len(),
-            fired - t
-        );
-        if lat.len() >= n {
+        if trig.len() >= n {
             break;
         }
     }
-    pipe.sort_by(|a, b| a.total_cmp(b));
-    let qp = |p: f64| pipe[((pipe.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "SUMMARY detection (the sample the alert is stamped with) -> receipt: n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
-        pipe.len(),
-        qp(0.5),
-        qp(0.9),
-        qp(0.99),
-        pipe[pipe.len() - 1]
+    summary(
+        "detection (the sample the alert is stamped with) -> receipt",
+        &mut pipe,
     );
-    lat.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "SUMMARY n={} p50={:+.1}ms p90={:+.1}ms p99={:+.1}ms max={:+.1}ms (negative: the alert arrived before the kernel trigger fired); cycles without a trigger: {no_trigger}",
-        lat.len(),
-        q(0.5),
-        q(0.9),
-        q(0.99),
-        lat[lat.len() - 1]
-    );
+    summary("PSI trigger wake-up -> receipt", &mut trig);
+    println!("alerts without a trigger wake-up in the 5 s before: {untriggered}");
 }

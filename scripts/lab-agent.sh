@@ -20,8 +20,9 @@ RECV=127.0.0.1:19190
 PORT=19101   # run-scenario.sh's port for `incident`
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   qemu-system-x86 kmod e2fsprogs cpio curl busybox-static prometheus-node-exporter socat gcc libc6-dev python3 >&2
-cargo build --release --quiet --bin memcanary --example webhook_log
-MEMCANARY_BIN=$ROOT/target/release/memcanary lab/bin/build-guest.sh >&2
+cargo build --profile agent --quiet --bin memcanary-agent
+cargo build --release --quiet --example webhook_log
+MEMCANARY_BIN=$ROOT/target/agent/memcanary-agent lab/bin/build-guest.sh >&2
 # run-scenario.sh passes GUESTFWD inside an unquoted -netdev argument, so it
 # must hold no spaces: the socat command goes into a tiny wrapper script.
 FWD=$LAB/guestfwd.sh

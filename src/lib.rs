@@ -32,3 +32,4 @@ pub mod replay;
 pub mod rules;
 pub mod signal;
 pub mod source;
+pub mod thread;

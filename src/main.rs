@@ -39,11 +39,21 @@ fn init_logging(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Agent(a) = &cli.command {
+        if !a.in_process {
+            // Returns only if the lean binary cannot be run.
+            let why = memcanary::agent::standalone::exec_sibling(a.config.as_deref(), &cli.log);
+            init_logging(&cli.log);
+            tracing::info!(reason = %why, "running the agent inside the full memcanary binary (more memory to lock than memcanary-agent)");
+            return finish(memcanary::agent::cli::run(a));
+        }
+    }
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Replay(args) => memcanary::replay::cli::run(&args),
@@ -52,6 +62,10 @@ fn main() -> ExitCode {
         Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
         Command::Rules(args) => memcanary::rules::cli::run(&args),
     };
+    finish(result)
+}
+
+fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -2,7 +2,7 @@
 # Rebuild the guest: kernel (Debian linux-image), initramfs (busybox + virtio/ext4 modules),
 # read-only ext4 root image with busybox, node_exporter (+libc), hog, gtmon, scenarios, data files.
 set -euo pipefail
-# memcanary copy: MEMCANARY_BIN (if set) is installed as /usr/bin/memcanary with
+# memcanary copy: MEMCANARY_BIN (if set, the lean memcanary-agent binary) is installed as /usr/bin/memcanary-agent with
 # guest/memcanary.toml, and guest/init-root.sh starts it beside node_exporter.
 LAB=${LAB:-/var/tmp/memcanary-lab-agent}; SRC=$(cd "$(dirname "$0")/.." && pwd); mkdir -p "$LAB" && cp -r "$SRC/bin" "$SRC/guest" "$SRC/src" "$LAB/"; cd "$LAB"
 KVER=${KVER:-6.1.0-56-amd64}
@@ -37,7 +37,7 @@ cp /usr/bin/prometheus-node-exporter $R/usr/bin/node_exporter
 cp -L /lib/x86_64-linux-gnu/libc.so.6 $R/lib/x86_64-linux-gnu/; cp -L /lib64/ld-linux-x86-64.so.2 $R/lib64/
 cp build/hog build/gtmon $R/usr/bin/
 if [ -n "${MEMCANARY_BIN:-}" ]; then
-  cp "$MEMCANARY_BIN" $R/usr/bin/memcanary
+  cp "$MEMCANARY_BIN" $R/usr/bin/memcanary-agent
   # every shared library the binary links (libgcc_s, libm, ...), as ldd lists them
   for lib in $(ldd "$MEMCANARY_BIN" | awk '$3 ~ /^\// {print $3}'); do
     cp -L "$lib" $R/lib/x86_64-linux-gnu/

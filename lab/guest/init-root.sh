@@ -10,9 +10,9 @@ swapon /dev/vdb && echo "LAB swapon ok: $(cat /proc/swaps | tail -1)"
 # kernel defaults are kept (overcommit_memory=0, swappiness=60, MGLRU off as in Debian 6.1 default)
 echo "LAB sysctl overcommit=$(cat /proc/sys/vm/overcommit_memory) swappiness=$(cat /proc/sys/vm/swappiness) min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes) lru_gen=$(cat /sys/kernel/mm/lru_gen/enabled 2>/dev/null)"
 /usr/bin/gtmon > /dev/ttyS0 2>&1 &
-if [ -x /usr/bin/memcanary ]; then
+if [ -x /usr/bin/memcanary-agent ]; then
   mkdir -p /run/memcanary
-  MALLOC_ARENA_MAX=1 MEMCANARY_LOG=info NO_COLOR=1 /usr/bin/memcanary agent --config /etc/memcanary.toml > /dev/ttyS0 2>&1 &
+  MALLOC_ARENA_MAX=1 MEMCANARY_LOG=info NO_COLOR=1 /usr/bin/memcanary-agent --config /etc/memcanary.toml > /dev/ttyS0 2>&1 &
   echo "LAB memcanary pid=$!"
 fi
 /usr/bin/node_exporter --web.listen-address=:9100 --log.level=warn --collector.textfile.directory=/run --no-collector.systemd > /dev/ttyS0 2>&1 &

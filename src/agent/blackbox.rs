@@ -34,6 +34,9 @@ pub struct Blackbox {
     pub proc_root: PathBuf,
     /// Snapshot limits.
     pub limits: SnapshotConfig,
+    /// The cgroup the snapshot is limited to (the agent's scope), as
+    /// `/proc/[pid]/cgroup` names it; `None`: the whole host.
+    pub within: Option<String>,
     /// State file path.
     pub state_file: PathBuf,
     /// Instance name.
@@ -48,10 +51,10 @@ impl Blackbox {
     /// Starts the thread; returns the sender the loop uses.
     pub fn spawn(self) -> std::io::Result<(SyncSender<Note>, std::thread::JoinHandle<()>)> {
         let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        let h = std::thread::Builder::new()
-            .name("blackbox".into())
-            .stack_size(256 * 1024)
-            .spawn(move || self.run(rx))?;
+        // The snapshot and the state file work on the heap: a shallow stack.
+        let h = crate::thread::spawn("blackbox".into(), 256 * 1024, 64 * 1024, move || {
+            self.run(rx)
+        })?;
         Ok((tx, h))
     }
 
@@ -80,7 +83,8 @@ impl Blackbox {
                 }
             }
         }
-        let snap = Arc::new(snapshot::take(&self.proc_root, &self.limits));
+        let within = self.within.as_deref();
+        let snap = Arc::new(snapshot::take(&self.proc_root, &self.limits, within));
         let top: Vec<String> = snap.groups.iter().map(|g| g.to_string()).collect();
         tracing::info!(processes = snap.processes_read, truncated = snap.truncated, elapsed_ms = snap.elapsed_ms, top = ?top, "top memory consumers");
         if let Ok(mut guard) = self.latest.lock() {

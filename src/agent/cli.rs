@@ -11,6 +11,12 @@ pub struct AgentArgs {
     /// prints notifications to stdout.
     #[arg(long, short = 'c', env = "MEMCANARY_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Run in this process. By default `memcanary agent` execs the lean
+    /// `memcanary-agent` binary next to it (same flags), so the memory it
+    /// locks holds only the daemon's code; this flag, or a missing
+    /// `memcanary-agent`, keeps the whole `memcanary` image instead.
+    #[arg(long)]
+    pub in_process: bool,
 }
 
 /// `memcanary check-config [--config FILE]`.

@@ -29,6 +29,11 @@ pub struct AgentConfig {
     pub fast_above_psi_ratio: f64,
     /// Forecast time to exhaustion that switches to fast sampling.
     pub fast_below_eta: Dur,
+    /// While calm (sampling at `interval`), `/proc/vmstat` (major faults,
+    /// swap-ins, OOM kills) is re-read at most this often; at the fast
+    /// interval, every sample. `"0s"`: every sample always. Capped at half
+    /// of `detector.rate_window`.
+    pub calm_vmstat_interval: Dur,
     /// Kernel PSI trigger (`/proc/pressure/memory`, POLLPRI).
     pub psi_trigger: PsiTriggerConfig,
     /// Loop lateness (woke later than asked) above this raises the agent's own
@@ -138,6 +143,7 @@ impl Default for AgentConfig {
             fast_interval: Dur::from_millis(250),
             fast_above_psi_ratio: 0.02,
             fast_below_eta: Dur::from_secs(600),
+            calm_vmstat_interval: Dur::from_secs(5),
             psi_trigger: PsiTriggerConfig::default(),
             stall_after: Dur::from_secs(2),
             metrics_listen: "127.0.0.1:9559".into(),
@@ -229,6 +235,12 @@ impl AgentConfig {
             "fast_above_psi_ratio",
             self.fast_above_psi_ratio,
             "must be a fraction between 0 and 1",
+        )?;
+        check(
+            ms(self.calm_vmstat_interval) <= 60_000,
+            "calm_vmstat_interval",
+            self.calm_vmstat_interval,
+            "must be at most 60s (0s: every sample)",
         )?;
         self.validate_trigger()?;
         check(

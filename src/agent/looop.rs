@@ -66,6 +66,10 @@ pub(super) struct Agent {
     calm_turns: u32,
     boost_until: Option<Instant>,
     max_lateness_s: f64,
+    /// Sampling at the fast interval (set by [`Agent::interval`]).
+    fast: bool,
+    /// When `/proc/vmstat` was last read.
+    vmstat_at_ms: i64,
 }
 
 /// Every rule name the gauges cover: the detector's, `went_dark`, ours.
@@ -103,6 +107,13 @@ impl Agent {
         let ring = Arc::new(Mutex::new(Ring::new(a.ring_seconds as usize, 900)));
         let latest: Latest = Arc::default();
         let instance = instance_name(a);
+        // Lock before any thread exists: MCL_CURRENT pins the image, the
+        // ring and the buffers; stacks are then locked as they are touched
+        // (each thread faults in its working depth at start: crate::thread).
+        let mut src = src;
+        warm_up(&mut src, &det);
+        let p = protect::apply(a, &a.proc_root);
+        metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
         let mut threads = Vec::new();
         if !a.metrics_listen.is_empty() {
             let h = super::metrics::serve(
@@ -125,6 +136,7 @@ impl Agent {
         let bb = Blackbox {
             proc_root: a.proc_root.clone(),
             limits: a.snapshot.clone(),
+            within: snapshot_scope(a),
             state_file: a.state_file.clone(),
             instance: instance.clone(),
             ring: ring.clone(),
@@ -143,10 +155,6 @@ impl Agent {
         let (notify_tx, h) = nt.spawn().map_err(setup_err("the notifier thread"))?;
         threads.push(h);
         let (wake, term, hup) = signals()?;
-        let mut src = src;
-        warm_up(&mut src, &det);
-        let p = protect::apply(a, &a.proc_root);
-        metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
         Ok(Agent {
             src,
             det,
@@ -168,6 +176,8 @@ impl Agent {
             calm_turns: 0,
             boost_until: None,
             max_lateness_s: 0.0,
+            fast: false,
+            vmstat_at_ms: i64::MIN / 2,
             cfg,
             config_path,
         })
@@ -188,7 +198,10 @@ impl Agent {
                 Wake::Timer => now.saturating_duration_since(deadline),
                 Wake::Trigger => {
                     self.metrics.psi_trigger_wakeups.inc();
+                    let woke_s = wall_ms() as f64 / 1000.0;
+                    self.metrics.psi_trigger_last_wakeup.set(woke_s);
                     self.boost_until = Some(now + TRIGGER_BOOST);
+                    self.fast = true; // this very sample reads everything
                     Duration::ZERO
                 }
                 Wake::Signal => continue,
@@ -262,7 +275,17 @@ impl Agent {
             self.max_lateness_s = late_s;
             self.metrics.loop_lateness_max_seconds.set(late_s);
         }
-        match self.src.read(at) {
+        // Capped at half the rate window, so every counter rate still spans
+        // at least two fresh readings.
+        let calm_every = (self.cfg.agent.calm_vmstat_interval.as_millis())
+            .min(self.cfg.detector.rate_window.as_millis() / 2);
+        let read = if self.fast || at - self.vmstat_at_ms >= calm_every {
+            self.vmstat_at_ms = at;
+            self.src.read(at)
+        } else {
+            self.src.read_calm(at)
+        };
+        match read {
             Ok(s) => self.on_sample(&s, lateness),
             Err(e) => self.on_read_error(e),
         }
@@ -270,8 +293,12 @@ impl Agent {
             self.det.handle_timeout(at, &mut self.events);
         }
         self.check_stall(lateness, at);
-        self.dispatch();
-        self.update_rule_gauges();
+        // Rule states change only with an event (pending, firing, resolved,
+        // went dark, stalled): no event, nothing to copy.
+        if !self.events.is_empty() {
+            self.dispatch();
+            self.update_rule_gauges();
+        }
     }
 
     fn on_sample(&mut self, s: &Sample, lateness: Duration) {
@@ -389,7 +416,7 @@ impl Agent {
     }
 
     /// Fast while pressure is elevated, else the base interval.
-    fn interval(&self, now: Instant) -> Duration {
+    fn interval(&mut self, now: Instant) -> Duration {
         let a = &self.cfg.agent;
         let boosted = self.boost_until.is_some_and(|t| now < t);
         let f = self.det.features();
@@ -400,6 +427,7 @@ impl Agent {
             .and_then(|f| f.eta_s)
             .is_some_and(|e| e < a.fast_below_eta.as_secs_f64());
         let fast = boosted || psi || eta || self.stalled || self.det.rules().any_active();
+        self.fast = fast;
         let d = if fast { a.fast_interval } else { a.interval };
         Duration::from_millis(d.as_millis().max(1) as u64)
     }
@@ -454,6 +482,20 @@ impl Agent {
             let _ = h.join();
         }
     }
+}
+
+/// The cgroup path the top-consumer snapshot is limited to: the agent's
+/// scope, when `/proc/self/mountinfo` shows where it is mounted.
+fn snapshot_scope(a: &crate::agent::AgentConfig) -> Option<String> {
+    let dir = a.cgroup.as_deref()?;
+    let path = super::snapshot::cgroup_path(&a.proc_root, dir);
+    match &path {
+        Some(p) => tracing::info!(cgroup = %p, "top-consumer snapshots count only this cgroup"),
+        None => {
+            tracing::warn!(dir = %dir.display(), "cannot tell which cgroup path this directory is (not under a cgroup2 or v1 memory mount in mountinfo); top-consumer snapshots cover the whole host")
+        }
+    }
+    path
 }
 
 /// Runs the sample path once before locking, so `lock_memory = "touched"`

@@ -18,6 +18,7 @@
 //! | `memcanary_loop_lateness_max_seconds` | gauge | worst lateness since start |
 //! | `memcanary_samples_total`, `memcanary_sample_errors_total` | counter | reads, and reads skipped as bad |
 //! | `memcanary_psi_trigger_wakeups_total` | counter | kernel PSI trigger wake-ups |
+//! | `memcanary_psi_trigger_last_wakeup_timestamp_seconds` | gauge | wall-clock time of the last one (0: none yet) |
 //! | `memcanary_sampling_interval_seconds` | gauge | current interval (fast under pressure) |
 //! | `memcanary_psi_trigger_mode_info{mode}` | gauge | 1 for the active mode |
 //! | `memcanary_memory_locked` | gauge | 1 if mlockall took effect |
@@ -74,6 +75,8 @@ pub struct Metrics {
     pub sample_errors: Counter,
     /// PSI trigger wake-ups.
     pub psi_trigger_wakeups: Counter,
+    /// Unix time of the last PSI trigger wake-up, seconds.
+    pub psi_trigger_last_wakeup: FGauge,
     /// Current sampling interval.
     pub sampling_interval_seconds: FGauge,
     /// 1 if memory is locked.
@@ -155,6 +158,12 @@ impl Metrics {
         );
         g(
             &mut reg,
+            "psi_trigger_last_wakeup_timestamp_seconds",
+            "Wall-clock time of the last kernel PSI trigger wake-up",
+            &m.psi_trigger_last_wakeup,
+        );
+        g(
+            &mut reg,
             "sampling_interval_seconds",
             "Current sampling interval",
             &m.sampling_interval_seconds,
@@ -231,16 +240,13 @@ pub fn serve(
     let listener = TcpListener::bind(listen)?;
     tracing::info!(listen = %listener.local_addr()?, "serving /metrics");
     let registry = Arc::new(registry);
-    std::thread::Builder::new()
-        .name("metrics-http".into())
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            for conn in listener.incoming().flatten() {
-                if let Err(e) = answer(conn, &registry, &metrics, &proc_root) {
-                    tracing::debug!(error = %e, "metrics request failed");
-                }
+    crate::thread::spawn("metrics-http".into(), 256 * 1024, 64 * 1024, move || {
+        for conn in listener.incoming().flatten() {
+            if let Err(e) = answer(conn, &registry, &metrics, &proc_root) {
+                tracing::debug!(error = %e, "metrics request failed");
             }
-        })
+        }
+    })
 }
 
 fn answer(

@@ -26,6 +26,7 @@ pub mod protect;
 pub mod reload;
 pub mod ring;
 pub mod snapshot;
+pub mod standalone;
 pub mod statefile;
 pub mod trigger;
 

@@ -14,6 +14,7 @@ use super::clock::{mono, wall_ms};
 use super::config::HeartbeatConfig;
 use super::metrics::Metrics;
 use crate::detect::Event;
+use crate::notify::dispatcher::HOT_TLS_STACK;
 use crate::notify::{Alert, Consumer, Dispatcher};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
@@ -21,8 +22,15 @@ use std::time::{Duration, Instant};
 /// Snapshots older than this are not attached to a notification.
 const SNAPSHOT_MAX_AGE_MS: i64 = 120_000;
 
-/// How often delivery counters are copied to /metrics when idle.
-const STATS_EVERY: Duration = Duration::from_secs(5);
+/// How often delivery counters are copied to /metrics while deliveries may
+/// be under way (after an event, or for a minute after start, when the
+/// spool is replayed)...
+const STATS_BUSY_EVERY: Duration = Duration::from_secs(1);
+/// ...for this long (retries included)...
+const STATS_BUSY_FOR: Duration = Duration::from_secs(600);
+/// ...and otherwise: nothing moves them, so the thread mostly sleeps (each
+/// wake-up of an idle agent costs CPU that earlyoom does not spend).
+const STATS_IDLE_EVERY: Duration = Duration::from_secs(60);
 
 /// How long pending deliveries may take at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -52,10 +60,10 @@ impl Notifier {
     /// Starts the thread; returns the sender the loop uses.
     pub fn spawn(self) -> std::io::Result<(SyncSender<Event>, std::thread::JoinHandle<()>)> {
         let (tx, rx) = std::sync::mpsc::sync_channel(64);
-        let h = std::thread::Builder::new()
-            .name("notifier".into())
-            .stack_size(512 * 1024) // TLS handshakes (heartbeat over https) need room
-            .spawn(move || self.run(rx))?;
+        // The heartbeat may do a TLS handshake: room for it, and its depth hot.
+        let h = crate::thread::spawn("notifier".into(), 512 * 1024, HOT_TLS_STACK, move || {
+            self.run(rx)
+        })?;
         Ok((tx, h))
     }
 
@@ -63,13 +71,23 @@ impl Notifier {
         let client = self.heartbeat.as_ref().map(|_| http_client());
         let mut next_beat = mono();
         let mut copied = Copied::default();
+        let mut busy_until = mono() + STATS_IDLE_EVERY;
         loop {
+            let now = mono();
+            let every = if now < busy_until {
+                STATS_BUSY_EVERY
+            } else {
+                STATS_IDLE_EVERY
+            };
             let wait = match &self.heartbeat {
-                Some(_) => next_beat.saturating_duration_since(mono()).min(STATS_EVERY),
-                None => STATS_EVERY,
+                Some(_) => next_beat.saturating_duration_since(now).min(every),
+                None => every,
             };
             match rx.recv_timeout(wait) {
-                Ok(ev) => self.deliver(&ev),
+                Ok(ev) => {
+                    self.deliver(&ev);
+                    busy_until = mono() + STATS_BUSY_FOR;
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -118,14 +136,7 @@ impl Notifier {
 
     /// Copies the dispatcher's delivery totals into the /metrics counters.
     fn copy_stats(&self, copied: &mut Copied) {
-        let stats = self.dispatcher.stats();
-        let sent: u64 = stats.sinks.iter().map(|s| s.sent).sum();
-        let failed: u64 = stats
-            .sinks
-            .iter()
-            .map(|s| s.failed + s.dropped)
-            .sum::<u64>()
-            + stats.dropped_intake;
+        let (sent, failed) = self.dispatcher.totals();
         self.metrics
             .notifications_sent
             .inc_by(sent.saturating_sub(copied.sent));

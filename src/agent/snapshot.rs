@@ -6,7 +6,9 @@
 //! thrash each open can stall. The scan stops after `max_processes` or
 //! `max_time`, whichever comes first, and says whether it was cut short.
 //! RSS and swap come from `/proc/[pid]/status` (`VmRSS`, `VmSwap`), the group
-//! from `/proc/[pid]/cgroup`.
+//! from `/proc/[pid]/cgroup`. With a cgroup scope (`agent.cgroup`), only the
+//! processes inside that cgroup (or below it) count: [`cgroup_path`] turns
+//! the scope's directory into the path `/proc/[pid]/cgroup` shows.
 
 use super::config::SnapshotConfig;
 use serde::Serialize;
@@ -62,6 +64,9 @@ pub struct Snapshot {
     pub truncated: bool,
     /// How long the scan took, ms.
     pub elapsed_ms: u64,
+    /// The cgroup the scan was limited to (as `/proc/[pid]/cgroup` names
+    /// it), or `None` for the whole host.
+    pub within: Option<String>,
 }
 
 /// `1.5 GiB`, `300.0 MiB`.
@@ -82,8 +87,9 @@ struct Acc {
     commands: HashMap<String, u32>,
 }
 
-/// Scans `proc_root` within the limits.
-pub fn take(proc_root: &Path, cfg: &SnapshotConfig) -> Snapshot {
+/// Scans `proc_root` within the limits; with `within` (a cgroup path as
+/// [`cgroup_path`] gives it), only processes in that cgroup or below.
+pub fn take(proc_root: &Path, cfg: &SnapshotConfig, within: Option<&str>) -> Snapshot {
     let start = super::clock::mono();
     let budget = Duration::from_millis(cfg.max_time.as_millis().max(0) as u64);
     let mut groups: HashMap<String, Acc> = HashMap::new();
@@ -104,10 +110,14 @@ pub fn take(proc_root: &Path, cfg: &SnapshotConfig) -> Snapshot {
         }
         read += 1;
         let dir = proc_root.join(pid);
+        let path = read_cgroup(&dir);
+        if within.is_some_and(|w| !is_within(&path, w)) {
+            continue;
+        }
         let Some((comm, rss, swap)) = read_status(&dir) else {
             continue; // gone, or a kernel thread
         };
-        let acc = groups.entry(read_unit(&dir)).or_default();
+        let acc = groups.entry(unit_name(&path).to_string()).or_default();
         acc.processes += 1;
         acc.rss += rss;
         acc.swap += swap;
@@ -118,7 +128,63 @@ pub fn take(proc_root: &Path, cfg: &SnapshotConfig) -> Snapshot {
         processes_read: read,
         truncated,
         elapsed_ms: start.elapsed().as_millis() as u64,
+        within: within.map(str::to_string),
     }
+}
+
+/// Whether cgroup `path` is `within` or below it.
+fn is_within(path: &str, within: &str) -> bool {
+    let w = within.trim_end_matches('/');
+    path == w || w.is_empty() || path.strip_prefix(w).is_some_and(|r| r.starts_with('/'))
+}
+
+/// The cgroup path (as `/proc/[pid]/cgroup` shows it) of the cgroup
+/// directory `dir`, from `proc_root/self/mountinfo`: the cgroup2 mount, or
+/// the v1 mount with the memory controller, that holds `dir`, and that
+/// mount's root (not `/` inside a cgroup namespace). `None` when no such
+/// mount holds `dir`.
+pub fn cgroup_path(proc_root: &Path, dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(proc_root.join("self/mountinfo")).ok()?;
+    cgroup_path_in(&text, dir)
+}
+
+/// [`cgroup_path`] on a given mountinfo text.
+pub fn cgroup_path_in(mountinfo: &str, dir: &Path) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let post: Vec<&str> = post.split(' ').collect();
+        let (Some(root), Some(mnt), Some(fstype)) = (pre.get(3), pre.get(4), post.first()) else {
+            continue;
+        };
+        let memory_v1 = *fstype == "cgroup"
+            && post
+                .get(2)
+                .is_some_and(|o| o.split(',').any(|x| x == "memory"));
+        if *fstype != "cgroup2" && !memory_v1 {
+            continue;
+        }
+        let Ok(rel) = dir.strip_prefix(mnt) else {
+            continue;
+        };
+        // The innermost mount wins (a v1 memory mount under a tmpfs, say).
+        if best.as_ref().is_some_and(|(len, _)| *len >= mnt.len()) {
+            continue;
+        }
+        let mut path = root.trim_end_matches('/').to_string();
+        for c in rel.components() {
+            path.push('/');
+            path.push_str(&c.as_os_str().to_string_lossy());
+        }
+        if path.is_empty() {
+            path.push('/');
+        }
+        best = Some((mnt.len(), path));
+    }
+    best.map(|(_, p)| p)
 }
 
 fn top_groups(groups: HashMap<String, Acc>, top: usize) -> Vec<Group> {
@@ -182,14 +248,28 @@ pub fn parse_status(text: &str) -> Option<(String, u64, u64)> {
     Some((name?, rss?, swap))
 }
 
-fn read_unit(dir: &Path) -> String {
+fn read_cgroup(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("cgroup")).unwrap_or_default();
-    unit_of(&text)
+    cgroup_of(&text).to_string()
 }
 
 /// The group name for a `/proc/[pid]/cgroup` text: the memory controller's
 /// path (v1) or the unified path (v2), shortened to its systemd unit.
 pub fn unit_of(cgroup_text: &str) -> String {
+    unit_name(cgroup_of(cgroup_text)).to_string()
+}
+
+/// A cgroup path shortened to its innermost systemd unit, if it has one.
+fn unit_name(path: &str) -> &str {
+    let unit = path
+        .rsplit('/')
+        .find(|c| c.ends_with(".service") || c.ends_with(".scope") || c.ends_with(".slice"));
+    unit.unwrap_or(path)
+}
+
+/// The memory controller's path (v1) or the unified path (v2) in a
+/// `/proc/[pid]/cgroup` text.
+fn cgroup_of(cgroup_text: &str) -> &str {
     let mut path = None;
     for line in cgroup_text.lines() {
         let mut parts = line.splitn(3, ':');
@@ -206,11 +286,7 @@ pub fn unit_of(cgroup_text: &str) -> String {
             path = Some(p);
         }
     }
-    let path = path.unwrap_or("/");
-    let unit = path
-        .rsplit('/')
-        .find(|c| c.ends_with(".service") || c.ends_with(".scope") || c.ends_with(".slice"));
-    unit.unwrap_or(path).to_string()
+    path.unwrap_or("/")
 }
 
 #[cfg(test)]
@@ -232,6 +308,77 @@ mod tests {
             "/kubepods/besteffort/pod123/abc"
         );
         assert_eq!(unit_of(""), "/");
+    }
+
+    const MOUNTINFO: &str = "\
+22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 31 0:33 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+40 22 0:40 /kubepods/pod1 /host/cg rw - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn cgroup_path_of_a_scope_directory() {
+        let p = |d: &str| cgroup_path_in(MOUNTINFO, Path::new(d));
+        assert_eq!(
+            p("/sys/fs/cgroup/memory/nightly").as_deref(),
+            Some("/nightly")
+        );
+        assert_eq!(p("/sys/fs/cgroup/memory").as_deref(), Some("/"));
+        // Not the memory controller's mount, or no cgroup mount at all.
+        assert_eq!(p("/sys/fs/cgroup/pids/nightly"), None);
+        assert_eq!(p("/var/tmp"), None);
+        // A cgroup2 mount whose root is not "/" (cgroup namespace).
+        assert_eq!(
+            p("/host/cg/system.slice/coily-update.service").as_deref(),
+            Some("/kubepods/pod1/system.slice/coily-update.service")
+        );
+    }
+
+    #[test]
+    fn within_means_the_cgroup_or_below_not_a_name_prefix() {
+        assert!(is_within(
+            "/system.slice/a.service",
+            "/system.slice/a.service"
+        ));
+        assert!(is_within(
+            "/system.slice/a.service/build",
+            "/system.slice/a.service"
+        ));
+        assert!(!is_within(
+            "/system.slice/a.service2",
+            "/system.slice/a.service"
+        ));
+        assert!(!is_within("/user.slice", "/system.slice"));
+        assert!(is_within("/anything", "/"));
+    }
+
+    #[test]
+    fn a_scoped_scan_counts_only_the_scope() {
+        let root = tempfile::tempdir().unwrap();
+        let proc_ = |pid: u32, cg: &str, rss_kb: u64| {
+            let d = root.path().join(pid.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            let status = format!("Name:\tcc1plus\nVmRSS:\t{rss_kb} kB\nVmSwap:\t0 kB\n");
+            std::fs::write(d.join("status"), status).unwrap();
+            std::fs::write(d.join("cgroup"), format!("0::{cg}\n")).unwrap();
+        };
+        proc_(10, "/system.slice/coily-update.service", 1024);
+        proc_(11, "/system.slice/coily-update.service/make", 2048);
+        proc_(12, "/user.slice/user-1000.slice/session-2.scope", 4 << 20);
+        let cfg = SnapshotConfig::default();
+        let s = take(
+            root.path(),
+            &cfg,
+            Some("/system.slice/coily-update.service"),
+        );
+        assert_eq!(s.groups.len(), 1, "{:?}", s.groups);
+        assert_eq!(s.groups[0].unit, "coily-update.service");
+        assert_eq!(s.groups[0].processes, 2);
+        assert_eq!(s.groups[0].rss_bytes, 3 << 20);
+        let host = take(root.path(), &cfg, None);
+        assert_eq!(host.groups[0].unit, "session-2.scope");
     }
 
     #[test]
@@ -263,7 +410,7 @@ mod tests {
             max_processes: 3,
             ..SnapshotConfig::default()
         };
-        let s = take(Path::new("/proc"), &cfg);
+        let s = take(Path::new("/proc"), &cfg, None);
         assert!(s.processes_read <= 3);
         assert!(s.truncated, "this machine runs more than 3 processes");
         assert!(!s.groups.is_empty());

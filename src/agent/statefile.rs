@@ -83,6 +83,7 @@ mod tests {
             processes_read: 1,
             truncated: false,
             elapsed_ms: 0,
+            within: None,
         };
         let rows = [
             Row {

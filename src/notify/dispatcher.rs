@@ -28,10 +28,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Stack size of the router thread.
-const ROUTER_STACK: usize = 256 * 1024;
-/// Stack size of delivery threads (TLS handshakes need some room).
-const WORKER_STACK: usize = 1024 * 1024;
+/// Stack reservation of the router thread, and the part kept resident.
+const ROUTER_STACK: (usize, usize) = (256 * 1024, 64 * 1024);
+/// Stack reservation of delivery threads (TLS handshakes need some room),
+/// and the part kept resident (see [`crate::thread`]).
+const WORKER_STACK: (usize, usize) = (1024 * 1024, HOT_TLS_STACK);
+/// Stack depth to keep resident in a thread that may do a TLS handshake.
+pub const HOT_TLS_STACK: usize = 128 * 1024;
 
 /// Sends alerts to the configured sinks from background threads.
 #[derive(Debug)]
@@ -124,11 +127,10 @@ impl Dispatcher {
             clock,
         };
         let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
-        let handle = std::thread::Builder::new()
-            .name("notify-router".into())
-            .stack_size(ROUTER_STACK)
-            .spawn(move || router.run(rx))
-            .map_err(NotifyError::Thread)?;
+        let (reserve, hot) = ROUTER_STACK;
+        let handle =
+            crate::thread::spawn("notify-router".into(), reserve, hot, move || router.run(rx))
+                .map_err(NotifyError::Thread)?;
         d.intake = Some(tx);
         d.router = Some(handle);
         for t in &targets {
@@ -162,11 +164,11 @@ impl Dispatcher {
             initial,
         );
         let (tx, rx) = mpsc::channel();
-        let handle = std::thread::Builder::new()
-            .name(format!("notify-{}", t.name))
-            .stack_size(WORKER_STACK)
-            .spawn(move || worker.run(rx))
-            .map_err(NotifyError::Thread)?;
+        let (reserve, hot) = WORKER_STACK;
+        let handle = crate::thread::spawn(format!("notify-{}", t.name), reserve, hot, move || {
+            worker.run(rx)
+        })
+        .map_err(NotifyError::Thread)?;
         self.workers.push(handle);
         Ok(tx)
     }
@@ -211,6 +213,17 @@ impl Dispatcher {
                 .collect(),
             dropped_intake: self.dropped_intake.load(Relaxed),
         }
+    }
+
+    /// Delivered and failed-or-dropped totals over every sink, read from
+    /// the counters without allocating (for a poller such as `/metrics`).
+    pub fn totals(&self) -> (u64, u64) {
+        let (mut sent, mut failed) = (0, self.dropped_intake.load(Relaxed));
+        for (_, _, c) in &self.counters {
+            sent += c.sent.load(Relaxed);
+            failed += c.failed.load(Relaxed) + c.dropped.load(Relaxed);
+        }
+        (sent, failed)
     }
 
     /// Stops: workers keep delivering what is pending until `deadline` has

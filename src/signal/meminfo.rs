@@ -2,7 +2,8 @@
 //!
 //! Fields every kernel since 2.6 has are required (`MemTotal`, `MemFree`,
 //! `Buffers`, `Cached`, `SwapTotal`, `SwapFree`); newer ones are `Option`.
-//! Unknown keys are ignored so a new kernel never breaks the parser, and
+//! Unknown keys are ignored (lines that cannot hold a wanted key are not
+//! looked at) so a new kernel never breaks the parser, and
 //! parsing allocates nothing on success (the daemon parses every second).
 //!
 //! `MemAvailable` appeared in 3.14. On older kernels
@@ -13,7 +14,9 @@
 //! `/proc/zoneinfo`; ours is therefore an over-estimate by up to half the page
 //! cache. That errs late, not noisy; the detector's trend still works.
 
-use super::parse::{check_complete, parse_u64, ParseError, ParseErrorKind, ProcFile};
+use super::parse::{
+    check_complete, numbered_lines, parse_u64, ParseError, ParseErrorKind, ProcFile,
+};
 
 /// The fields of `/proc/meminfo` memcanary uses, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,7 +81,15 @@ impl Meminfo {
         check_complete(ProcFile::Meminfo, text)?;
         let mut m = Meminfo::default();
         let mut seen = 0u8;
-        for (i, line) in text.lines().enumerate() {
+        for (i, line) in numbered_lines(text) {
+            // Every key we want starts with one of these: skip the other
+            // ~45 lines of a modern kernel's meminfo without splitting them.
+            if !matches!(
+                line.as_bytes().first(),
+                Some(b'M' | b'B' | b'C' | b'S' | b'A')
+            ) {
+                continue;
+            }
             let err = |key: &str, kind| ParseError::new(ProcFile::Meminfo, i + 1, key, kind);
             let Some((key, rest)) = line.split_once(':') else {
                 if line.trim().is_empty() {

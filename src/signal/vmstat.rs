@@ -4,9 +4,12 @@
 //! (`oom_kill` is 4.13+, `workingset_refault` split into `_anon`/`_file` in
 //! 5.9, `allocstall` split per zone in 4.8). Split counters are summed so the
 //! value means the same on every kernel. Unknown keys are ignored; a known key
-//! with a bad value is an error naming the line. No allocation on success.
+//! with a bad value is an error naming the line; unknown lines are not looked
+//! at. No allocation on success.
 
-use super::parse::{check_complete, parse_u64, ParseError, ParseErrorKind, ProcFile};
+use super::parse::{
+    check_complete, numbered_lines, parse_u64, ParseError, ParseErrorKind, ProcFile,
+};
 
 /// The `/proc/vmstat` counters memcanary uses (raw cumulative counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,8 +38,10 @@ impl Vmstat {
     pub fn parse(text: &str) -> Result<Vmstat, ParseError> {
         check_complete(ProcFile::Vmstat, text)?;
         let mut v = Vmstat::default();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
+        for (i, line) in numbered_lines(text) {
+            // ~180 lines, six keys wanted: skip the others on their first
+            // byte before splitting (the agent parses this every sample).
+            if !matches!(line.as_bytes().first(), Some(b'p' | b'o' | b'w' | b'a')) {
                 continue;
             }
             let err = |key: &str, kind| ParseError::new(ProcFile::Vmstat, i + 1, key, kind);

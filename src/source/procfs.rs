@@ -84,6 +84,8 @@ pub struct ProcSource {
     psi: Option<ProcFile>,
     scope: Option<CgroupScope>,
     estimated_available: bool,
+    /// The last `/proc/vmstat` counters read, for [`ProcSource::read_calm`].
+    counters: Option<Vmstat>,
 }
 
 impl ProcSource {
@@ -97,6 +99,7 @@ impl ProcSource {
             psi: ProcFile::open_optional(&root.join("pressure/memory"), 256)?,
             scope: None,
             estimated_available: false,
+            counters: None,
         })
     }
 
@@ -134,8 +137,29 @@ impl ProcSource {
 
     /// Reads one sample stamped `at_ms`. Allocates nothing unless it fails.
     pub fn read(&mut self, at_ms: i64) -> Result<Sample, ProcError> {
+        self.read_inner(at_ms, true)
+    }
+
+    /// Like [`ProcSource::read`], but repeats the last `/proc/vmstat`
+    /// counters (major faults, swap-ins, OOM kills) instead of re-reading
+    /// them, when there are any. For a calm host: those counters only matter
+    /// under pressure, and generating vmstat's ~180 lines is the biggest
+    /// part of a sample's cost. A counter that moved meanwhile shows up, in
+    /// full, at the next full read.
+    pub fn read_calm(&mut self, at_ms: i64) -> Result<Sample, ProcError> {
+        self.read_inner(at_ms, self.counters.is_none())
+    }
+
+    fn read_inner(&mut self, at_ms: i64, counters: bool) -> Result<Sample, ProcError> {
         let m = parse_with(&mut self.meminfo, Meminfo::parse)?;
-        let v = parse_with(&mut self.vmstat, Vmstat::parse)?;
+        let v = match self.counters {
+            Some(v) if !counters => v,
+            _ => {
+                let v = parse_with(&mut self.vmstat, Vmstat::parse)?;
+                self.counters = Some(v);
+                v
+            }
+        };
         let (available, estimated) = m.available_or_estimate();
         self.estimated_available = estimated;
         let mut s = Sample {

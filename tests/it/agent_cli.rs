@@ -130,6 +130,13 @@ fn agent_serves_metrics_survives_a_broken_sighup_reloads_a_good_one_and_stops_on
                 .ok()
         })
         .expect("/metrics never answered");
+    // `memcanary agent` replaced itself with the lean binary (same pid).
+    let exe = std::fs::read_link(format!("/proc/{}/exe", child.id())).unwrap();
+    assert_eq!(
+        exe.file_name().and_then(|n| n.to_str()),
+        Some("memcanary-agent"),
+        "{exe:?}"
+    );
     for m in [
         "memcanary_headroom_bytes",
         "memcanary_alert_state{rule=\"headroom_forecast\"}",
@@ -212,4 +219,49 @@ fn heartbeat_pings_the_dead_man_url_and_never_logs_it() {
         .read_to_string(&mut log)
         .unwrap();
     assert!(!log.contains("s3cr3t"), "secret in log:\n{log}");
+}
+
+#[test]
+fn lean_binary_answers_help_version_and_names_a_bad_argument() {
+    let lean = || Command::cargo_bin("memcanary-agent").unwrap();
+    let out = lean().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--config FILE"));
+    let out = lean().arg("-V").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("memcanary-agent {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = lean().arg("--confg").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument \"--confg\""));
+    let out = lean().args(["--log", "memcanary=loud"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log"));
+}
+
+#[test]
+fn in_process_agent_stays_in_the_memcanary_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("a.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[agent]\nmetrics_listen = \"\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+        .args(["agent", "--in-process", "--config"])
+        .arg(&cfg)
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let exe = std::fs::read_link(format!("/proc/{}/exe", child.id())).unwrap();
+    kill_process(Pid::from_child(&child), Signal::TERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(exe.file_name().and_then(|n| n.to_str()), Some("memcanary"));
 }

@@ -327,4 +327,14 @@ fn agent_warns_before_the_oom_kill_in_a_real_memory_cgroup() {
         .expect("state file written on warning");
     let v: serde_json::Value = serde_json::from_str(&state).unwrap();
     assert!(v["samples"].as_array().is_some_and(|s| !s.is_empty()));
+    // The top-consumer snapshot counts only the scope: the hog, alone.
+    let snap = &v["snapshot"];
+    let name = cg.dir.file_name().unwrap().to_str().unwrap();
+    assert!(
+        snap["within"].as_str().is_some_and(|w| w.ends_with(name)),
+        "{snap}"
+    );
+    let groups = snap["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{snap}");
+    assert_eq!(groups[0]["top_command"], "hog", "{snap}");
 }

@@ -18,7 +18,10 @@ fn systemd_unit_verifies() {
     ))
     .unwrap();
     // verify checks that ExecStart exists: point it at the binary under test.
-    let unit = unit.replace("/usr/local/bin/memcanary", env!("CARGO_BIN_EXE_memcanary"));
+    let unit = unit.replace(
+        "/usr/local/bin/memcanary-agent",
+        env!("CARGO_BIN_EXE_memcanary-agent"),
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("memcanary.service");
     std::fs::write(&path, unit).unwrap();

@@ -117,6 +117,35 @@ fn swap_added_after_start_is_seen_on_the_next_sample() {
 }
 
 #[test]
+fn calm_reads_repeat_the_counters_and_the_next_full_read_catches_up() {
+    let dir = copy_tree("linux-4.19-noswap");
+    let mut src = ProcSource::open(dir.path()).unwrap();
+    assert_eq!(src.read(0).unwrap().pgmajfault, Some(900));
+    let bump = |file: &str, from: &str, to: &str| {
+        let text = fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(text.contains(from), "{file} has no {from:?}");
+        fs::write(dir.path().join(file), text.replace(from, to)).unwrap();
+    };
+    bump("vmstat", "pgmajfault 900", "pgmajfault 950");
+    bump(
+        "meminfo",
+        "MemAvailable:    1500000 kB",
+        "MemAvailable:    1400000 kB",
+    );
+    let calm = src.read_calm(1000).unwrap();
+    assert_eq!(calm.pgmajfault, Some(900), "a calm read keeps the counters");
+    assert_eq!(
+        calm.mem_available_bytes,
+        1_400_000 * 1024,
+        "but reads meminfo"
+    );
+    assert_eq!(src.read(2000).unwrap().pgmajfault, Some(950));
+    // With nothing read yet, a calm read is a full one.
+    let mut fresh = ProcSource::open(dir.path()).unwrap();
+    assert_eq!(fresh.read_calm(0).unwrap().pgmajfault, Some(950));
+}
+
+#[test]
 fn real_proc_reads_without_allocating_on_the_steady_path() {
     let mut src = ProcSource::open(Path::new("/proc")).unwrap();
     src.read(0).unwrap(); // warm-up: buffers may grow once

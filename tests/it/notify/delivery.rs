@@ -254,6 +254,25 @@ fn a_full_spool_drops_the_oldest_and_counts_it() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The allocation-free totals agree with the full stats (read between
+    // two totals: retries may still be giving up meanwhile).
+    let before = d.totals();
+    let s = d.stats();
+    let after = d.totals();
+    let from_stats = (
+        s.sinks[0].sent,
+        s.sinks[0].failed + s.sinks[0].dropped + s.dropped_intake,
+    );
+    let within = |b: u64, x: u64, a: u64| b <= x && x <= a;
+    assert!(
+        within(before.0, from_stats.0, after.0),
+        "{before:?} {from_stats:?} {after:?}"
+    );
+    assert!(
+        within(before.1, from_stats.1, after.1),
+        "{before:?} {from_stats:?} {after:?}"
+    );
+    assert!(before.1 >= 3, "{before:?}");
     let stats = d.shutdown(Duration::ZERO);
     assert_eq!(stats.sinks[0].dropped, 3, "{stats:?}");
     let rx = Receiver::start_on(&format!("127.0.0.1:{port}"), false);

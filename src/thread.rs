@@ -1,0 +1,63 @@
+//! Threads whose stacks are resident before they are needed.
+//!
+//! The agent locks its memory with `mlockall(MCL_CURRENT)` before it starts
+//! any thread, then `mlockall(MCL_FUTURE | MCL_ONFAULT)`: a thread's stack is
+//! locked page by page as it is first touched, so a generous stack
+//! *reservation* costs nothing until used. What the thread will use must
+//! still be resident before the host thrashes, since faulting in a fresh
+//! stack page then means waiting on reclaim. [`spawn`] therefore touches the
+//! thread's expected working depth (`hot` bytes) once at start: those pages
+//! are faulted in and locked, the rest of the reservation stays virtual.
+
+use std::hint::black_box;
+
+const CHUNK: usize = 8 * 1024;
+
+/// Spawns a named thread with a `reserve`-byte stack whose first `hot`
+/// bytes are faulted in before `f` runs.
+pub fn spawn<F, T>(
+    name: String,
+    reserve: usize,
+    hot: usize,
+    f: F,
+) -> std::io::Result<std::thread::JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    std::thread::Builder::new()
+        .name(name)
+        .stack_size(reserve)
+        .spawn(move || {
+            // Leave room for the frames above us and for `f` itself.
+            touch(hot.min(reserve.saturating_sub(4 * CHUNK)) / CHUNK);
+            f()
+        })
+}
+
+/// Writes `chunks` consecutive 8 KiB stack frames (recursion that cannot be
+/// turned into a loop: each frame is read again after the call returns).
+#[inline(never)]
+fn touch(chunks: usize) {
+    let mut frame = [0u8; CHUNK];
+    black_box(&mut frame);
+    if chunks > 1 {
+        touch(chunks - 1);
+    }
+    black_box(&frame);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn runs_the_closure_with_its_name_after_touching() {
+        let h = super::spawn("hot-stack".into(), 256 * 1024, 128 * 1024, || {
+            std::thread::current().name().map(str::to_owned)
+        })
+        .unwrap();
+        assert_eq!(h.join().unwrap().as_deref(), Some("hot-stack"));
+        // A hot depth larger than the reservation is clipped, not a crash.
+        let h = super::spawn("clipped".into(), 64 * 1024, 1 << 20, || 7).unwrap();
+        assert_eq!(h.join().unwrap(), 7);
+    }
+}
