@@ -5,8 +5,11 @@
 use assert_cmd::Command;
 use rustix::process::{kill_process, Pid, Signal};
 use std::io::Read;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+
+use crate::free_port;
 
 fn bin() -> Command {
     Command::cargo_bin("memcanary").unwrap()
@@ -92,12 +95,13 @@ fn check_config_never_prints_a_heartbeat_or_sink_secret() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// An `[agent]` table for a test agent: state and spool under `dir`, no
+/// memory locking, no `oom_score_adj` (the test runs unprivileged too).
+fn test_agent_table(dir: &Path, metrics_listen: &str) -> String {
+    format!(
+        "[agent]\nmetrics_listen = \"{metrics_listen}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
+        d = dir.display()
+    )
 }
 
 #[test]
@@ -105,10 +109,7 @@ fn agent_serves_metrics_survives_a_broken_sighup_reloads_a_good_one_and_stops_on
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let cfg = dir.path().join("a.toml");
-    let good = format!(
-        "[agent]\nmetrics_listen = \"127.0.0.1:{port}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
-        d = dir.path().display()
-    );
+    let good = test_agent_table(dir.path(), &format!("127.0.0.1:{port}"));
     std::fs::write(&cfg, &good).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
         .args(["agent", "--config"])
@@ -183,12 +184,10 @@ fn heartbeat_pings_the_dead_man_url_and_never_logs_it() {
     let url = format!("http://{}/ping/s3cr3t-token", server.server_addr());
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("hb.toml");
+    let table = test_agent_table(dir.path(), "");
     std::fs::write(
         &cfg,
-        format!(
-            "[agent]\nmetrics_listen = \"\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n\n[agent.heartbeat]\nurl = \"{url}\"\nevery = \"1s\"\n",
-            d = dir.path().display()
-        ),
+        format!("{table}\n[agent.heartbeat]\nurl = \"{url}\"\nevery = \"1s\"\n"),
     )
     .unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
@@ -244,14 +243,7 @@ fn lean_binary_answers_help_version_and_names_a_bad_argument() {
 fn in_process_agent_stays_in_the_memcanary_binary() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("a.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[agent]\nmetrics_listen = \"\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
-            d = dir.path().display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, test_agent_table(dir.path(), "")).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
         .args(["agent", "--in-process", "--config"])
         .arg(&cfg)

@@ -15,6 +15,15 @@ mod replay;
 mod rules;
 mod rules_parity;
 
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The arguments `scripts/lead-times.sh` passes to `memcanary`.
 pub fn replay_table_args() -> Vec<String> {
     let script = std::fs::read_to_string(concat!(
