@@ -451,6 +451,9 @@ impl Agent {
         if new.detector != self.cfg.detector {
             self.det = self.replayed_detector(&new.detector);
             self.cfg.detector = new.detector;
+            // The replay's events are dropped, so copy its rule states now:
+            // turns only copy them when an event comes.
+            self.update_rule_gauges();
         }
         tracing::info!("SIGHUP: config reloaded");
     }
