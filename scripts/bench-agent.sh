@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 IDLE=${1:-600}
 N=${2:-20}
 [ "$(id -u)" = 0 ] || { echo "bench-agent: needs root (cgroup, swapon)" >&2; exit 1; }
-for p in earlyoom stress-ng bc; do
+for p in earlyoom stress-ng bc curl; do
   command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >&2
 done
 cargo build --profile agent --quiet --bin memcanary-agent

@@ -56,4 +56,5 @@ for run in $(seq 1 "$RUNS"); do
   else
     echo "run $run: first warning ${first_warn:-NONE} ($warn_rule), first failed scrape ${first_fail:-NONE} (see $D)"
   fi
+  scripts/lab-summary.sh "$D" || true   # the columns of docs/agent.md's table
 done
