@@ -124,11 +124,36 @@ pub(crate) fn parse_u64(value: &str) -> Result<u64, ParseErrorKind> {
 }
 
 /// Parses a non-negative finite decimal (PSI averages such as `12.34`).
+///
+/// The kernel prints these as `%lu.%02lu`: such a value is read as an
+/// integer over a power of ten, one exact division, which gives exactly
+/// `str::parse::<f64>`'s answer without its code (the agent reads PSI every
+/// second, with cold caches: less code is less time). Longer or odd forms
+/// take `str::parse`.
 pub(crate) fn parse_f64(value: &str) -> Result<f64, ParseErrorKind> {
     let bad = || ParseErrorKind::BadNumber(value.chars().take(32).collect());
-    let ok_chars = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    if !ok_chars {
+    let (mut n, mut digits, mut frac, mut dot) = (0u64, 0u32, 0u32, false);
+    for b in value.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                digits += 1;
+                frac += u32::from(dot);
+            }
+            b'.' if !dot => dot = true,
+            _ => return Err(bad()),
+        }
+    }
+    if digits == 0 {
         return Err(bad());
+    }
+    // Up to 15 digits the integer is exact in an f64, as is 10^frac; the
+    // quotient of two exact values is correctly rounded.
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    if digits <= 15 {
+        return Ok(n as f64 / POW10[frac as usize]);
     }
     value.parse::<f64>().map_err(|_| bad())
 }
@@ -152,6 +177,15 @@ mod tests {
             let ours: Vec<_> = numbered_lines(text).collect();
             let std: Vec<_> = text.lines().enumerate().collect();
             assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_f64_is_str_parse_on_decimals(v in "[0-9]{0,18}(\\.[0-9]{0,18})?|[0-9.]{0,8}") {
+            let want = v.parse::<f64>().ok();
+            let got = parse_f64(&v).ok();
+            proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{:?}", v);
         }
     }
 
