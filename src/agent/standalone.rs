@@ -238,4 +238,44 @@ mod tests {
             })
         );
     }
+
+    /// The flags are spelled twice: clap's [`AgentArgs`] for `memcanary
+    /// agent`, and the hand parser here. Every flag `memcanary agent` takes,
+    /// except `--in-process` (which means "do not exec this binary"), must
+    /// be accepted here, with the same short form and environment variable,
+    /// and be in the usage text.
+    #[test]
+    fn lean_flags_cover_memcanary_agent_flags() {
+        use crate::agent::cli::AgentArgs;
+        use clap::Args as _;
+        let cmd = AgentArgs::augment_args(clap::Command::new("agent"));
+        let mut checked = 0;
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "in-process" {
+                continue;
+            }
+            let flag = format!("--{long}");
+            assert!(USAGE.contains(&flag), "{flag} missing from the usage text");
+            assert!(p(&[&flag, "v"]).is_ok(), "{flag} refused");
+            if let Some(short) = arg.get_short() {
+                let short = format!("-{short}");
+                assert!(
+                    USAGE.contains(&format!("{short}, {flag}")),
+                    "{short} missing"
+                );
+                assert_eq!(p(&[&short, "v"]), p(&[&flag, "v"]), "{short}");
+            }
+            if let Some(var) = arg.get_env() {
+                let var = var.to_string_lossy().into_owned();
+                assert!(USAGE.contains(&format!("[env: {var}]")), "{var} missing");
+                let got = parse(Vec::<OsString>::new(), |k| {
+                    (k == var).then(|| OsString::from("v"))
+                });
+                assert_ne!(got, p(&[]), "{var} ignored");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 1, "no flag checked");
+    }
 }
