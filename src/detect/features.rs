@@ -5,7 +5,7 @@
 //! each [`Sample`] into a [`Features`] value. Counter resets (reboot, exporter
 //! restart) count the new value as the increase, as PromQL's `rate()` does.
 
-use super::window::{rate_between, Level, Totals, Window, COUNTERS};
+use super::window::{max, min, rate_between, Level, Totals, Window, COUNTERS};
 use crate::signal::Sample;
 
 /// Counter slots in [`Totals::acc`].
@@ -310,25 +310,6 @@ impl FeatureState {
         let nf = n as f64;
         let den = nf * stt - st * st;
         (den > 0.0).then(|| (nf * stv - st * sv) / den)
-    }
-}
-
-/// `f64::max` for values that are never NaN (headroom comes from `u64`s):
-/// a plain comparison, without the NaN checks.
-fn max(a: f64, b: f64) -> f64 {
-    if a >= b {
-        a
-    } else {
-        b
-    }
-}
-
-/// `f64::min` for values that are never NaN.
-fn min(a: f64, b: f64) -> f64 {
-    if a <= b {
-        a
-    } else {
-        b
     }
 }
 

@@ -171,11 +171,8 @@ impl Window<Totals> {
 impl Window<Level> {
     /// The largest `mem_available` in the window.
     pub fn max_mem_available(&self) -> Option<f64> {
-        // `mem_available` comes from a `u64`: never NaN, so a plain
-        // comparison gives `f64::max`'s answer without its NaN checks.
-        (0..self.len)
-            .map(|i| self.get(i).mem_available)
-            .reduce(|m, x| if x > m { x } else { m })
+        // `mem_available` comes from a `u64`: never NaN.
+        (0..self.len).map(|i| self.get(i).mem_available).reduce(max)
     }
 
     /// Robust slope of headroom, bytes per second: the median of the slopes
@@ -233,6 +230,25 @@ pub fn rate_between(base: Option<RateBase>, c: usize) -> Option<f64> {
     let b = base?;
     let dv = b.new.acc[c] - b.old.acc[c];
     dv.is_finite().then_some(dv * b.inv_dt)
+}
+
+/// `f64::max` for values that are never NaN (levels come from `u64`s): a
+/// plain comparison, without the NaN checks.
+pub(super) fn max(a: f64, b: f64) -> f64 {
+    if a >= b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `f64::min` for values that are never NaN.
+pub(super) fn min(a: f64, b: f64) -> f64 {
+    if a <= b {
+        a
+    } else {
+        b
+    }
 }
 
 /// Median of values given as [`total_order_key`]s (reorders them); `None`
