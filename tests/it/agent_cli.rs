@@ -5,11 +5,10 @@
 use assert_cmd::Command;
 use rustix::process::{kill_process, Pid, Signal};
 use std::io::Read;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::free_port;
+use crate::{free_port, test_agent_table};
 
 fn bin() -> Command {
     Command::cargo_bin("memcanary").unwrap()
@@ -93,15 +92,6 @@ fn check_config_never_prints_a_heartbeat_or_sink_secret() {
         !text.contains("s3cr3t-hb") && !text.contains("t0k3n"),
         "{text}"
     );
-}
-
-/// An `[agent]` table for a test agent: state and spool under `dir`, no
-/// memory locking, no `oom_score_adj` (the test runs unprivileged too).
-fn test_agent_table(dir: &Path, metrics_listen: &str) -> String {
-    format!(
-        "[agent]\nmetrics_listen = \"{metrics_listen}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
-        d = dir.display()
-    )
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::free_port;
+use crate::{free_port, test_agent_table};
 
 /// A /proc tree the test can change: the agent's `proc_root` (single-digit
 /// counts keep the file's length).
@@ -75,12 +75,11 @@ fn a_notification_survives_a_down_receiver_and_a_killed_agent_and_arrives_once()
     std::fs::write(
         &config,
         format!(
-            "[agent]\nproc_root = \"{p}\"\ninterval = \"250ms\"\nmetrics_listen = \"\"\nstate_file = \"{d}/state.json\"\n\
-             spool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n\n[agent.psi_trigger]\nenabled = false\n\n\
+            "{table}proc_root = \"{p}\"\ninterval = \"250ms\"\n\n[agent.psi_trigger]\nenabled = false\n\n\
              [notify]\nretry_initial = \"200ms\"\nretry_max = \"1s\"\nconnect_timeout = \"1s\"\n\n\
              [[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hook\"\n",
+            table = test_agent_table(d.path(), ""),
             p = proc_dir.display(),
-            d = d.path().display(),
         ),
     )
     .unwrap();

@@ -24,6 +24,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// An `[agent]` table for a test agent: state and spool under `dir`, no
+/// memory locking, no `oom_score_adj` (the test runs unprivileged too).
+pub fn test_agent_table(dir: &std::path::Path, metrics_listen: &str) -> String {
+    format!(
+        "[agent]\nmetrics_listen = \"{metrics_listen}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
+        d = dir.display()
+    )
+}
+
 /// The arguments `scripts/lead-times.sh` passes to `memcanary`.
 pub fn replay_table_args() -> Vec<String> {
     let script = std::fs::read_to_string(concat!(
