@@ -9,6 +9,7 @@
 #   scripts/bench-agent-cpu.sh SECONDS [AGENT_BINARY...]   (default: target/agent/memcanary-agent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 D=${1:-300}; shift || true
 [ $# -gt 0 ] || { cargo build --profile agent --quiet --bin memcanary-agent; set -- target/agent/memcanary-agent; }
 for p in earlyoom gcc; do
@@ -61,8 +62,7 @@ gcc -O2 -o "$TMP/floor" "$TMP/floor.c"
 # kernel's paths warm in cache and is charged less.
 port=19580
 for b in "$@"; do
-  printf '[agent]\nmetrics_listen = "127.0.0.1:%s"\nstate_file = "%s/s%s.json"\nspool_dir = "%s/spool%s"\n' \
-    "$port" "$TMP" "$port" "$TMP" "$port" > "$TMP/$port.toml"
+  agent_toml "$port" "$TMP" > "$TMP/$port.toml"
   MALLOC_ARENA_MAX=1 MEMCANARY_LOG=warn "$b" --config "$TMP/$port.toml" >/dev/null 2>&1 &
   PIDS+=($!); NAMES+=("$(basename "$b")"); port=$((port + 1)); sleep 0.25
 done
@@ -72,13 +72,12 @@ earlyoom -r 1 --dryrun >/dev/null 2>&1 & PIDS+=($!); NAMES+=("earlyoom -r 1"); s
 "$TMP/floor" a & PIDS+=($!); NAMES+=("agent's floor")
 # Past the agent's first minute (delivery counters copied every second).
 sleep 65
-ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d", s }'; }
 declare -A t0
-for p in "${PIDS[@]}"; do t0[$p]=$(ns "$p"); done
+for p in "${PIDS[@]}"; do t0[$p]=$(cpu_ns "$p"); done
 sleep "$D"
 i=0
 for p in "${PIDS[@]}"; do
-  n=$(ns "$p")
+  n=$(cpu_ns "$p")
   awk -v d=$(( n - t0[$p] )) -v s="$D" -v name="${NAMES[$i]}" \
     'BEGIN { printf "%-28s %6.1f us/s  %6.3f s/h\n", name, d / s / 1000, d * 3600 / s / 1e9 }'
   i=$((i + 1))

@@ -37,22 +37,18 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ -n "$CG" ] && rmdir "$CG" 2>/dev/null || true
-  [ -n "$SWAP" ] && { swapoff "$SWAP" 2>/dev/null || true; rm -f "$SWAP"; }
+  if [ -n "$SWAP" ]; then swapoff "$SWAP" 2>/dev/null || true; rm -f "$SWAP"; fi
 }
 trap cleanup EXIT
 # CPU time of every thread, in seconds, from the scheduler's exact runtime (ns).
-cpu_s() { cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.6f", ns / 1e9 }'; }
+. scripts/bench-lib.sh
+cpu_s() { awk -v ns="$(cpu_ns "$1")" 'BEGIN { printf "%.6f", ns / 1e9 }'; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 if [ "$IDLE" -gt 0 ]; then
 echo "== 1. idle, $ROUNDS rounds of ${IDLE}s side by side ($(uname -r), $(nproc) cores)"
-cat > "$TMP/idle.toml" <<EOT
-[agent]
-metrics_listen = "127.0.0.1:19560"
-state_file = "$TMP/state.json"
-spool_dir = "$TMP/spool"
-EOT
-sed -e 's/19560/19562/' -e '$a lock_memory = "touched"' "$TMP/idle.toml" > "$TMP/touched.toml"
+agent_toml 19560 "$TMP" > "$TMP/idle.toml"
+{ agent_toml 19562 "$TMP"; echo 'lock_memory = "touched"'; } > "$TMP/touched.toml"
 sum_a=0; sum_e=0; ratios=""
 for round in $(seq 1 "$ROUNDS"); do
   # Fresh processes each round, started 250 ms apart so that no two wake in
@@ -115,12 +111,9 @@ MPORT=19563
 # A 5 s calm interval: the kernel's trigger, not the agent's timer, is what
 # sees each burst first (at 1 s the timer usually wins and the alert predates
 # any trigger); after the wake-up the agent samples every 250 ms as always.
-cat > "$TMP/lat.toml" <<EOT
-[agent]
+agent_toml "$MPORT" "$TMP" > "$TMP/lat.toml"
+cat >> "$TMP/lat.toml" <<EOT
 interval = "5s"
-metrics_listen = "127.0.0.1:$MPORT"
-state_file = "$TMP/state.json"
-spool_dir = "$TMP/spool"
 [agent.psi_trigger]
 stall = "100ms"
 window = "2s"
