@@ -15,7 +15,8 @@
 //! cache. That errs late, not noisy; the detector's trend still works.
 
 use super::parse::{
-    check_complete, numbered_lines, parse_u64, ParseError, ParseErrorKind, ProcFile,
+    check_complete, find_newline, lossy, numbered_lines, parse_u64, split_once, ParseError,
+    ParseErrorKind, ProcFile,
 };
 
 /// The fields of `/proc/meminfo` memcanary uses, in bytes.
@@ -43,81 +44,168 @@ pub struct Meminfo {
     pub sreclaimable_bytes: Option<u64>,
 }
 
-/// Which field a line fills; `None` for keys we ignore.
-fn slot<'a>(m: &'a mut Meminfo, key: &str) -> Option<Slot<'a>> {
-    Some(match key {
-        "MemTotal" => Slot::Req(&mut m.mem_total_bytes),
-        "MemFree" => Slot::Req(&mut m.mem_free_bytes),
-        "MemAvailable" => Slot::Opt(&mut m.mem_available_bytes),
-        "Buffers" => Slot::Req(&mut m.buffers_bytes),
-        "Cached" => Slot::Req(&mut m.cached_bytes),
-        "SwapTotal" => Slot::Req(&mut m.swap_total_bytes),
-        "SwapFree" => Slot::Req(&mut m.swap_free_bytes),
-        "Shmem" => Slot::Opt(&mut m.shmem_bytes),
-        "AnonPages" => Slot::Opt(&mut m.anon_pages_bytes),
-        "SReclaimable" => Slot::Opt(&mut m.sreclaimable_bytes),
-        _ => return None,
-    })
-}
-
-enum Slot<'a> {
-    Req(&'a mut u64),
-    Opt(&'a mut Option<u64>),
-}
-
-/// Bit per required key, to report the first one missing.
-const REQUIRED: [&str; 6] = [
-    "MemTotal",
-    "MemFree",
-    "Buffers",
-    "Cached",
-    "SwapTotal",
-    "SwapFree",
+/// The keys memcanary reads, in the kernel's order.
+const KEYS: [&[u8]; 10] = [
+    b"MemTotal",
+    b"MemFree",
+    b"MemAvailable",
+    b"Buffers",
+    b"Cached",
+    b"SwapTotal",
+    b"SwapFree",
+    b"Shmem",
+    b"AnonPages",
+    b"SReclaimable",
 ];
+
+/// Bits of [`KEYS`] every kernel since 2.6 has.
+const REQUIRED: u16 = 0b111_1011;
+
+/// The index of `key` in [`KEYS`].
+fn key_index(key: &[u8]) -> Option<usize> {
+    KEYS.iter().position(|k| *k == key)
+}
+
+/// Stores a value for [`KEYS`]`[k]`.
+fn set(m: &mut Meminfo, k: usize, v: u64) {
+    match k {
+        0 => m.mem_total_bytes = v,
+        1 => m.mem_free_bytes = v,
+        2 => m.mem_available_bytes = Some(v),
+        3 => m.buffers_bytes = v,
+        4 => m.cached_bytes = v,
+        5 => m.swap_total_bytes = v,
+        6 => m.swap_free_bytes = v,
+        7 => m.shmem_bytes = Some(v),
+        8 => m.anon_pages_bytes = Some(v),
+        _ => m.sreclaimable_bytes = Some(v),
+    }
+}
+
+/// Where each wanted line began in the last text parsed, for
+/// [`Meminfo::parse_with_layout`].
+///
+/// The kernel prints `/proc/meminfo` in a fixed order with numbers padded to
+/// a fixed width, so a second read almost always has every wanted line at
+/// the same offset. Checking those ten lines where they were is a few
+/// hundred instructions; splitting all ~55 lines is ten thousand, the
+/// biggest part of an idle agent's turn. When a line has moved (a value
+/// outgrew its width) the check fails and the full parse runs and learns
+/// the new offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeminfoLayout {
+    /// Byte offset of each [`KEYS`] line; `ABSENT` if the kernel has none.
+    offsets: [u32; KEYS.len()],
+}
+
+const ABSENT: u32 = u32::MAX;
+
+impl Default for MeminfoLayout {
+    fn default() -> Self {
+        // Nothing learned: `REQUIRED` keys absent, so the check always fails.
+        MeminfoLayout {
+            offsets: [ABSENT; KEYS.len()],
+        }
+    }
+}
+
+impl MeminfoLayout {
+    /// The values at the learned offsets, or `None` if any wanted line is
+    /// not exactly where it was (or is bad: the full parse names the error).
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
+    fn read(&self, text: &[u8]) -> Option<Meminfo> {
+        if !text.ends_with(b"\n") {
+            return None;
+        }
+        let mut m = Meminfo::default();
+        let mut seen = 0u16;
+        for (k, &off) in self.offsets.iter().enumerate() {
+            if off == ABSENT {
+                continue;
+            }
+            let off = off as usize;
+            if off > 0 && text.get(off - 1) != Some(&b'\n') {
+                return None;
+            }
+            let rest = text.get(off..)?.strip_prefix(KEYS[k])?.strip_prefix(b":")?;
+            let end = find_newline(rest)?;
+            set(&mut m, k, kb_value(&rest[..end]).ok()?);
+            seen |= 1 << k;
+        }
+        (seen & REQUIRED == REQUIRED).then_some(m)
+    }
+}
 
 impl Meminfo {
     /// Parses the text of `/proc/meminfo`.
     pub fn parse(text: &str) -> Result<Meminfo, ParseError> {
+        Meminfo::parse_bytes(text.as_bytes())
+    }
+
+    /// [`Meminfo::parse`] on the file's raw bytes, as read: no UTF-8
+    /// validation (the text is ASCII; a stray byte in a wanted line is a
+    /// bad number, elsewhere it is ignored).
+    pub fn parse_bytes(text: &[u8]) -> Result<Meminfo, ParseError> {
+        Meminfo::parse_learning(text, &mut MeminfoLayout::default())
+    }
+
+    /// [`Meminfo::parse_bytes`] for a file read again and again: the wanted
+    /// lines are first looked for where `layout` says they were last time
+    /// (see [`MeminfoLayout`]); otherwise the full parse runs and updates
+    /// `layout`. Same answer as [`Meminfo::parse_bytes`] for text in which
+    /// each key appears once, as the kernel prints it.
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
+    pub fn parse_with_layout(
+        text: &[u8],
+        layout: &mut MeminfoLayout,
+    ) -> Result<Meminfo, ParseError> {
+        match layout.read(text) {
+            Some(m) => Ok(m),
+            None => Meminfo::parse_learning(text, layout),
+        }
+    }
+
+    /// The full parse; on success `layout` holds where each line was.
+    #[inline(never)]
+    fn parse_learning(text: &[u8], layout: &mut MeminfoLayout) -> Result<Meminfo, ParseError> {
         check_complete(ProcFile::Meminfo, text)?;
         let mut m = Meminfo::default();
-        let mut seen = 0u8;
+        let mut learned = MeminfoLayout::default();
+        let mut seen = 0u16;
         for (i, line) in numbered_lines(text) {
             // Every key we want starts with one of these: skip the other
             // ~45 lines of a modern kernel's meminfo without splitting them.
-            if !matches!(
-                line.as_bytes().first(),
-                Some(b'M' | b'B' | b'C' | b'S' | b'A')
-            ) {
+            // A line with no colon cannot hold one either.
+            if !matches!(line.first(), Some(b'M' | b'B' | b'C' | b'S' | b'A')) {
                 continue;
             }
-            let err = |key: &str, kind| ParseError::new(ProcFile::Meminfo, i + 1, key, kind);
-            let Some((key, rest)) = line.split_once(':') else {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                return Err(err(line, ParseErrorKind::Malformed));
-            };
-            let Some(dst) = slot(&mut m, key) else {
+            let Some((key, rest)) = split_once(line, b':') else {
                 continue;
             };
-            let bytes = kb_value(rest).map_err(|k| err(key, k))?;
-            if let Some(bit) = REQUIRED.iter().position(|r| *r == key) {
-                seen |= 1 << bit;
-            }
-            match dst {
-                Slot::Req(v) => *v = bytes,
-                Slot::Opt(v) => *v = Some(bytes),
-            }
+            let Some(k) = key_index(key) else {
+                continue;
+            };
+            let bytes = kb_value(rest)
+                .map_err(|kind| ParseError::at(ProcFile::Meminfo, i + 1, key, kind))?;
+            set(&mut m, k, bytes);
+            seen |= 1 << k;
+            // `line` is a subslice of `text`: where it starts is a difference
+            // of addresses (no unsafe: the pointers are only compared).
+            let start = line.as_ptr() as usize - text.as_ptr() as usize;
+            learned.offsets[k] = u32::try_from(start).unwrap_or(ABSENT);
         }
-        if let Some(missing) = (0..REQUIRED.len()).find(|b| seen & (1 << b) == 0) {
-            let e = ParseError::new(
+        if let Some(k) = (0..KEYS.len()).find(|k| REQUIRED & !seen & (1 << k) != 0) {
+            let key = std::str::from_utf8(KEYS[k]).unwrap_or_default();
+            return Err(ParseError::new(
                 ProcFile::Meminfo,
                 0,
-                REQUIRED[missing],
+                key,
                 ParseErrorKind::Missing,
-            );
-            return Err(e);
+            ));
         }
+        *layout = learned;
         Ok(m)
     }
 
@@ -136,23 +224,37 @@ impl Meminfo {
     }
 }
 
-/// `"   1234 kB"` -> bytes.
-fn kb_value(rest: &str) -> Result<u64, ParseErrorKind> {
-    let mut parts = rest.split_ascii_whitespace();
-    let number = parts.next().ok_or(ParseErrorKind::Malformed)?;
-    let value = parse_u64(number)?;
-    match parts.next() {
-        Some("kB") if parts.next().is_none() => {
-            value.checked_mul(1024).ok_or(ParseErrorKind::Overflow)
-        }
-        Some(unit) => Err(ParseErrorKind::BadUnit(unit.chars().take(16).collect())),
-        None => Err(ParseErrorKind::BadUnit(String::new())),
+/// `"   1234 kB"` -> bytes. (What splitting on ASCII whitespace would give,
+/// field by field, without an iterator: ten of these run every second.)
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+fn kb_value(rest: &[u8]) -> Result<u64, ParseErrorKind> {
+    let t = rest.trim_ascii();
+    if t.is_empty() {
+        return Err(ParseErrorKind::Malformed);
     }
+    let (number, after) = split_field(t);
+    let value = parse_u64(number)?;
+    let (unit, after) = split_field(after.trim_ascii_start());
+    match unit {
+        b"kB" if after.is_empty() => value.checked_mul(1024).ok_or(ParseErrorKind::Overflow),
+        _ => Err(ParseErrorKind::BadUnit(lossy(unit, 16))),
+    }
+}
+
+/// The first field of `t` (up to ASCII whitespace) and what follows it.
+fn split_field(t: &[u8]) -> (&[u8], &[u8]) {
+    let end = t
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(t.len());
+    t.split_at(end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     const MODERN: &str = "MemTotal:       24684092 kB\nMemFree:        22064924 kB\n\
 MemAvailable:   23990616 kB\nBuffers:           44504 kB\nCached:          2062336 kB\n\
@@ -204,6 +306,111 @@ SwapTotal: 0 kB\nSwapFree: 0 kB\nShmem: 50 kB\n";
         let e = Meminfo::parse(&text).unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (2, "MemFree"));
         assert!(matches!(e.kind, ParseErrorKind::BadNumber(_)));
+    }
+
+    /// A real 6.x meminfo, every line.
+    const FULL: &str = include_str!("../../tests/fixtures/proc/linux-6.18/meminfo");
+
+    #[test]
+    fn layout_reads_in_place_and_relearns_when_a_line_moves() {
+        let mut layout = MeminfoLayout::default();
+        let first = Meminfo::parse_with_layout(FULL.as_bytes(), &mut layout).unwrap();
+        assert_eq!(first, Meminfo::parse(FULL).unwrap());
+        assert_ne!(layout, MeminfoLayout::default(), "learned");
+        // Same widths, new values: read in place.
+        let free = first.mem_free_bytes / 1024;
+        let same = FULL.replacen(&free.to_string(), &(free - 1).to_string(), 1);
+        let learned = layout;
+        assert_eq!(
+            layout.read(same.as_bytes()).unwrap().mem_free_bytes,
+            (free - 1) * 1024
+        );
+        // A value one digit wider moves every later line: the in-place read
+        // refuses, the full parse answers and learns the new offsets.
+        let wider = FULL.replacen(&free.to_string(), &(free * 10).to_string(), 1);
+        assert_eq!(layout.read(wider.as_bytes()), None);
+        let m = Meminfo::parse_with_layout(wider.as_bytes(), &mut layout).unwrap();
+        assert_eq!(m, Meminfo::parse(&wider).unwrap());
+        assert_ne!(layout, learned);
+        assert!(layout.read(wider.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn layout_leaves_errors_to_the_full_parse() {
+        let mut layout = MeminfoLayout::default();
+        Meminfo::parse_with_layout(FULL.as_bytes(), &mut layout).unwrap();
+        let learned = layout;
+        let bad = FULL.replacen(" kB\nMemFree", " kX\nMemFree", 1);
+        let e = Meminfo::parse_with_layout(bad.as_bytes(), &mut layout).unwrap_err();
+        assert_eq!(e, Meminfo::parse(&bad).unwrap_err());
+        assert_eq!(layout, learned, "a failed parse keeps the old layout");
+        let cut = &FULL[..FULL.len() - 3];
+        let e = Meminfo::parse_with_layout(cut.as_bytes(), &mut layout).unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::Truncated);
+    }
+
+    proptest::proptest! {
+        /// `kb_value` is the field-splitting definition, case for case.
+        #[test]
+        fn kb_value_is_split_ascii_whitespace(v in "[ \t]{0,3}[0-9x]{0,4}[ \t]{0,3}(kB|MB|k)?[ \t]{0,2}[a-z]{0,2}[ \t]{0,2}") {
+            let mut parts = v.split_ascii_whitespace();
+            let want = match parts.next() {
+                None => Err(ParseErrorKind::Malformed),
+                Some(n) => super::super::parse::parse_u64(n.as_bytes()).and_then(|value| {
+                    match parts.next() {
+                        Some("kB") if parts.next().is_none() => {
+                            value.checked_mul(1024).ok_or(ParseErrorKind::Overflow)
+                        }
+                        Some(unit) => Err(ParseErrorKind::BadUnit(unit.into())),
+                        None => Err(ParseErrorKind::BadUnit(String::new())),
+                    }
+                }),
+            };
+            proptest::prop_assert_eq!(kb_value(v.as_bytes()), want, "{:?}", v);
+        }
+
+        /// Any sequence of reads of one kernel's meminfo (each value any
+        /// width, or garbage): in place or not, the answer is the full
+        /// parse's, error for error.
+        #[test]
+        fn layout_answers_as_the_full_parse(
+            reads in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        8 => (0u64..2_000_000_000).prop_map(|v| v.to_string()),
+                        1 => "[0-9a-z ]{0,3}",
+                    ],
+                    60,
+                ),
+                1..6,
+            )
+        ) {
+            let mut layout = MeminfoLayout::default();
+            for values in reads {
+                let text: String = FULL
+                    .lines()
+                    .zip(values.iter().cycle())
+                    .map(|(line, v)| match line.split_once(':') {
+                        Some((key, rest)) if rest.ends_with(" kB") => format!("{key}: {v} kB\n"),
+                        _ => format!("{line}\n"),
+                    })
+                    .collect();
+                let want = Meminfo::parse(&text);
+                let got = Meminfo::parse_with_layout(text.as_bytes(), &mut layout);
+                proptest::prop_assert_eq!(got, want);
+                // The same widths, other digits: the in-place read's case.
+                let again: String = text
+                    .chars()
+                    .map(|c| c.to_digit(10).map_or(c, |d| char::from(b'0' + ((d + 3) % 10) as u8)))
+                    .collect();
+                let want = Meminfo::parse(&again);
+                if let Some(m) = layout.read(again.as_bytes()) {
+                    proptest::prop_assert_eq!(Ok(m), want.clone());
+                }
+                let got = Meminfo::parse_with_layout(again.as_bytes(), &mut layout);
+                proptest::prop_assert_eq!(got, want);
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod psi;
 mod sample;
 mod vmstat;
 
-pub use meminfo::Meminfo;
+pub use meminfo::{Meminfo, MeminfoLayout};
 pub use parse::{ParseError, ParseErrorKind, ProcFile};
 pub use psi::{Psi, PsiLine};
 pub use sample::{Sample, SampleError};

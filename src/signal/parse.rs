@@ -71,7 +71,12 @@ pub struct ParseError {
     pub kind: ParseErrorKind,
 }
 
+// Error construction is out of line and cold: the parsers' success path is
+// what the agent runs every second, and it stays small (docs/agent.md,
+// "Pages touched per wake-up").
 impl ParseError {
+    #[cold]
+    #[inline(never)]
     pub(crate) fn new(file: ProcFile, line: usize, key: &str, kind: ParseErrorKind) -> Self {
         // Keys come from untrusted text: keep errors bounded.
         let key: String = key.chars().take(64).collect();
@@ -82,45 +87,134 @@ impl ParseError {
             kind,
         }
     }
+
+    /// Like [`ParseError::new`] with the key as the file's raw bytes.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn at(file: ProcFile, line: usize, key: &[u8], kind: ParseErrorKind) -> Self {
+        ParseError::new(file, line, &lossy(key, 64), kind)
+    }
+}
+
+/// Up to `max` characters of untrusted bytes, for a message (only ever on
+/// an error path: the parsers work on bytes, /proc text being ASCII, and
+/// never validate UTF-8 on the way).
+#[cold]
+#[inline(never)]
+pub(crate) fn lossy(b: &[u8], max: usize) -> String {
+    let b = &b[..b.len().min(max * 4)];
+    String::from_utf8_lossy(b).chars().take(max).collect()
 }
 
 /// Fails unless `text` is empty or ends with a newline.
-pub(crate) fn check_complete(file: ProcFile, text: &str) -> Result<(), ParseError> {
-    if text.is_empty() || text.ends_with('\n') {
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+pub(crate) fn check_complete(file: ProcFile, text: &[u8]) -> Result<(), ParseError> {
+    if text.is_empty() || text.ends_with(b"\n") {
         return Ok(());
     }
-    let line = text.lines().count();
-    let key = text
-        .lines()
-        .last()
-        .and_then(|l| l.split([':', ' ']).next())
-        .unwrap_or("");
-    Err(ParseError::new(file, line, key, ParseErrorKind::Truncated))
+    let line = numbered_lines(text).count();
+    let last = text.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    let key = last
+        .split(|&b| b == b':' || b == b' ')
+        .next()
+        .unwrap_or_default();
+    Err(ParseError::at(file, line, key, ParseErrorKind::Truncated))
 }
 
-/// `text`'s lines with their 0-based numbers, like `text.lines().enumerate()`
-/// but found with the `memchr` crate's vectorised search: the agent splits
-/// a few hundred lines of kernel text every second, and per-line overhead
-/// is most of a sample's cost.
-pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(
-        // A last line without its newline (a truncated read) still counts.
-        (!text.is_empty() && !text.ends_with('\n')).then_some(text.len()),
-    );
-    let mut start = 0;
-    ends.enumerate().map(move |(i, end)| {
-        // `end` is at a '\n' (ASCII) or at the end: both are char boundaries.
-        let line = text.get(start..end).unwrap_or("");
-        start = end + 1;
-        (i, line)
+/// `text`'s lines with their 0-based numbers, like `str::lines().enumerate()`
+/// on bytes. A last line without its newline (a truncated read) still counts.
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+pub(crate) fn numbered_lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut rest = text;
+    (0..).map_while(move |i| {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match find_newline(rest) {
+            Some(p) => (&rest[..p], &rest[p + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        // `str::lines` drops a line's trailing '\r' too.
+        Some((i, line.strip_suffix(b"\r").unwrap_or(line)))
     })
 }
 
-/// Parses a non-negative decimal integer.
-pub(crate) fn parse_u64(value: &str) -> Result<u64, ParseErrorKind> {
-    value
-        .parse::<u64>()
-        .map_err(|_| ParseErrorKind::BadNumber(value.chars().take(32).collect()))
+/// The first `'\n'`, eight bytes at a time (the classic zero-byte test on
+/// `word ^ 0x0a0a..`). The agent splits ~60 lines of meminfo every second
+/// with cold caches: this is a few instructions in the hot section, where
+/// the `memchr` crate's vectorised search was two more pages to fault in
+/// (its code and its dispatch pointer) for 1.5 KB of text.
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ NL;
+        // The lowest byte flagged here is the first zero byte of `x`
+        // (borrows only flag bytes above a real zero).
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|&b| b == b'\n').map(|p| at + p)
+}
+
+/// Splits at the first `sep`.
+pub(crate) fn split_once(b: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let i = b.iter().position(|&c| c == sep)?;
+    Some((&b[..i], &b[i + 1..]))
+}
+
+/// The ASCII-whitespace-separated fields (`str::split_ascii_whitespace`).
+pub(crate) fn fields(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    b.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty())
+}
+
+/// Whether the line holds nothing but ASCII whitespace.
+pub(crate) fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(u8::is_ascii_whitespace)
+}
+
+#[cold]
+#[inline(never)]
+fn bad_number(value: &[u8]) -> ParseErrorKind {
+    ParseErrorKind::BadNumber(lossy(value, 32))
+}
+
+/// Parses a non-negative decimal integer: what `str::parse::<u64>` takes
+/// (digits, an optional leading `+`), from bytes.
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+pub(crate) fn parse_u64(value: &[u8]) -> Result<u64, ParseErrorKind> {
+    let bad = || bad_number(value);
+    let digits = value.strip_prefix(b"+").unwrap_or(value);
+    if digits.is_empty() {
+        return Err(bad());
+    }
+    let mut n = 0u64;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(bad());
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d)))
+            .ok_or_else(bad)?;
+    }
+    Ok(n)
 }
 
 /// Parses a non-negative finite decimal (PSI averages such as `12.34`).
@@ -130,10 +224,12 @@ pub(crate) fn parse_u64(value: &str) -> Result<u64, ParseErrorKind> {
 /// `str::parse::<f64>`'s answer without its code (the agent reads PSI every
 /// second, with cold caches: less code is less time). Longer or odd forms
 /// take `str::parse`.
-pub(crate) fn parse_f64(value: &str) -> Result<f64, ParseErrorKind> {
-    let bad = || ParseErrorKind::BadNumber(value.chars().take(32).collect());
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+pub(crate) fn parse_f64(value: &[u8]) -> Result<f64, ParseErrorKind> {
+    let bad = || bad_number(value);
     let (mut n, mut digits, mut frac, mut dot) = (0u64, 0u32, 0u32, false);
-    for b in value.bytes() {
+    for &b in value {
         match b {
             b'0'..=b'9' => {
                 n = n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
@@ -155,27 +251,40 @@ pub(crate) fn parse_f64(value: &str) -> Result<f64, ParseErrorKind> {
     if digits <= 15 {
         return Ok(n as f64 / POW10[frac as usize]);
     }
-    value.parse::<f64>().map_err(|_| bad())
+    // Only digits and one dot got here: ASCII.
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(bad)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Just;
 
     #[test]
     fn truncation_is_detected_and_names_the_last_key() {
-        let e = check_complete(ProcFile::Meminfo, "MemTotal: 1 kB\nMemFr").unwrap_err();
+        let e = check_complete(ProcFile::Meminfo, b"MemTotal: 1 kB\nMemFr").unwrap_err();
         assert_eq!(e.line, 2);
         assert_eq!(e.key, "MemFr");
         assert_eq!(e.kind, ParseErrorKind::Truncated);
-        assert!(check_complete(ProcFile::Meminfo, "a 1\n").is_ok());
+        assert!(check_complete(ProcFile::Meminfo, b"a 1\n").is_ok());
     }
 
     #[test]
     fn numbered_lines_match_std_lines() {
-        for text in ["", "a\n", "a\nb", "a\n\nb\n", "\n", "é 1\nü 2\n"] {
-            let ours: Vec<_> = numbered_lines(text).collect();
-            let std: Vec<_> = text.lines().enumerate().collect();
+        for text in [
+            "",
+            "a\n",
+            "a\nb",
+            "a\n\nb\n",
+            "\n",
+            "é 1\nü 2\n",
+            "a\r\nb\r\n",
+        ] {
+            let ours: Vec<_> = numbered_lines(text.as_bytes()).collect();
+            let std: Vec<_> = text.lines().map(str::as_bytes).enumerate().collect();
             assert_eq!(ours, std, "{text:?}");
         }
     }
@@ -184,21 +293,47 @@ mod tests {
         #[test]
         fn parse_f64_is_str_parse_on_decimals(v in "[0-9]{0,18}(\\.[0-9]{0,18})?|[0-9.]{0,8}") {
             let want = v.parse::<f64>().ok();
-            let got = parse_f64(&v).ok();
+            let got = parse_f64(v.as_bytes()).ok();
             proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{:?}", v);
+        }
+
+        #[test]
+        fn parse_u64_is_str_parse(v in "[+-]?[0-9]{0,22}|[0-9a-z+ .-]{0,6}") {
+            proptest::prop_assert_eq!(parse_u64(v.as_bytes()).ok(), v.parse::<u64>().ok(), "{:?}", v);
+        }
+
+        #[test]
+        fn find_newline_is_position(v in proptest::collection::vec(
+            proptest::prop_oneof![Just(b'\n'), Just(0u8), Just(0x0bu8), Just(0x8au8), Just(b'a')],
+            0..40,
+        )) {
+            let want = v.iter().position(|&b| b == b'\n');
+            proptest::prop_assert_eq!(find_newline(&v), want);
+        }
+
+        #[test]
+        fn fields_are_split_ascii_whitespace(v in "[a1 \t\r\n\x0c]{0,12}") {
+            let want: Vec<&[u8]> = v.split_ascii_whitespace().map(str::as_bytes).collect();
+            let got: Vec<&[u8]> = fields(v.as_bytes()).collect();
+            proptest::prop_assert_eq!(got, want);
         }
     }
 
     #[test]
     fn numbers_reject_signs_and_garbage() {
-        assert_eq!(parse_u64("42"), Ok(42));
-        assert!(parse_u64("-1").is_err());
-        assert!(parse_u64("1e3").is_err());
-        assert!(parse_u64("99999999999999999999999").is_err());
-        assert_eq!(parse_f64("12.50"), Ok(12.5));
-        assert!(parse_f64("NaN").is_err());
-        assert!(parse_f64("inf").is_err());
-        assert!(parse_f64("-1.0").is_err());
+        assert_eq!(parse_u64(b"42"), Ok(42));
+        assert!(parse_u64(b"-1").is_err());
+        assert!(parse_u64(b"1e3").is_err());
+        assert!(parse_u64(b"99999999999999999999999").is_err());
+        assert_eq!(parse_f64(b"12.50"), Ok(12.5));
+        assert!(parse_f64(b"NaN").is_err());
+        assert!(parse_f64(b"inf").is_err());
+        assert!(parse_f64(b"-1.0").is_err());
+        // Garbage bytes are named (lossily), never a panic.
+        assert_eq!(
+            parse_u64(b"1\xff2"),
+            Err(ParseErrorKind::BadNumber("1\u{fffd}2".into()))
+        );
     }
 
     #[test]

@@ -11,7 +11,10 @@
 //! 5.13; memory always has it, but we do not insist). Unknown `key=value`
 //! pairs are ignored; no allocation on success.
 
-use super::parse::{check_complete, parse_f64, parse_u64, ParseError, ParseErrorKind, ProcFile};
+use super::parse::{
+    check_complete, fields, is_blank, lossy, numbered_lines, parse_f64, parse_u64, split_once,
+    ParseError, ParseErrorKind, ProcFile,
+};
 
 /// One PSI line.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -38,22 +41,28 @@ pub struct Psi {
 impl Psi {
     /// Parses the text of a pressure file.
     pub fn parse(text: &str) -> Result<Psi, ParseError> {
+        Psi::parse_bytes(text.as_bytes())
+    }
+
+    /// [`Psi::parse`] on the file's raw bytes, as read (no UTF-8
+    /// validation, as [`super::Meminfo::parse_bytes`]).
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
+    pub fn parse_bytes(text: &[u8]) -> Result<Psi, ParseError> {
         check_complete(ProcFile::Psi, text)?;
         let mut some = None;
         let mut full = None;
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
+        for (i, line) in numbered_lines(text) {
+            if is_blank(line) {
                 continue;
             }
-            let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
-            let dst = match kind {
-                "some" => &mut some,
-                "full" => &mut full,
+            let (kind, rest) = split_once(line, b' ').unwrap_or((line, b""));
+            let (dst, kind) = match kind {
+                b"some" => (&mut some, "some"),
+                b"full" => (&mut full, "full"),
                 _ => continue,
             };
-            *dst = Some(parse_line(rest).map_err(|(key, k)| {
-                ParseError::new(ProcFile::Psi, i + 1, &format!("{kind} {key}"), k)
-            })?);
+            *dst = Some(parse_line(rest).map_err(|(key, k)| line_error(i, kind, key, k))?);
         }
         let some =
             some.ok_or_else(|| ParseError::new(ProcFile::Psi, 0, "some", ParseErrorKind::Missing))?;
@@ -61,28 +70,35 @@ impl Psi {
     }
 }
 
+#[cold]
+#[inline(never)]
+fn line_error(i: usize, kind: &str, key: &[u8], k: ParseErrorKind) -> ParseError {
+    let key = format!("{kind} {}", lossy(key, 32));
+    ParseError::new(ProcFile::Psi, i + 1, &key, k)
+}
+
 /// `avg10=.. avg60=.. avg300=.. total=..`; every one of the four required.
-fn parse_line(rest: &str) -> Result<PsiLine, (&str, ParseErrorKind)> {
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+fn parse_line(rest: &[u8]) -> Result<PsiLine, (&[u8], ParseErrorKind)> {
     let mut l = PsiLine::default();
     let mut seen = 0u8;
-    for pair in rest.split_ascii_whitespace() {
-        let (key, value) = pair
-            .split_once('=')
-            .ok_or((pair, ParseErrorKind::Malformed))?;
+    for pair in fields(rest) {
+        let (key, value) = split_once(pair, b'=').ok_or((pair, ParseErrorKind::Malformed))?;
         let bit = match key {
-            "avg10" => {
+            b"avg10" => {
                 l.avg10_pct = parse_f64(value).map_err(|k| (key, k))?;
                 0
             }
-            "avg60" => {
+            b"avg60" => {
                 l.avg60_pct = parse_f64(value).map_err(|k| (key, k))?;
                 1
             }
-            "avg300" => {
+            b"avg300" => {
                 l.avg300_pct = parse_f64(value).map_err(|k| (key, k))?;
                 2
             }
-            "total" => {
+            b"total" => {
                 l.total_us = parse_u64(value).map_err(|k| (key, k))?;
                 3
             }
@@ -90,7 +106,7 @@ fn parse_line(rest: &str) -> Result<PsiLine, (&str, ParseErrorKind)> {
         };
         seen |= 1 << bit;
     }
-    const NAMES: [&str; 4] = ["avg10", "avg60", "avg300", "total"];
+    const NAMES: [&[u8]; 4] = [b"avg10", b"avg60", b"avg300", b"total"];
     match (0..4).find(|b| seen & (1 << b) == 0) {
         Some(b) => Err((NAMES[b], ParseErrorKind::Missing)),
         None => Ok(l),

@@ -8,7 +8,7 @@
 //! at. No allocation on success.
 
 use super::parse::{
-    check_complete, numbered_lines, parse_u64, ParseError, ParseErrorKind, ProcFile,
+    check_complete, fields, numbered_lines, parse_u64, ParseError, ParseErrorKind, ProcFile,
 };
 
 /// The `/proc/vmstat` counters memcanary uses (raw cumulative counts).
@@ -36,28 +36,37 @@ fn add(dst: &mut Option<u64>, v: u64) {
 impl Vmstat {
     /// Parses the text of `/proc/vmstat`.
     pub fn parse(text: &str) -> Result<Vmstat, ParseError> {
+        Vmstat::parse_bytes(text.as_bytes())
+    }
+
+    /// [`Vmstat::parse`] on the file's raw bytes, as read (no UTF-8
+    /// validation, as [`super::Meminfo::parse_bytes`]).
+    // Not inlined into the sample path, and not in the hot section: the
+    // agent reads vmstat every few seconds while calm, not every second.
+    #[inline(never)]
+    pub fn parse_bytes(text: &[u8]) -> Result<Vmstat, ParseError> {
         check_complete(ProcFile::Vmstat, text)?;
         let mut v = Vmstat::default();
         for (i, line) in numbered_lines(text) {
             // ~180 lines, six keys wanted: skip the others on their first
             // byte before splitting (the agent parses this every sample).
-            if !matches!(line.as_bytes().first(), Some(b'p' | b'o' | b'w' | b'a')) {
+            if !matches!(line.first(), Some(b'p' | b'o' | b'w' | b'a')) {
                 continue;
             }
-            let err = |key: &str, kind| ParseError::new(ProcFile::Vmstat, i + 1, key, kind);
-            let mut parts = line.split_ascii_whitespace();
+            let err = |key: &[u8], kind| ParseError::at(ProcFile::Vmstat, i + 1, key, kind);
+            let mut parts = fields(line);
             let (Some(key), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(err(line, ParseErrorKind::Malformed));
             };
             let dst = match key {
-                "pgmajfault" => &mut v.pgmajfault,
-                "pswpin" => &mut v.pswpin,
-                "pswpout" => &mut v.pswpout,
-                "oom_kill" => &mut v.oom_kill,
-                "workingset_refault" | "workingset_refault_anon" | "workingset_refault_file" => {
+                b"pgmajfault" => &mut v.pgmajfault,
+                b"pswpin" => &mut v.pswpin,
+                b"pswpout" => &mut v.pswpout,
+                b"oom_kill" => &mut v.oom_kill,
+                b"workingset_refault" | b"workingset_refault_anon" | b"workingset_refault_file" => {
                     &mut v.workingset_refault
                 }
-                k if k == "allocstall" || k.starts_with("allocstall_") => &mut v.allocstall,
+                k if k == b"allocstall" || k.starts_with(b"allocstall_") => &mut v.allocstall,
                 _ => continue,
             };
             let n = parse_u64(value).map_err(|k| err(key, k))?;

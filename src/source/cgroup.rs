@@ -112,6 +112,8 @@ impl CgroupScope {
 
     /// Overwrites the memory and swap fields of `s` (already filled from the
     /// host) with the cgroup's view; PSI too when the cgroup has its own.
+    /// (Out of line: the host-wide sample path does not carry it.)
+    #[inline(never)]
     pub(crate) fn apply(&mut self, host: &Meminfo, s: &mut Sample) -> Result<(), ProcError> {
         let limit = clamp(self.limit.read_u64_or_max()?, host.mem_total_bytes);
         let usage = self.usage.read_u64_or_max()?.unwrap_or(0);

@@ -59,18 +59,34 @@ impl ProcFile {
 
     /// Re-reads the whole file from offset 0; returns its text.
     pub(crate) fn read(&mut self) -> Result<&str, ProcError> {
+        let len = self.fill()?;
+        std::str::from_utf8(&self.buf[..len]).map_err(|_| ProcError::NotUtf8 {
+            path: self.path.clone(),
+        })
+    }
+
+    /// Re-reads the whole file from offset 0; returns its bytes, unchecked
+    /// (the kernel's own files are ASCII; the parsers take bytes).
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
+    pub(crate) fn read_bytes(&mut self) -> Result<&[u8], ProcError> {
+        let len = self.fill()?;
+        Ok(&self.buf[..len])
+    }
+
+    /// Reads the whole file into the buffer; returns its length.
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
+    fn fill(&mut self) -> Result<usize, ProcError> {
         let mut len = 0;
         loop {
             if len == self.buf.len() {
                 self.grow()?;
             }
-            let n =
-                rustix::io::pread(&self.file, &mut self.buf[len..], len as u64).map_err(|e| {
-                    ProcError::Read {
-                        path: self.path.clone(),
-                        source: e.into(),
-                    }
-                })?;
+            let n = match rustix::io::pread(&self.file, &mut self.buf[len..], len as u64) {
+                Ok(n) => n,
+                Err(e) => return Err(self.read_error(e)),
+            };
             len += n;
             // A short read is the end for procfs/sysfs/cgroupfs (seq_file
             // fills the buffer while it has data). Asking again would make
@@ -79,9 +95,7 @@ impl ProcFile {
                 break;
             }
         }
-        std::str::from_utf8(&self.buf[..len]).map_err(|_| ProcError::NotUtf8 {
-            path: self.path.clone(),
-        })
+        Ok(len)
     }
 
     /// Re-reads a one-number file such as `memory.current` or `max`.
@@ -103,6 +117,17 @@ impl ProcFile {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn read_error(&self, e: rustix::io::Errno) -> ProcError {
+        ProcError::Read {
+            path: self.path.clone(),
+            source: e.into(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) -> Result<(), ProcError> {
         let new_len = self.buf.len() * 2;
         if new_len > MAX_BYTES {

@@ -14,7 +14,7 @@
 
 use super::cgroup::CgroupScope;
 use super::procfile::ProcFile;
-use crate::signal::{Meminfo, ParseError, Psi, Sample, Vmstat};
+use crate::signal::{Meminfo, MeminfoLayout, ParseError, Psi, Sample, Vmstat};
 use std::path::{Path, PathBuf};
 
 /// Why a sample could not be read.
@@ -80,6 +80,8 @@ pub enum ProcError {
 pub struct ProcSource {
     root: PathBuf,
     meminfo: ProcFile,
+    /// Where meminfo's wanted lines were last time.
+    meminfo_layout: MeminfoLayout,
     vmstat: ProcFile,
     psi: Option<ProcFile>,
     scope: Option<CgroupScope>,
@@ -95,6 +97,7 @@ impl ProcSource {
         Ok(ProcSource {
             root: root.to_owned(),
             meminfo: ProcFile::open(&root.join("meminfo"), 8192)?,
+            meminfo_layout: MeminfoLayout::default(),
             vmstat: ProcFile::open(&root.join("vmstat"), 16384)?,
             psi: ProcFile::open_optional(&root.join("pressure/memory"), 256)?,
             scope: None,
@@ -150,12 +153,18 @@ impl ProcSource {
         self.read_inner(at_ms, self.counters.is_none())
     }
 
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     fn read_inner(&mut self, at_ms: i64, counters: bool) -> Result<Sample, ProcError> {
-        let m = parse_with(&mut self.meminfo, Meminfo::parse)?;
+        let text = self.meminfo.read_bytes()?;
+        let m = match Meminfo::parse_with_layout(text, &mut self.meminfo_layout) {
+            Ok(m) => m,
+            Err(e) => return Err(parse_error(&self.meminfo, e)),
+        };
         let v = match self.counters {
             Some(v) if !counters => v,
             _ => {
-                let v = parse_with(&mut self.vmstat, Vmstat::parse)?;
+                let v = parse_with(&mut self.vmstat, Vmstat::parse_bytes)?;
                 self.counters = Some(v);
                 v
             }
@@ -188,18 +197,26 @@ impl ProcSource {
 
 fn parse_with<T>(
     f: &mut ProcFile,
-    parse: fn(&str) -> Result<T, ParseError>,
+    parse: fn(&[u8]) -> Result<T, ParseError>,
 ) -> Result<T, ProcError> {
-    let text = f.read()?;
+    let text = f.read_bytes()?;
     match parse(text) {
         Ok(v) => Ok(v),
-        Err(source) => Err(ProcError::Parse {
-            path: f.path().to_owned(),
-            source,
-        }),
+        Err(source) => Err(parse_error(f, source)),
     }
 }
 
+#[cold]
+#[inline(never)]
+fn parse_error(f: &ProcFile, source: ParseError) -> ProcError {
+    ProcError::Parse {
+        path: f.path().to_owned(),
+        source,
+    }
+}
+
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
 pub(crate) fn parse_psi(f: &mut ProcFile) -> Result<Psi, ProcError> {
-    parse_with(f, Psi::parse)
+    parse_with(f, Psi::parse_bytes)
 }
