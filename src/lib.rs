@@ -21,6 +21,22 @@
 //!
 //! One detector, fed three ways: the on-host daemon, the fleet watcher and the
 //! backtest all run the same code.
+//!
+//! # The hot section
+//!
+//! The agent wakes once a second on a calm host and runs one sample through
+//! the parsers and the detector. At that rate every cache line and TLB
+//! entry it needs has gone cold since the last turn, so the cost of a turn
+//! follows the number of distinct pages it touches more than the number of
+//! instructions it runs (`docs/agent.md`, "Pages touched per wake-up").
+//! The functions on that path that the compiler keeps out of line carry
+//! `#[link_section = "memcanary_hot"]`: the linker gathers them into one
+//! run of pages instead of leaving them wherever they fell among 1.9 MB of
+//! code. Their error paths are `#[cold]` functions, outside it. That
+//! attribute is the crate's only exception to `unsafe_code = "deny"`
+//! (rustc counts a chosen link section as unsafe because a wrong one could
+//! put code where it cannot run; this one is an ordinary code section,
+//! placed by the linker after `.text`). There is no `unsafe` block.
 
 #![deny(missing_docs)]
 

@@ -1,13 +1,31 @@
 //! The agent's clock: the only place it reads time (the detector never does).
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Wall-clock milliseconds since the Unix epoch (sample timestamps).
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
 #[allow(clippy::disallowed_methods)] // the agent loop is the edge that owns the clock
 pub fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Monotonic nanoseconds since the first call: the loop's deadlines. Plain
+/// integers, so the loop's arithmetic is inline instead of std's `Instant`
+/// operators, out of line on pages of their own (lib.rs, "The hot
+/// section"). The clock itself stays std's (libc, which resolves the vDSO
+/// at start): rustix's own vDSO lookup saved a few more pages but hung the
+/// loop under valgrind, and a loop that silently stops is the one failure
+/// this agent must not have.
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+#[allow(clippy::disallowed_methods)] // the agent loop is the edge that owns the clock
+pub fn mono_ns() -> i64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    Instant::now().duration_since(start).as_nanos() as i64
 }
 
 /// Monotonic now (scheduling, lateness).

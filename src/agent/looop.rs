@@ -8,7 +8,7 @@
 //! since an agent that cannot get scheduled is itself evidence of thrash.
 
 use super::blackbox::{Blackbox, Latest, Note};
-use super::clock::{mono, wall_ms};
+use super::clock::{mono_ns, wall_ms};
 use super::metrics::{state_value, Metrics};
 use super::notifier::Notifier;
 use super::ring::{Ring, Row};
@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The agent's own rule: the sampling loop woke much later than it asked.
 pub const LOOP_STALLED: &str = "loop_stalled";
@@ -64,7 +64,8 @@ pub(super) struct Agent {
     bad_samples: u64,
     stalled: bool,
     calm_turns: u32,
-    boost_until: Option<Instant>,
+    /// Until when (monotonic ns) a PSI trigger keeps sampling fast.
+    boost_until: Option<i64>,
     max_lateness_s: f64,
     /// Sampling at the fast interval (set by [`Agent::interval`]).
     fast: bool,
@@ -96,7 +97,16 @@ fn setup_err(what: &'static str) -> impl FnOnce(std::io::Error) -> AgentError {
 }
 
 impl Agent {
-    pub(super) fn start(cfg: Config, config_path: Option<PathBuf>) -> Result<Agent, AgentError> {
+    /// Sets everything up. Not inlined, and the agent is boxed, so the loop
+    /// runs in a small stack frame with its state in one allocation: a calm
+    /// turn touches a few pages of stack, not the tens of kilobytes of
+    /// start-up locals (each page touched once a second is a TLB and cache
+    /// miss; see `docs/agent.md`, "Pages touched per wake-up").
+    #[inline(never)]
+    pub(super) fn start(
+        cfg: Config,
+        config_path: Option<PathBuf>,
+    ) -> Result<Box<Agent>, AgentError> {
         let a = &cfg.agent;
         let src = open_source(a)?;
         let det = Detector::new(&cfg.detector);
@@ -155,7 +165,7 @@ impl Agent {
         let (notify_tx, h) = nt.spawn().map_err(setup_err("the notifier thread"))?;
         threads.push(h);
         let (wake, term, hup) = signals()?;
-        Ok(Agent {
+        Ok(Box::new(Agent {
             src,
             det,
             trigger,
@@ -180,11 +190,14 @@ impl Agent {
             vmstat_at_ms: i64::MIN / 2,
             cfg,
             config_path,
-        })
+        }))
     }
 
-    pub(super) fn run(mut self) -> Result<(), AgentError> {
-        let mut deadline = mono();
+    #[inline(never)]
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
+    pub(super) fn run(mut self: Box<Self>) -> Result<(), AgentError> {
+        let mut deadline = mono_ns();
         loop {
             let woke = self.wait(deadline);
             if self.term.load(Ordering::Relaxed) {
@@ -193,14 +206,14 @@ impl Agent {
             if self.hup.swap(false, Ordering::Relaxed) {
                 self.reload();
             }
-            let now = mono();
+            let now = mono_ns();
             let lateness = match woke {
-                Wake::Timer => now.saturating_duration_since(deadline),
+                Wake::Timer => Duration::from_nanos((now - deadline).max(0) as u64),
                 Wake::Trigger => {
                     self.metrics.psi_trigger_wakeups.inc();
                     let woke_s = wall_ms() as f64 / 1000.0;
                     self.metrics.psi_trigger_last_wakeup.set(woke_s);
-                    self.boost_until = Some(now + TRIGGER_BOOST);
+                    self.boost_until = Some(now + TRIGGER_BOOST.as_nanos() as i64);
                     self.fast = true; // this very sample reads everything
                     Duration::ZERO
                 }
@@ -211,18 +224,18 @@ impl Agent {
             self.metrics
                 .sampling_interval_seconds
                 .set(interval.as_secs_f64());
-            deadline = now + interval;
+            deadline = now + interval.as_nanos() as i64;
         }
         self.stop();
         Ok(())
     }
 
     /// Waits for the deadline, a PSI trigger or a signal.
-    fn wait(&mut self, deadline: Instant) -> Wake {
-        let left = deadline.saturating_duration_since(mono());
+    fn wait(&mut self, deadline: i64) -> Wake {
+        let left = (deadline - mono_ns()).max(0);
         let ts = Timespec {
-            tv_sec: left.as_secs() as _,
-            tv_nsec: left.subsec_nanos() as _,
+            tv_sec: left / 1_000_000_000,
+            tv_nsec: left % 1_000_000_000,
         };
         let (sig, pri, err) = {
             let wake_fd = PollFd::new(&self.wake, PollFlags::IN);
@@ -254,15 +267,21 @@ impl Agent {
             return Wake::Signal;
         }
         if err {
-            tracing::warn!(
-                "PSI trigger fd reported an error (cgroup removed?); falling back to polling"
-            );
-            self.trigger.disarm("trigger fd error");
+            self.trigger_failed();
         }
         if pri {
             return Wake::Trigger;
         }
         Wake::Timer
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trigger_failed(&mut self) {
+        tracing::warn!(
+            "PSI trigger fd reported an error (cgroup removed?); falling back to polling"
+        );
+        self.trigger.disarm("trigger fd error");
     }
 
     /// One sample through the detector, and the hand-offs.
@@ -329,6 +348,8 @@ impl Agent {
     }
 
     /// Bad /proc content: logged once per kind of error, sample skipped.
+    #[cold]
+    #[inline(never)]
     fn on_read_error(&mut self, e: ProcError) {
         self.metrics.sample_errors.inc();
         self.bad_samples += 1;
@@ -342,13 +363,7 @@ impl Agent {
     fn check_stall(&mut self, lateness: Duration, at: i64) {
         let limit = Duration::from_millis(self.cfg.agent.stall_after.as_millis().max(1) as u64);
         if lateness > limit && !self.stalled {
-            self.stalled = true;
-            self.calm_turns = 0;
-            tracing::warn!(
-                lateness_ms = lateness.as_millis() as u64,
-                "sampling loop stalled: the agent itself is starved"
-            );
-            self.events.push(self.own_event(at, AlertState::Firing));
+            self.stall_began(lateness, at);
         } else if self.stalled && lateness < limit / 2 {
             self.calm_turns += 1;
             if self.calm_turns >= STALL_CALM_TURNS {
@@ -358,6 +373,20 @@ impl Agent {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn stall_began(&mut self, lateness: Duration, at: i64) {
+        self.stalled = true;
+        self.calm_turns = 0;
+        tracing::warn!(
+            lateness_ms = lateness.as_millis() as u64,
+            "sampling loop stalled: the agent itself is starved"
+        );
+        self.events.push(self.own_event(at, AlertState::Firing));
+    }
+
+    #[cold]
+    #[inline(never)]
     fn own_event(&self, at_ms: i64, state: AlertState) -> Event {
         Event {
             at_ms,
@@ -377,6 +406,8 @@ impl Agent {
     }
 
     /// Hands events to the notifier and the black box without blocking.
+    #[cold]
+    #[inline(never)]
     fn dispatch(&mut self) {
         for ev in self.events.drain(..) {
             tracing::info!(
@@ -400,6 +431,8 @@ impl Agent {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn update_rule_gauges(&self) {
         for (spec, st) in self.det.rules().iter() {
             if let Some(i) = self.rule_names.iter().position(|n| *n == spec.name) {
@@ -416,7 +449,7 @@ impl Agent {
     }
 
     /// Fast while pressure is elevated, else the base interval.
-    fn interval(&mut self, now: Instant) -> Duration {
+    fn interval(&mut self, now: i64) -> Duration {
         let a = &self.cfg.agent;
         let boosted = self.boost_until.is_some_and(|t| now < t);
         let f = self.det.features();
@@ -432,6 +465,8 @@ impl Agent {
         Duration::from_millis(d.as_millis().max(1) as u64)
     }
 
+    #[cold]
+    #[inline(never)]
     fn reload(&mut self) {
         let new = match reload::load(self.config_path.as_deref()) {
             Ok(c) => c,
@@ -472,7 +507,7 @@ impl Agent {
         det
     }
 
-    fn stop(mut self) {
+    fn stop(mut self: Box<Self>) {
         tracing::info!("stopping");
         self.notify_tx = None;
         self.blackbox_tx = None;

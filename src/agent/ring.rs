@@ -92,6 +92,8 @@ impl Ring {
 
     /// Adds a row unless the previous one is younger than the step (fast
     /// sampling keeps the ring at ~1 s resolution). Never allocates.
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     pub fn push(&mut self, row: Row) -> bool {
         if let Some(last) = self.last() {
             if row.at_ms - last.at_ms < self.min_step_ms {

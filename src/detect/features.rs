@@ -183,6 +183,8 @@ impl FeatureState {
     }
 
     /// Takes one sample and computes its features into `out`.
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     pub fn update(&mut self, s: &Sample, out: &mut Features) {
         let raw = [
             s.psi_some_total_us,
@@ -216,6 +218,8 @@ impl FeatureState {
     }
 
     #[inline(always)]
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     fn compute(&self, s: &Sample, p: Level, t: Totals) -> Features {
         let capacity = s.capacity_bytes() as f64;
         let inv = self.inv;

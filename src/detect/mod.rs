@@ -126,6 +126,8 @@ impl Detector {
 
     /// Feeds one sample; state changes are appended to `out`. Allocation-free
     /// when `out` has room for a handful of events.
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     pub fn observe(&mut self, sample: &Sample, out: &mut Vec<Event>) -> Result<(), ObserveError> {
         sample.validate()?;
         if let Some(prev) = &self.last {
@@ -266,7 +268,10 @@ fn stale_after(cfg: &DetectorConfig, typical_ms: Option<i64>) -> i64 {
     by_interval.max(cfg.stale_after_min.as_millis())
 }
 
-/// The evidence for an event at `f`.
+/// The evidence for an event at `f`. Cold: events are rare, samples are
+/// not, and the calm path stays small (see `docs/agent.md`).
+#[cold]
+#[inline(never)]
 fn evidence(cfg: &DetectorConfig, f: &Features, silent: Option<f64>) -> Evidence {
     let s = &f.sample;
     Evidence {

@@ -346,6 +346,8 @@ impl RuleSet {
 
     /// Evaluates every rule on `f`; state changes go to `out`, with the
     /// evidence made by `evidence` (called only when there is an event).
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     pub fn eval(&mut self, f: &Features, evidence: impl Fn() -> Evidence, out: &mut Vec<Event>) {
         for (spec, st) in self.specs.iter().zip(self.status.iter_mut()) {
             let firing = matches!(st, RuleStatus::Firing { .. });

@@ -114,6 +114,8 @@ impl<P: Timed> Window<P> {
     }
 
     /// Adds a point (time must not go backwards; the caller ensures it).
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     pub fn push(&mut self, p: P) {
         if self.len >= 2 && p.at_ms() - self.get(self.len - 2).at_ms() < self.spacing_ms {
             let last = (self.start + self.len - 1) & MASK;
@@ -148,6 +150,8 @@ impl<P: Timed> Window<P> {
 
 impl Window<Totals> {
     /// The oldest and newest points within the last `span_ms`, for rates.
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     pub fn rate_base(&self, span_ms: i64) -> Option<RateBase> {
         let new = self.newest()?;
         let old = self.get(self.first_since(new.at_ms - span_ms)?);
@@ -179,6 +183,8 @@ impl Window<Level> {
     /// between each point and the one half the window later. A single bad
     /// point moves at most two of those slopes, so the median stays put.
     /// `None` with fewer than `min_points` points.
+    #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+    #[link_section = "memcanary_hot"]
     pub fn headroom_slope(&self, min_points: usize) -> Option<f64> {
         if self.len < min_points.max(3) {
             return None;
@@ -255,6 +261,8 @@ pub(super) fn min(a: f64, b: f64) -> f64 {
 /// when empty. Sorting integer keys orders the values as
 /// [`f64::total_cmp`] would, with one bit twiddle per value instead of two
 /// per comparison.
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
 fn median_of_keys(keys: &mut [i64]) -> Option<f64> {
     if keys.is_empty() {
         return None;
@@ -274,6 +282,8 @@ fn median_of_keys(keys: &mut [i64]) -> Option<f64> {
 /// compile to conditional moves. A comparison sort of noisy slopes
 /// mispredicts at almost every step; this costs n²/2 cheap steps instead.
 /// (A selection by rank, n² comparisons, measured slower.)
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
 fn sort_few(keys: &mut [i64]) {
     for i in 1..keys.len() {
         let mut carry = keys[i];
