@@ -23,7 +23,9 @@ N=${2:-20}
 ROUNDS=${ROUNDS:-3}
 [ "$(id -u)" = 0 ] || { echo "bench-agent: needs root (cgroup, swapon)" >&2; exit 1; }
 for p in earlyoom stress-ng bc curl; do
-  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >&2
+  command -v "$p" >/dev/null && continue
+  [ -n "${APT_UPDATED:-}" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >&2
 done
 cargo build --profile agent --quiet --bin memcanary-agent
 cargo build --release --quiet --example psi_latency

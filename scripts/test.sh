@@ -3,10 +3,10 @@
 #
 # On a fresh machine it first installs what the tests need (Debian packages for
 # the real peers: VictoriaMetrics, vmalert, Prometheus' promtool, Alertmanager,
-# node_exporter, stress-ng) and starts each server on 127.0.0.1. Each part of
-# the setup is a file in scripts/test.d/ (sourced in name order); a part that
-# starts a server exports the address in an environment variable for the tests
-# and registers its cleanup with `on_exit`.
+# stress-ng, systemd-analyze; a font for the plots) and starts each server on
+# 127.0.0.1. Each part of the setup is a file in scripts/test.d/ (sourced in
+# name order); a part that starts a server exports the address in an
+# environment variable for the tests and registers its cleanup with `on_exit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -75,4 +75,9 @@ cargo clippy --all-targets --quiet -- -D warnings
 # numbers, they do not assert.
 step "cargo test"
 cargo test --lib --bins --tests --examples --quiet 2>&1 | tee "$MEMCANARY_TEST_TMP/cargo-test.log"
-cargo test --doc --quiet
+cargo test --doc --quiet 2>&1 | tee -a "$MEMCANARY_TEST_TMP/cargo-test.log"
+# One total at the end: the last runner's own summary is the doc tests',
+# and the library has none.
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+  END { printf "\nall tests: %d passed, %d failed, %d ignored\n", p, f, i }' \
+  "$MEMCANARY_TEST_TMP/cargo-test.log"

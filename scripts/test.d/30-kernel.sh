@@ -1,8 +1,9 @@
 # Real-kernel agent test (tests/it/agent_kernel.rs) and unit validation:
-# mkswap/swapon (util-linux, mount), stress-ng and earlyoom for
-# scripts/bench-agent.sh, systemd-analyze to verify the unit file.
+# mkswap/swapon (util-linux, mount), stress-ng, systemd-analyze to verify
+# the unit file, and procps for the /bin/kill its ExecReload names
+# (systemd-analyze verify checks that the command exists).
 if [ "$(id -u)" = 0 ]; then
-  apt_need util-linux mount stress-ng systemd
+  apt_need util-linux mount stress-ng systemd procps
 else
   echo "30-kernel: not root: the real-kernel agent test will print SKIP" >&2
 fi
