@@ -49,7 +49,8 @@ impl Vmstat {
         let mut v = Vmstat::default();
         for (i, line) in numbered_lines(text) {
             // ~180 lines, six keys wanted: skip the others on their first
-            // byte before splitting (the agent parses this every sample).
+            // byte before splitting (the agent parses this every few seconds
+            // while calm, every sample under pressure).
             if !matches!(line.first(), Some(b'p' | b'o' | b'w' | b'a')) {
                 continue;
             }
