@@ -12,11 +12,7 @@ cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 D=${1:-300}; shift || true
 [ $# -gt 0 ] || { cargo build --profile agent --quiet --bin memcanary-agent; set -- target/agent/memcanary-agent; }
-for p in earlyoom gcc; do
-  command -v "$p" >/dev/null && continue
-  [ -n "${APT_UPDATED:-}" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; APT_UPDATED=1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >&2
-done
+need_cmds earlyoom gcc
 TMP=$(mktemp -d /tmp/memcanary-cpu.XXXXXX)
 PIDS=(); NAMES=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT

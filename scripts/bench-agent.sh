@@ -22,11 +22,8 @@ IDLE=${1:-600}
 N=${2:-20}
 ROUNDS=${ROUNDS:-3}
 [ "$(id -u)" = 0 ] || { echo "bench-agent: needs root (cgroup, swapon)" >&2; exit 1; }
-for p in earlyoom stress-ng bc curl; do
-  command -v "$p" >/dev/null && continue
-  [ -n "${APT_UPDATED:-}" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; APT_UPDATED=1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >&2
-done
+. scripts/bench-lib.sh
+need_cmds earlyoom stress-ng bc curl
 cargo build --profile agent --quiet --bin memcanary-agent
 cargo build --release --quiet --example psi_latency
 BIN=target/agent/memcanary-agent
@@ -43,7 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 # CPU time of every thread, in seconds, from the scheduler's exact runtime (ns).
-. scripts/bench-lib.sh
 cpu_s() { awk -v ns="$(cpu_ns "$1")" 'BEGIN { printf "%.6f", ns / 1e9 }'; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 

@@ -1,5 +1,17 @@
 # Shared by the agent benchmarks (sourced, not run).
 
+# need_cmds CMD...: installs the Debian package of each missing command (the
+# package is named like the command for everything these scripts use), with
+# one apt-get update first.
+need_cmds() {
+  local c updated=
+  for c in "$@"; do
+    command -v "$c" >/dev/null && continue
+    [ -n "$updated" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$c" >&2
+  done
+}
+
 # CPU time of every thread of PID so far, ns: the scheduler's exact runtime.
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%d", ns }'; }
 

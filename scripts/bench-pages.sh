@@ -22,10 +22,7 @@ if [ -z "$AGENT" ]; then
   cargo build --profile agent --quiet --bin memcanary-agent
   AGENT=target/agent/memcanary-agent
 fi
-command -v earlyoom >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends earlyoom >&2
-}
+need_cmds earlyoom
 ROUNDS=${ROUNDS:-5}
 TMP=$(mktemp -d /tmp/memcanary-pages.XXXXXX)
 PIDS=()

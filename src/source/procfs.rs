@@ -156,11 +156,8 @@ impl ProcSource {
     #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
     #[link_section = "memcanary_hot"]
     fn read_inner(&mut self, at_ms: i64, counters: bool) -> Result<Sample, ProcError> {
-        let text = self.meminfo.read_bytes()?;
-        let m = match Meminfo::parse_with_layout(text, &mut self.meminfo_layout) {
-            Ok(m) => m,
-            Err(e) => return Err(parse_error(&self.meminfo, e)),
-        };
+        let layout = &mut self.meminfo_layout;
+        let m = parse_with(&mut self.meminfo, |t| Meminfo::parse_with_layout(t, layout))?;
         let v = match self.counters {
             Some(v) if !counters => v,
             _ => {
@@ -197,7 +194,7 @@ impl ProcSource {
 
 fn parse_with<T>(
     f: &mut ProcFile,
-    parse: fn(&[u8]) -> Result<T, ParseError>,
+    parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
 ) -> Result<T, ProcError> {
     let text = f.read_bytes()?;
     match parse(text) {
