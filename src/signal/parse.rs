@@ -36,7 +36,7 @@ pub enum ParseErrorKind {
     Missing,
     /// The line has no `key: value` / `key value` shape.
     Malformed,
-    /// The value is not a non-negative integer (or decimal for PSI averages).
+    /// The value is not a non-negative integer.
     BadNumber(String),
     /// The unit is not the expected one (`kB` in meminfo).
     BadUnit(String),
@@ -182,11 +182,6 @@ pub(crate) fn fields(b: &[u8]) -> impl Iterator<Item = &[u8]> {
     b.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty())
 }
 
-/// Whether the line holds nothing but ASCII whitespace.
-pub(crate) fn is_blank(b: &[u8]) -> bool {
-    b.iter().all(u8::is_ascii_whitespace)
-}
-
 #[cold]
 #[inline(never)]
 fn bad_number(value: &[u8]) -> ParseErrorKind {
@@ -215,47 +210,6 @@ pub(crate) fn parse_u64(value: &[u8]) -> Result<u64, ParseErrorKind> {
             .ok_or_else(bad)?;
     }
     Ok(n)
-}
-
-/// Parses a non-negative finite decimal (PSI averages such as `12.34`).
-///
-/// The kernel prints these as `%lu.%02lu`: such a value is read as an
-/// integer over a power of ten, one exact division, which gives exactly
-/// `str::parse::<f64>`'s answer without its code (the agent reads PSI every
-/// second, with cold caches: less code is less time). Longer or odd forms
-/// take `str::parse`.
-#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
-#[link_section = "memcanary_hot"]
-pub(crate) fn parse_f64(value: &[u8]) -> Result<f64, ParseErrorKind> {
-    let bad = || bad_number(value);
-    let (mut n, mut digits, mut frac, mut dot) = (0u64, 0u32, 0u32, false);
-    for &b in value {
-        match b {
-            b'0'..=b'9' => {
-                n = n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-                digits += 1;
-                frac += u32::from(dot);
-            }
-            b'.' if !dot => dot = true,
-            _ => return Err(bad()),
-        }
-    }
-    if digits == 0 {
-        return Err(bad());
-    }
-    // Up to 15 digits the integer is exact in an f64, as is 10^frac; the
-    // quotient of two exact values is correctly rounded.
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    if digits <= 15 {
-        return Ok(n as f64 / POW10[frac as usize]);
-    }
-    // Only digits and one dot got here: ASCII.
-    std::str::from_utf8(value)
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -291,13 +245,6 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn parse_f64_is_str_parse_on_decimals(v in "[0-9]{0,18}(\\.[0-9]{0,18})?|[0-9.]{0,8}") {
-            let want = v.parse::<f64>().ok();
-            let got = parse_f64(v.as_bytes()).ok();
-            proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{:?}", v);
-        }
-
-        #[test]
         fn parse_u64_is_str_parse(v in "[+-]?[0-9]{0,22}|[0-9a-z+ .-]{0,6}") {
             proptest::prop_assert_eq!(parse_u64(v.as_bytes()).ok(), v.parse::<u64>().ok(), "{:?}", v);
         }
@@ -325,10 +272,6 @@ mod tests {
         assert!(parse_u64(b"-1").is_err());
         assert!(parse_u64(b"1e3").is_err());
         assert!(parse_u64(b"99999999999999999999999").is_err());
-        assert_eq!(parse_f64(b"12.50"), Ok(12.5));
-        assert!(parse_f64(b"NaN").is_err());
-        assert!(parse_f64(b"inf").is_err());
-        assert!(parse_f64(b"-1.0").is_err());
         // Garbage bytes are named (lossily), never a panic.
         assert_eq!(
             parse_u64(b"1\xff2"),
