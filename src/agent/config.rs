@@ -34,6 +34,12 @@ pub struct AgentConfig {
     /// interval, every sample. `"0s"`: every sample always. Capped at half
     /// of `detector.rate_window`.
     pub calm_vmstat_interval: Dur,
+    /// While calm and with a kernel PSI trigger armed, the pressure file is
+    /// re-read at most this often (the trigger wakes the agent if the stall
+    /// rises in between); at the fast interval, on a trigger wake-up, or
+    /// without a trigger, every sample. `"0s"`: every sample always. Capped
+    /// at half of `detector.rate_window`.
+    pub calm_psi_interval: Dur,
     /// Kernel PSI trigger (`/proc/pressure/memory`, POLLPRI).
     pub psi_trigger: PsiTriggerConfig,
     /// Loop lateness (woke later than asked) above this raises the agent's own
@@ -144,6 +150,7 @@ impl Default for AgentConfig {
             fast_above_psi_ratio: 0.02,
             fast_below_eta: Dur::from_secs(600),
             calm_vmstat_interval: Dur::from_secs(5),
+            calm_psi_interval: Dur::from_secs(5),
             psi_trigger: PsiTriggerConfig::default(),
             stall_after: Dur::from_secs(2),
             metrics_listen: "127.0.0.1:9559".into(),
@@ -240,6 +247,12 @@ impl AgentConfig {
             ms(self.calm_vmstat_interval) <= 60_000,
             "calm_vmstat_interval",
             self.calm_vmstat_interval,
+            "must be at most 60s (0s: every sample)",
+        )?;
+        check(
+            ms(self.calm_psi_interval) <= 60_000,
+            "calm_psi_interval",
+            self.calm_psi_interval,
             "must be at most 60s (0s: every sample)",
         )?;
         self.validate_trigger()?;

@@ -1,7 +1,7 @@
 //! The alert path: wait (timer, PSI trigger, signals), read, detect, hand off.
 //!
-//! Each turn: `poll` until the next deadline or a PSI trigger / signal; read
-//! one sample with `pread`; feed the detector; push the ring; store metrics
+//! Each turn: `epoll_wait` until the next deadline or a PSI trigger / signal;
+//! read one sample with `pread`; feed the detector; push the ring; store metrics
 //! into atomics; hand events to the notifier and black-box threads with
 //! `try_send`. Lateness (woke later than the deadline) is measured every turn:
 //! above `agent.stall_after` the agent raises its own `loop_stalled` warning,
@@ -9,6 +9,7 @@
 
 use super::blackbox::{Blackbox, Latest, Note};
 use super::clock::{mono_ns, wall_ms};
+use super::config::AgentConfig;
 use super::metrics::{state_value, Metrics};
 use super::notifier::Notifier;
 use super::ring::{Ring, Row};
@@ -18,8 +19,10 @@ use crate::config::Config;
 use crate::detect::{AlertState, Detector, Event, Evidence, RuleSet, Severity, WENT_DARK};
 use crate::notify::Dispatcher;
 use crate::signal::Sample;
-use crate::source::{ProcError, ProcSource};
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use crate::source::{ProcError, ProcSource, Refresh};
+use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::Timespec;
+use rustix::fd::OwnedFd;
 use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -57,6 +60,8 @@ pub(super) struct Agent {
     blackbox_tx: Option<SyncSender<Note>>,
     threads: Vec<std::thread::JoinHandle<()>>,
     wake: UnixStream,
+    /// `wake` and the trigger's fd, registered once.
+    epoll: OwnedFd,
     term: Arc<AtomicBool>,
     hup: Arc<AtomicBool>,
     last_at_ms: i64,
@@ -69,8 +74,50 @@ pub(super) struct Agent {
     max_lateness_s: f64,
     /// Sampling at the fast interval (set by [`Agent::interval`]).
     fast: bool,
-    /// When `/proc/vmstat` was last read.
-    vmstat_at_ms: i64,
+    /// When the files a calm sample may skip were last read.
+    last_read: LastRead,
+}
+
+/// When the files a calm sample may skip (`/proc/vmstat`, the pressure
+/// file) were last read.
+#[derive(Debug, Clone, Copy)]
+struct LastRead {
+    vmstat_ms: i64,
+    psi_ms: i64,
+}
+
+impl LastRead {
+    const NEVER: LastRead = LastRead {
+        vmstat_ms: i64::MIN / 2,
+        psi_ms: i64::MIN / 2,
+    };
+
+    /// Which files the sample at `at` re-reads (noted as read now): all of
+    /// them when sampling fast, else each once its calm interval has passed.
+    /// Calm intervals are capped at half the rate window, so every rate
+    /// still spans at least two fresh readings. Between calm reads of PSI
+    /// an armed kernel trigger watches the stall; without one nothing
+    /// would, so then every sample reads it.
+    fn refresh(
+        &mut self,
+        at: i64,
+        fast: bool,
+        trigger_armed: bool,
+        a: &AgentConfig,
+        rate_window_ms: i64,
+    ) -> Refresh {
+        let cap = rate_window_ms / 2;
+        let vmstat = fast || at - self.vmstat_ms >= a.calm_vmstat_interval.as_millis().min(cap);
+        let psi =
+            fast || !trigger_armed || at - self.psi_ms >= a.calm_psi_interval.as_millis().min(cap);
+        if vmstat {
+            self.vmstat_ms = at;
+        }
+        if psi {
+            self.psi_ms = at;
+        }
+        Refresh { vmstat, psi }
+    }
 }
 
 /// Every rule name the gauges cover: the detector's, `went_dark`, ours.
@@ -110,7 +157,7 @@ impl Agent {
         let a = &cfg.agent;
         let src = open_source(a)?;
         let det = Detector::new(&cfg.detector);
-        let trigger = PsiTrigger::arm(src.psi_path(), &a.psi_trigger);
+        let mut trigger = PsiTrigger::arm(src.psi_path(), &a.psi_trigger);
         log_start(a, &src, &trigger);
         let rule_names = all_rule_names(&det);
         let (metrics, registry) = Metrics::new(&rule_names, trigger.mode().label());
@@ -165,6 +212,7 @@ impl Agent {
         let (notify_tx, h) = nt.spawn().map_err(setup_err("the notifier thread"))?;
         threads.push(h);
         let (wake, term, hup) = signals()?;
+        let epoll = wait_set(&wake, &mut trigger)?;
         Ok(Box::new(Agent {
             src,
             det,
@@ -177,6 +225,7 @@ impl Agent {
             blackbox_tx: Some(blackbox_tx),
             threads,
             wake,
+            epoll,
             term,
             hup,
             last_at_ms: 0,
@@ -187,7 +236,7 @@ impl Agent {
             boost_until: None,
             max_lateness_s: 0.0,
             fast: false,
-            vmstat_at_ms: i64::MIN / 2,
+            last_read: LastRead::NEVER,
             cfg,
             config_path,
         }))
@@ -230,37 +279,35 @@ impl Agent {
         Ok(())
     }
 
-    /// Waits for the deadline, a PSI trigger or a signal.
+    /// Waits for the deadline, a PSI trigger or a signal, in `epoll_wait`:
+    /// the two fds stay registered, so a wait is one system call that does
+    /// not add and remove wait-queue entries on every fd each time, as
+    /// `poll` does (docs/agent.md, "Where it goes"). The timeout is whole
+    /// milliseconds, rounded up.
     fn wait(&mut self, deadline: i64) -> Wake {
         let left = (deadline - mono_ns()).max(0);
         let ts = Timespec {
             tv_sec: left / 1_000_000_000,
             tv_nsec: left % 1_000_000_000,
         };
-        let (sig, pri, err) = {
-            let wake_fd = PollFd::new(&self.wake, PollFlags::IN);
-            let mut fds = [wake_fd, PollFd::new(&self.wake, PollFlags::empty())];
-            let n = match self.trigger.fd() {
-                Some(fd) => {
-                    fds[1] = PollFd::from_borrowed_fd(fd, PollFlags::PRI);
-                    2
-                }
-                None => 1,
-            };
-            if poll(&mut fds[..n], Some(&ts)).is_err() {
-                return Wake::Signal; // EINTR: look at the flags, then wait again
-            }
-            let r1 = if n == 2 {
-                fds[1].revents()
-            } else {
-                PollFlags::empty()
-            };
-            (
-                !fds[0].revents().is_empty(),
-                r1.contains(PollFlags::PRI),
-                r1.intersects(PollFlags::ERR | PollFlags::NVAL),
-            )
+        let none = epoll::Event {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
         };
+        let mut ready = [none; 2];
+        let Ok(n) = epoll::wait(&self.epoll, &mut ready, Some(&ts)) else {
+            return Wake::Signal; // EINTR: look at the flags, then wait again
+        };
+        let (mut sig, mut pri, mut err) = (false, false, false);
+        for ev in ready.into_iter().take(n) {
+            let flags = ev.flags;
+            if ev.data.u64() == WAKE_SIGNAL {
+                sig = true;
+            } else {
+                pri |= flags.contains(EventFlags::PRI);
+                err |= flags.intersects(EventFlags::ERR | EventFlags::HUP);
+            }
+        }
         if sig {
             let mut buf = [0u8; 16];
             let _ = (&self.wake).read(&mut buf);
@@ -281,6 +328,10 @@ impl Agent {
         tracing::warn!(
             "PSI trigger fd reported an error (cgroup removed?); falling back to polling"
         );
+        if let Some(fd) = self.trigger.fd() {
+            // Out of the set before the fd closes.
+            let _ = epoll::delete(&self.epoll, fd);
+        }
         self.trigger.disarm("trigger fd error");
     }
 
@@ -294,16 +345,12 @@ impl Agent {
             self.max_lateness_s = late_s;
             self.metrics.loop_lateness_max_seconds.set(late_s);
         }
-        // Capped at half the rate window, so every counter rate still spans
-        // at least two fresh readings.
-        let calm_every = (self.cfg.agent.calm_vmstat_interval.as_millis())
-            .min(self.cfg.detector.rate_window.as_millis() / 2);
-        let read = if self.fast || at - self.vmstat_at_ms >= calm_every {
-            self.vmstat_at_ms = at;
-            self.src.read(at)
-        } else {
-            self.src.read_calm(at)
-        };
+        let rate_window_ms = self.cfg.detector.rate_window.as_millis();
+        let armed = self.trigger.fd().is_some();
+        let refresh = self
+            .last_read
+            .refresh(at, self.fast, armed, &self.cfg.agent, rate_window_ms);
+        let read = self.src.read_calm(at, refresh);
         match read {
             Ok(s) => self.on_sample(&s, lateness),
             Err(e) => self.on_read_error(e),
@@ -606,8 +653,31 @@ fn log_start(a: &super::AgentConfig, src: &ProcSource, trigger: &PsiTrigger) {
     }
 }
 
-/// SIGTERM/SIGINT set `term`, SIGHUP sets `hup`; all three write to a pipe
-/// the loop polls, so a signal wakes it at once.
+/// `epoll` data: which fd woke the loop.
+const WAKE_SIGNAL: u64 = 0;
+const WAKE_TRIGGER: u64 = 1;
+
+/// The loop's wait set: the signal socket and, if armed, the PSI trigger
+/// (a trigger epoll refuses is dropped, with the reason, for polling).
+fn wait_set(wake: &UnixStream, trigger: &mut PsiTrigger) -> Result<OwnedFd, AgentError> {
+    let io = |e: rustix::io::Errno| AgentError::Setup {
+        what: "the loop's epoll set",
+        source: e.into(),
+    };
+    let ep = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(io)?;
+    epoll::add(&ep, wake, EventData::new_u64(WAKE_SIGNAL), EventFlags::IN).map_err(io)?;
+    if let Some(fd) = trigger.fd() {
+        let data = EventData::new_u64(WAKE_TRIGGER);
+        if let Err(e) = epoll::add(&ep, fd, data, EventFlags::PRI) {
+            tracing::warn!(error = %e, "cannot wait on the PSI trigger with epoll; falling back to polling");
+            trigger.disarm("epoll refused the trigger fd");
+        }
+    }
+    Ok(ep)
+}
+
+/// SIGTERM/SIGINT set `term`, SIGHUP sets `hup`; all three write to a
+/// socket the loop waits on, so a signal wakes it at once.
 fn signals() -> Result<(UnixStream, Arc<AtomicBool>, Arc<AtomicBool>), AgentError> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let (rx, tx) = UnixStream::pair().map_err(setup_err("the signal pipe"))?;
@@ -621,4 +691,47 @@ fn signals() -> Result<(UnixStream, Arc<AtomicBool>, Arc<AtomicBool>), AgentErro
         signal_hook::low_level::pipe::register(sig, w).map_err(setup_err("signal handlers"))?;
     }
     Ok((rx, term, hup))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Dur;
+
+    #[test]
+    fn calm_samples_reread_vmstat_and_psi_every_calm_interval() {
+        let a = AgentConfig::default(); // both calm intervals 5 s
+        let mut last = LastRead::NEVER;
+        let mut read = |at, fast, armed| {
+            let r = last.refresh(at, fast, armed, &a, 60_000);
+            (r.vmstat, r.psi)
+        };
+        assert_eq!(read(0, false, true), (true, true), "first sample");
+        for at in [1000, 2000, 3000, 4999] {
+            assert_eq!(read(at, false, true), (false, false), "at {at}");
+        }
+        assert_eq!(read(5000, false, true), (true, true));
+        // Without a trigger nothing watches PSI: every sample reads it.
+        assert_eq!(read(6000, false, false), (false, true));
+        // Sampling fast (pressure, or a trigger wake-up): every file.
+        assert_eq!(read(6250, true, true), (true, true));
+        assert_eq!(read(7000, false, true), (false, false));
+    }
+
+    #[test]
+    fn calm_intervals_are_capped_at_half_the_rate_window() {
+        let a = AgentConfig {
+            calm_vmstat_interval: Dur::from_secs(60),
+            calm_psi_interval: Dur::from_secs(0),
+            ..AgentConfig::default()
+        };
+        let mut last = LastRead::NEVER;
+        let mut read = |at| {
+            let r = last.refresh(at, false, true, &a, 4000);
+            (r.vmstat, r.psi)
+        };
+        assert_eq!(read(0), (true, true));
+        assert_eq!(read(1000), (false, true), "0s: PSI every sample");
+        assert_eq!(read(2000), (true, true), "60s capped at 2s");
+    }
 }

@@ -63,6 +63,7 @@ pub fn live_part(old: &AgentConfig, new: &AgentConfig) -> AgentConfig {
         fast_above_psi_ratio: new.fast_above_psi_ratio,
         fast_below_eta: new.fast_below_eta,
         calm_vmstat_interval: new.calm_vmstat_interval,
+        calm_psi_interval: new.calm_psi_interval,
         stall_after: new.stall_after,
         ..old.clone()
     }

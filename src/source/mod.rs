@@ -14,4 +14,4 @@ pub mod procfs;
 pub mod recorded;
 
 pub use cgroup::{CgroupScope, CgroupVersion};
-pub use procfs::{ProcError, ProcSource};
+pub use procfs::{ProcError, ProcSource, Refresh};

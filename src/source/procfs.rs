@@ -88,6 +88,25 @@ pub struct ProcSource {
     estimated_available: bool,
     /// The last `/proc/vmstat` counters read, for [`ProcSource::read_calm`].
     counters: Option<Vmstat>,
+    /// The last PSI totals read, for [`ProcSource::read_calm`].
+    last_psi: Option<Psi>,
+}
+
+/// Which files a [`ProcSource::read_calm`] re-reads; meminfo always is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refresh {
+    /// Re-read `/proc/vmstat`, else repeat its last counters.
+    pub vmstat: bool,
+    /// Re-read the pressure file, else repeat its last totals.
+    pub psi: bool,
+}
+
+impl Refresh {
+    /// Every file (what [`ProcSource::read`] does).
+    pub const ALL: Refresh = Refresh {
+        vmstat: true,
+        psi: true,
+    };
 }
 
 impl ProcSource {
@@ -103,6 +122,7 @@ impl ProcSource {
             scope: None,
             estimated_available: false,
             counters: None,
+            last_psi: None,
         })
     }
 
@@ -140,26 +160,29 @@ impl ProcSource {
 
     /// Reads one sample stamped `at_ms`. Allocates nothing unless it fails.
     pub fn read(&mut self, at_ms: i64) -> Result<Sample, ProcError> {
-        self.read_inner(at_ms, true)
+        self.read_inner(at_ms, Refresh::ALL)
     }
 
-    /// Like [`ProcSource::read`], but repeats the last `/proc/vmstat`
-    /// counters (major faults, swap-ins, OOM kills) instead of re-reading
-    /// them, when there are any. For a calm host: those counters only matter
-    /// under pressure, and generating vmstat's ~180 lines is the biggest
-    /// part of a sample's cost. A counter that moved meanwhile shows up, in
-    /// full, at the next full read.
-    pub fn read_calm(&mut self, at_ms: i64) -> Result<Sample, ProcError> {
-        self.read_inner(at_ms, self.counters.is_none())
+    /// Like [`ProcSource::read`], but repeats the last values of the files
+    /// `refresh` leaves out instead of re-reading them (a file never read
+    /// yet is read). For a calm host: `/proc/vmstat`'s counters (major
+    /// faults, swap-ins, OOM kills) only matter under pressure, and
+    /// generating its ~180 lines is the biggest part of a sample's cost;
+    /// generating the pressure file costs the kernel more than meminfo does,
+    /// and between reads a kernel PSI trigger can watch the stall instead
+    /// (the agent's choice: `agent.calm_psi_interval`). A counter or total
+    /// that moved meanwhile shows up, in full, at the next read of its file.
+    pub fn read_calm(&mut self, at_ms: i64, refresh: Refresh) -> Result<Sample, ProcError> {
+        self.read_inner(at_ms, refresh)
     }
 
     #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
     #[link_section = "memcanary_hot"]
-    fn read_inner(&mut self, at_ms: i64, counters: bool) -> Result<Sample, ProcError> {
+    fn read_inner(&mut self, at_ms: i64, refresh: Refresh) -> Result<Sample, ProcError> {
         let layout = &mut self.meminfo_layout;
         let m = parse_with(&mut self.meminfo, |t| Meminfo::parse_with_layout(t, layout))?;
         let v = match self.counters {
-            Some(v) if !counters => v,
+            Some(v) if !refresh.vmstat => v,
             _ => {
                 let v = parse_with(&mut self.vmstat, Vmstat::parse_bytes)?;
                 self.counters = Some(v);
@@ -181,7 +204,14 @@ impl ProcSource {
             ..Sample::default()
         };
         if let Some(p) = self.psi.as_mut() {
-            let psi = parse_psi(p)?;
+            let psi = match self.last_psi {
+                Some(psi) if !refresh.psi => psi,
+                _ => {
+                    let psi = parse_psi(p)?;
+                    self.last_psi = Some(psi);
+                    psi
+                }
+            };
             s.psi_some_total_us = Some(psi.some.total_us);
             s.psi_full_total_us = psi.full.map(|f| f.total_us);
         }

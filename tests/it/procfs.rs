@@ -3,7 +3,7 @@
 
 use crate::alloc_count::allocations;
 use memcanary::signal::{Meminfo, ParseErrorKind, Psi, Vmstat};
-use memcanary::source::{CgroupScope, CgroupVersion, ProcError, ProcSource};
+use memcanary::source::{CgroupScope, CgroupVersion, ProcError, ProcSource, Refresh};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -132,7 +132,15 @@ fn calm_reads_repeat_the_counters_and_the_next_full_read_catches_up() {
         "MemAvailable:    1500000 kB",
         "MemAvailable:    1400000 kB",
     );
-    let calm = src.read_calm(1000).unwrap();
+    let calm = src
+        .read_calm(
+            1000,
+            Refresh {
+                vmstat: false,
+                psi: true,
+            },
+        )
+        .unwrap();
     assert_eq!(calm.pgmajfault, Some(900), "a calm read keeps the counters");
     assert_eq!(
         calm.mem_available_bytes,
@@ -142,7 +150,34 @@ fn calm_reads_repeat_the_counters_and_the_next_full_read_catches_up() {
     assert_eq!(src.read(2000).unwrap().pgmajfault, Some(950));
     // With nothing read yet, a calm read is a full one.
     let mut fresh = ProcSource::open(dir.path()).unwrap();
-    assert_eq!(fresh.read_calm(0).unwrap().pgmajfault, Some(950));
+    let none = Refresh {
+        vmstat: false,
+        psi: false,
+    };
+    assert_eq!(fresh.read_calm(0, none).unwrap().pgmajfault, Some(950));
+}
+
+#[test]
+fn calm_reads_can_repeat_the_psi_totals_too() {
+    let dir = copy_tree("linux-5.15-swap");
+    let calm = |psi| Refresh { vmstat: false, psi };
+    let mut src = ProcSource::open(dir.path()).unwrap();
+    // Nothing read yet: the first calm read reads the pressure file anyway.
+    let first = src.read_calm(0, calm(false)).unwrap();
+    assert_eq!(first.psi_some_total_us, Some(98765432));
+    let path = dir.path().join("pressure/memory");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace("total=98765432", "total=98800000")).unwrap();
+    let repeated = src.read_calm(1000, calm(false)).unwrap();
+    assert_eq!(repeated.psi_some_total_us, Some(98765432));
+    assert_eq!(repeated.psi_full_total_us, first.psi_full_total_us);
+    let fresh = src.read_calm(2000, calm(true)).unwrap();
+    assert_eq!(fresh.psi_some_total_us, Some(98800000));
+    // A broken pressure file is an error only when it is read.
+    fs::write(&path, "some total=oops\n").unwrap();
+    assert!(src.read_calm(3000, calm(false)).is_ok());
+    let e = src.read(4000).unwrap_err().to_string();
+    assert!(e.contains("pressure/memory"), "{e}");
 }
 
 #[test]
