@@ -15,6 +15,16 @@ need_cmds() {
 # CPU time of every thread of PID so far, ns: the scheduler's exact runtime.
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%d", ns }'; }
 
+# cpu_over SECONDS PID...: the CPU time each PID uses over SECONDS, ns, one
+# line per PID in the order given.
+cpu_over() {
+  local s=$1 p i=0; shift
+  local -a t0=()
+  for p in "$@"; do t0+=("$(cpu_ns "$p")"); done
+  sleep "$s"
+  for p in "$@"; do echo $(( $(cpu_ns "$p") - t0[i] )); i=$((i + 1)); done
+}
+
 # The [agent] table of a benchmark agent: /metrics on 127.0.0.1:PORT, state
 # and spool under DIR (named after PORT, so several agents can share DIR).
 agent_toml() {

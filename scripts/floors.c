@@ -1,0 +1,100 @@
+/* The floors: loops that wake once a second and make only the system calls
+ * of a model, none of its logic (scripts/bench-agent-cpu.sh,
+ * scripts/bench-floors.sh; docs/agent.md, "Where it goes"). One mode each:
+ *
+ *   e  earlyoom 1.7: clock_nanosleep, lseek + read /proc/meminfo to EOF
+ *   A  memcanary-agent while calm: epoll_wait (a socket and a PSI trigger
+ *      registered once), pread /proc/meminfo, and /proc/pressure/memory and
+ *      /proc/vmstat every fifth time
+ *   t  clock_nanosleep, pread /proc/meminfo
+ *   p  clock_nanosleep, pread /proc/meminfo and /proc/pressure/memory
+ *   n  ppoll on no fd (timeout only), both preads
+ *   s  ppoll on a socket, both preads
+ *   T  ppoll on a PSI trigger, both preads
+ *   a  ppoll on a socket and a PSI trigger, both preads (the agent before
+ *      it waited in epoll)
+ *   m  as a, /proc/meminfo only
+ *   E  epoll_wait, a socket and a PSI trigger registered once, both preads
+ *   F  epoll_wait, a PSI trigger registered once, both preads
+ *
+ * Triggers: "some 300000 2000000" for A (the agent's default unprivileged,
+ * scaled to a 2 s window), "some 150000 2000000" for the others. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static char buf[16384];
+
+static int arm(const char *trig) {
+  int tfd = open("/proc/pressure/memory", O_RDWR | O_NONBLOCK);
+  if (tfd < 0 || write(tfd, trig, strlen(trig) + 1) < 0) _exit(2);
+  return tfd;
+}
+
+static int epoll_set(int sock, int tfd) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event t = {.events = EPOLLPRI, .data.u64 = 1};
+  if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &t)) _exit(3);
+  if (sock >= 0) {
+    struct epoll_event s = {.events = EPOLLIN, .data.u64 = 0};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, sock, &s)) _exit(4);
+  }
+  return ep;
+}
+
+int main(int argc, char **argv) {
+  struct timespec ts = {1, 0};
+  char m = argc > 1 ? argv[1][0] : '?';
+  int fd = open("/proc/meminfo", O_RDONLY);
+  int pfd = open("/proc/pressure/memory", O_RDONLY);
+  int sv[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  if (m == 'e') {
+    for (;;) {
+      clock_nanosleep(CLOCK_REALTIME, 0, &ts, 0);
+      lseek(fd, 0, SEEK_SET);
+      while (read(fd, buf, sizeof buf) > 0) {}
+    }
+  }
+  if (m == 'A') {
+    int vfd = open("/proc/vmstat", O_RDONLY);
+    int ep = epoll_set(sv[0], arm("some 300000 2000000"));
+    for (unsigned i = 0;; i++) {
+      struct epoll_event out[2];
+      epoll_wait(ep, out, 2, 1000);
+      pread(fd, buf, sizeof buf, 0);
+      if (i % 5 == 0) {
+        pread(pfd, buf, sizeof buf, 0);
+        pread(vfd, buf, sizeof buf, 0);
+      }
+    }
+  }
+  if (m == 'E' || m == 'F') {
+    int ep = epoll_set(m == 'E' ? sv[0] : -1, arm("some 150000 2000000"));
+    for (;;) {
+      struct epoll_event out[2];
+      epoll_wait(ep, out, 2, 1000);
+      pread(fd, buf, sizeof buf, 0);
+      pread(pfd, buf, 256, 0);
+    }
+  }
+  int tfd = (m == 'a' || m == 'm' || m == 'T') ? arm("some 150000 2000000") : -1;
+  if (!strchr("tpnsTam", m)) return 1;
+  for (;;) {
+    struct pollfd p[2] = {{sv[0], POLLIN, 0}, {tfd, POLLPRI, 0}};
+    switch (m) {
+    case 'a': case 'm': ppoll(p, 2, &ts, 0); break;
+    case 'T': ppoll(p + 1, 1, &ts, 0); break;
+    case 's': ppoll(p, 1, &ts, 0); break;
+    case 'n': ppoll(p, 0, &ts, 0); break;
+    default: clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0);
+    }
+    pread(fd, buf, sizeof buf, 0);
+    if (m != 'm' && m != 't') pread(pfd, buf, 256, 0);
+  }
+}
