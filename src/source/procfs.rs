@@ -168,9 +168,9 @@ impl ProcSource {
     /// yet is read). For a calm host: `/proc/vmstat`'s counters (major
     /// faults, swap-ins, OOM kills) only matter under pressure, and
     /// generating its ~180 lines is the biggest part of a sample's cost;
-    /// generating the pressure file costs the kernel more than meminfo does,
-    /// and between reads a kernel PSI trigger can watch the stall instead
-    /// (the agent's choice: `agent.calm_psi_interval`). A counter or total
+    /// the pressure file costs the kernel about 10 µs a read (docs/agent.md,
+    /// "Where it goes"), and between reads a kernel PSI trigger can watch
+    /// the stall instead (the agent's choice: `agent.calm_psi_interval`). A counter or total
     /// that moved meanwhile shows up, in full, at the next read of its file.
     pub fn read_calm(&mut self, at_ms: i64, refresh: Refresh) -> Result<Sample, ProcError> {
         self.read_inner(at_ms, refresh)
