@@ -158,6 +158,8 @@ impl Agent {
         let src = open_source(a)?;
         let det = Detector::new(&cfg.detector);
         let mut trigger = PsiTrigger::arm(src.psi_path(), &a.psi_trigger);
+        // Before the log line and the gauges that name the trigger's mode.
+        let epoll = wait_set(&mut trigger)?;
         log_start(a, &src, &trigger);
         let rule_names = all_rule_names(&det);
         let (metrics, registry) = Metrics::new(&rule_names, trigger.mode().label());
@@ -212,7 +214,13 @@ impl Agent {
         let (notify_tx, h) = nt.spawn().map_err(setup_err("the notifier thread"))?;
         threads.push(h);
         let (wake, term, hup) = signals()?;
-        let epoll = wait_set(&wake, &mut trigger)?;
+        epoll::add(
+            &epoll,
+            &wake,
+            EventData::new_u64(WAKE_SIGNAL),
+            EventFlags::IN,
+        )
+        .map_err(epoll_err)?;
         Ok(Box::new(Agent {
             src,
             det,
@@ -657,15 +665,11 @@ fn log_start(a: &super::AgentConfig, src: &ProcSource, trigger: &PsiTrigger) {
 const WAKE_SIGNAL: u64 = 0;
 const WAKE_TRIGGER: u64 = 1;
 
-/// The loop's wait set: the signal socket and, if armed, the PSI trigger
-/// (a trigger epoll refuses is dropped, with the reason, for polling).
-fn wait_set(wake: &UnixStream, trigger: &mut PsiTrigger) -> Result<OwnedFd, AgentError> {
-    let io = |e: rustix::io::Errno| AgentError::Setup {
-        what: "the loop's epoll set",
-        source: e.into(),
-    };
-    let ep = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(io)?;
-    epoll::add(&ep, wake, EventData::new_u64(WAKE_SIGNAL), EventFlags::IN).map_err(io)?;
+/// The loop's wait set, with the PSI trigger if one is armed (a trigger
+/// epoll refuses is dropped, with the reason, for polling); the signal
+/// socket joins it once the handlers are in place.
+fn wait_set(trigger: &mut PsiTrigger) -> Result<OwnedFd, AgentError> {
+    let ep = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(epoll_err)?;
     if let Some(fd) = trigger.fd() {
         let data = EventData::new_u64(WAKE_TRIGGER);
         if let Err(e) = epoll::add(&ep, fd, data, EventFlags::PRI) {
@@ -674,6 +678,13 @@ fn wait_set(wake: &UnixStream, trigger: &mut PsiTrigger) -> Result<OwnedFd, Agen
         }
     }
     Ok(ep)
+}
+
+fn epoll_err(e: rustix::io::Errno) -> AgentError {
+    AgentError::Setup {
+        what: "the loop's epoll set",
+        source: e.into(),
+    }
 }
 
 /// SIGTERM/SIGINT set `term`, SIGHUP sets `hup`; all three write to a
