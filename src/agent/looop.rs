@@ -16,7 +16,7 @@ use super::ring::{Ring, Row};
 use super::trigger::PsiTrigger;
 use super::{instance_name, open_source, protect, reload, AgentError};
 use crate::config::Config;
-use crate::detect::{AlertState, Detector, Event, Evidence, RuleSet, Severity, WENT_DARK};
+use crate::detect::{AlertState, Detector, Dur, Event, Evidence, RuleSet, Severity, WENT_DARK};
 use crate::notify::Dispatcher;
 use crate::signal::Sample;
 use crate::source::{ProcError, ProcSource, Refresh};
@@ -107,16 +107,22 @@ impl LastRead {
         rate_window_ms: i64,
     ) -> Refresh {
         let cap = rate_window_ms / 2;
-        let vmstat = fast || at - self.vmstat_ms >= a.calm_vmstat_interval.as_millis().min(cap);
-        let psi =
-            fast || !trigger_armed || at - self.psi_ms >= a.calm_psi_interval.as_millis().min(cap);
-        if vmstat {
-            self.vmstat_ms = at;
+        // Whether a file is read now; if so, `last` becomes now.
+        let read = |last: &mut i64, now: bool, every: Dur| {
+            let read = now || at - *last >= every.as_millis().min(cap);
+            if read {
+                *last = at;
+            }
+            read
+        };
+        Refresh {
+            vmstat: read(&mut self.vmstat_ms, fast, a.calm_vmstat_interval),
+            psi: read(
+                &mut self.psi_ms,
+                fast || !trigger_armed,
+                a.calm_psi_interval,
+            ),
         }
-        if psi {
-            self.psi_ms = at;
-        }
-        Refresh { vmstat, psi }
     }
 }
 

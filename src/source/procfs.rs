@@ -160,7 +160,7 @@ impl ProcSource {
 
     /// Reads one sample stamped `at_ms`. Allocates nothing unless it fails.
     pub fn read(&mut self, at_ms: i64) -> Result<Sample, ProcError> {
-        self.read_inner(at_ms, Refresh::ALL)
+        self.read_calm(at_ms, Refresh::ALL)
     }
 
     /// Like [`ProcSource::read`], but repeats the last values of the files
@@ -172,23 +172,15 @@ impl ProcSource {
     /// "Where it goes"), and between reads a kernel PSI trigger can watch
     /// the stall instead (the agent's choice: `agent.calm_psi_interval`). A counter or total
     /// that moved meanwhile shows up, in full, at the next read of its file.
-    pub fn read_calm(&mut self, at_ms: i64, refresh: Refresh) -> Result<Sample, ProcError> {
-        self.read_inner(at_ms, refresh)
-    }
-
     #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
     #[link_section = "memcanary_hot"]
-    fn read_inner(&mut self, at_ms: i64, refresh: Refresh) -> Result<Sample, ProcError> {
+    pub fn read_calm(&mut self, at_ms: i64, refresh: Refresh) -> Result<Sample, ProcError> {
         let layout = &mut self.meminfo_layout;
         let m = parse_with(&mut self.meminfo, |t| Meminfo::parse_with_layout(t, layout))?;
-        let v = match self.counters {
-            Some(v) if !refresh.vmstat => v,
-            _ => {
-                let v = parse_with(&mut self.vmstat, Vmstat::parse_bytes)?;
-                self.counters = Some(v);
-                v
-            }
-        };
+        let vmstat = &mut self.vmstat;
+        let v = last_or_read(&mut self.counters, refresh.vmstat, || {
+            parse_with(vmstat, Vmstat::parse_bytes)
+        })?;
         let (available, estimated) = m.available_or_estimate();
         self.estimated_available = estimated;
         let mut s = Sample {
@@ -204,14 +196,7 @@ impl ProcSource {
             ..Sample::default()
         };
         if let Some(p) = self.psi.as_mut() {
-            let psi = match self.last_psi {
-                Some(psi) if !refresh.psi => psi,
-                _ => {
-                    let psi = parse_psi(p)?;
-                    self.last_psi = Some(psi);
-                    psi
-                }
-            };
+            let psi = last_or_read(&mut self.last_psi, refresh.psi, || parse_psi(p))?;
             s.psi_some_total_us = Some(psi.some.total_us);
             s.psi_full_total_us = psi.full.map(|f| f.total_us);
         }
@@ -219,6 +204,23 @@ impl ProcSource {
             scope.apply(&m, &mut s)?;
         }
         Ok(s)
+    }
+}
+
+/// `last` when there is one and `fresh` is not asked for; else reads, and
+/// keeps what it read as the new `last`.
+fn last_or_read<T: Copy>(
+    last: &mut Option<T>,
+    fresh: bool,
+    read: impl FnOnce() -> Result<T, ProcError>,
+) -> Result<T, ProcError> {
+    match *last {
+        Some(v) if !fresh => Ok(v),
+        _ => {
+            let v = read()?;
+            *last = Some(v);
+            Ok(v)
+        }
     }
 }
 
