@@ -22,7 +22,7 @@ trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 # The floors (scripts/floors.c): each loop wakes once a second and makes
 # only the system calls of its model, none of its logic. "earlyoom's floor"
 # is mode e, "agent's floor" mode A (what memcanary-agent does while calm).
-gcc -O2 -o "$TMP/floor" scripts/floors.c
+gcc -O2 -pthread -o "$TMP/floor" scripts/floors.c
 # Rounds: each starts every process afresh, spread evenly over one second
 # (each loop wakes once a second), in an order rotated by one per round: a
 # process that wakes right after another finds the kernel's paths warm in

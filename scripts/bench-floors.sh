@@ -1,32 +1,54 @@
 #!/usr/bin/env bash
 # The system calls alone: small C loops that wake once a second and make one
 # variant each of the agent's (or earlyoom's) calls, with no logic, side by
-# side with earlyoom, started 1/N s apart in the order given (docs/agent.md,
-# "Where it goes": what each call of a wake-up costs). Exact CPU time, as in
-# scripts/bench-agent-cpu.sh.
+# side with earlyoom (docs/agent.md, "Where it goes": what each call of a
+# wake-up costs). Exact CPU time, and rounds spread over the second with the
+# start order rotated, as in scripts/bench-agent-cpu.sh.
 #
-#   scripts/bench-floors.sh SECONDS MODE...      (root not needed)
+#   [ROUNDS=3] scripts/bench-floors.sh SECONDS MODE...      (root not needed)
 #
-# Modes: see scripts/floors.c (e: earlyoom's calls; A: the agent's while calm;
-# t p n s T a m E F: one variant each).
+# SECONDS is measured per round, after a 20 s warm-up. Modes: see
+# scripts/floors.c (e: earlyoom's calls; A: the agent's while calm; the
+# others one variant each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 D=${1:?seconds}; shift
+ROUNDS=${ROUNDS:-3}
 [ $# -gt 0 ] || { echo "bench-floors: name at least one mode" >&2; exit 2; }
 need_cmds earlyoom gcc
 TMP=$(mktemp -d /tmp/memcanary-floors.XXXXXX)
-PIDS=(); NAMES=()
+PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
-gcc -O2 -o "$TMP/floor" scripts/floors.c
-GAP=$(awk -v n=$(($# + 1)) 'BEGIN { printf "%.3f", 1 / n }')
-earlyoom -r 3600 --dryrun >/dev/null 2>&1 & PIDS+=($!); NAMES+=("earlyoom -r 3600"); sleep "$GAP"
-for m in "$@"; do
-  "$TMP/floor" "$m" & PIDS+=($!); NAMES+=("floor $m"); sleep "$GAP"
+gcc -O2 -pthread -o "$TMP/floor" scripts/floors.c
+MODELS=(earlyoom "$@")
+N=${#MODELS[@]}
+GAP=$(awk -v n="$N" 'BEGIN { printf "%.3f", 1 / n }')
+declare -A total
+for r in $(seq 1 "$ROUNDS"); do
+  PIDS=(); NAMES=()
+  for k in $(seq 0 $((N - 1))); do
+    m=${MODELS[$(( (k + r - 1) % N ))]}
+    if [ "$m" = earlyoom ]; then
+      earlyoom -r 3600 --dryrun >/dev/null 2>&1 &
+    else
+      "$TMP/floor" "$m" &
+    fi
+    PIDS+=($!); NAMES+=("$m"); sleep "$GAP"
+  done
+  sleep 20
+  mapfile -t USED < <(cpu_over "$D" "${PIDS[@]}")
+  for i in "${!PIDS[@]}"; do
+    total[${NAMES[$i]}]=$(( ${total[${NAMES[$i]}]:-0} + USED[i] ))
+    awk -v d="${USED[$i]}" -v s="$D" -v r="$r" -v name="${NAMES[$i]}" \
+      'BEGIN { printf "round %d  %-10s %6.1f us/s\n", r, name, d / s / 1000 }'
+  done
+  kill "${PIDS[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  PIDS=()
 done
-sleep 20
-mapfile -t USED < <(cpu_over "$D" "${PIDS[@]}")
-for i in "${!PIDS[@]}"; do
-  awk -v d="${USED[$i]}" -v s="$D" -v name="${NAMES[$i]}" \
-    'BEGIN { printf "%-18s %6.1f us/s\n", name, d / s / 1000 }'
+echo "all rounds ($ROUNDS x ${D} s):"
+for m in "${MODELS[@]}"; do
+  awk -v d="${total[$m]}" -v e="${total[earlyoom]}" -v s=$((D * ROUNDS)) -v name="$m" \
+    'BEGIN { printf "%-10s %6.1f us/s  %5.2fx earlyoom -r 3600\n", name, d / s / 1000, d / e }'
 done

@@ -16,15 +16,24 @@
  *   m  as a, /proc/meminfo only
  *   E  epoll_wait, a socket and a PSI trigger registered once, both preads
  *   F  epoll_wait, a PSI trigger registered once, both preads
+ *   B  as A, without the fifth-time reads (meminfo only)
+ *   N  clock_nanosleep, with a second thread blocked in poll on the PSI
+ *      trigger (it never wakes while calm); the reads of A
+ *   U  as N, waiting in FUTEX_WAIT with a timeout instead
+ *   K  as t, with a PSI trigger armed (its fd open, never waited on)
+ *   z  clock_nanosleep alone, no read
  *
  * Triggers: "some 300000 2000000" for A (the agent's default unprivileged,
  * scaled to a 2 s window), "some 150000 2000000" for the others. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +55,14 @@ static int epoll_set(int sock, int tfd) {
   }
   return ep;
 }
+
+static void *blocked(void *tfd) {
+  struct pollfd p = {(int)(long)tfd, POLLPRI, 0};
+  for (;;) poll(&p, 1, -1);
+  return 0;
+}
+
+static unsigned word;
 
 int main(int argc, char **argv) {
   struct timespec ts = {1, 0};
@@ -74,6 +91,24 @@ int main(int argc, char **argv) {
       }
     }
   }
+  if (m == 'N' || m == 'U' || m == 'B') {
+    int vfd = open("/proc/vmstat", O_RDONLY);
+    long tfd = arm("some 300000 2000000");
+    int ep = m == 'B' ? epoll_set(sv[0], tfd) : -1;
+    pthread_t th;
+    if (m != 'B') pthread_create(&th, 0, blocked, (void *)tfd);
+    for (unsigned i = 0;; i++) {
+      struct epoll_event out[2];
+      if (m == 'B') epoll_wait(ep, out, 2, 1000);
+      else if (m == 'N') clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0);
+      else syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, 0, 0);
+      pread(fd, buf, sizeof buf, 0);
+      if (m != 'B' && i % 5 == 0) {
+        pread(pfd, buf, sizeof buf, 0);
+        pread(vfd, buf, sizeof buf, 0);
+      }
+    }
+  }
   if (m == 'E' || m == 'F') {
     int ep = epoll_set(m == 'E' ? sv[0] : -1, arm("some 150000 2000000"));
     for (;;) {
@@ -83,8 +118,10 @@ int main(int argc, char **argv) {
       pread(pfd, buf, 256, 0);
     }
   }
-  int tfd = (m == 'a' || m == 'm' || m == 'T') ? arm("some 150000 2000000") : -1;
-  if (!strchr("tpnsTam", m)) return 1;
+  if (m == 'z')
+    for (;;) clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0);
+  int tfd = strchr("amTK", m) ? arm("some 150000 2000000") : -1;
+  if (!strchr("tpnsTamK", m)) return 1;
   for (;;) {
     struct pollfd p[2] = {{sv[0], POLLIN, 0}, {tfd, POLLPRI, 0}};
     switch (m) {
@@ -95,6 +132,6 @@ int main(int argc, char **argv) {
     default: clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0);
     }
     pread(fd, buf, sizeof buf, 0);
-    if (m != 'm' && m != 't') pread(pfd, buf, 256, 0);
+    if (!strchr("mtK", m)) pread(pfd, buf, 256, 0);
   }
 }

@@ -15,8 +15,8 @@
 //! cache. That errs late, not noisy; the detector's trend still works.
 
 use super::parse::{
-    check_complete, find_newline, lossy, numbered_lines, parse_u64, split_once, ParseError,
-    ParseErrorKind, ProcFile,
+    check_complete, find_newline, lossy, numbered_lines, parse_u64, split_once, LineOffsets,
+    ParseError, ParseErrorKind, ProcFile,
 };
 
 /// The fields of `/proc/meminfo` memcanary uses, in bytes.
@@ -92,21 +92,12 @@ fn set(m: &mut Meminfo, k: usize, v: u64) {
 /// biggest part of an idle agent's turn. When a line has moved (a value
 /// outgrew its width) the check fails and the full parse runs and learns
 /// the new offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Nothing learned (the default), the `REQUIRED` keys are absent, so the
+/// check always fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MeminfoLayout {
-    /// Byte offset of each [`KEYS`] line; `ABSENT` if the kernel has none.
-    offsets: [u32; KEYS.len()],
-}
-
-const ABSENT: u32 = u32::MAX;
-
-impl Default for MeminfoLayout {
-    fn default() -> Self {
-        // Nothing learned: `REQUIRED` keys absent, so the check always fails.
-        MeminfoLayout {
-            offsets: [ABSENT; KEYS.len()],
-        }
-    }
+    /// Where each [`KEYS`] line began.
+    offsets: LineOffsets<{ KEYS.len() }>,
 }
 
 impl MeminfoLayout {
@@ -120,11 +111,7 @@ impl MeminfoLayout {
         }
         let mut m = Meminfo::default();
         let mut seen = 0u16;
-        for (k, &off) in self.offsets.iter().enumerate() {
-            if off == ABSENT {
-                continue;
-            }
-            let off = off as usize;
+        for (k, off) in self.offsets.learned() {
             if off > 0 && text.get(off - 1) != Some(&b'\n') {
                 return None;
             }
@@ -191,10 +178,7 @@ impl Meminfo {
                 .map_err(|kind| ParseError::at(ProcFile::Meminfo, i + 1, key, kind))?;
             set(&mut m, k, bytes);
             seen |= 1 << k;
-            // `line` is a subslice of `text`: where it starts is a difference
-            // of addresses (no unsafe: the pointers are only compared).
-            let start = line.as_ptr() as usize - text.as_ptr() as usize;
-            learned.offsets[k] = u32::try_from(start).unwrap_or(ABSENT);
+            learned.offsets.note(k, text, line);
         }
         if let Some(k) = (0..KEYS.len()).find(|k| REQUIRED & !seen & (1 << k) != 0) {
             let key = std::str::from_utf8(KEYS[k]).unwrap_or_default();

@@ -15,4 +15,4 @@ pub use meminfo::{Meminfo, MeminfoLayout};
 pub use parse::{ParseError, ParseErrorKind, ProcFile};
 pub use psi::{Psi, PsiLine};
 pub use sample::{Sample, SampleError};
-pub use vmstat::Vmstat;
+pub use vmstat::{Vmstat, VmstatLayout};

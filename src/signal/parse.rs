@@ -122,6 +122,37 @@ pub(crate) fn check_complete(file: ProcFile, text: &[u8]) -> Result<(), ParseErr
     Err(ParseError::at(file, line, key, ParseErrorKind::Truncated))
 }
 
+/// Where each of `N` wanted lines began in the last text a full parse
+/// read: what an in-place reader ([`super::MeminfoLayout`],
+/// [`super::VmstatLayout`]) remembers between two reads of its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineOffsets<const N: usize>([u32; N]);
+
+const ABSENT: u32 = u32::MAX;
+
+impl<const N: usize> Default for LineOffsets<N> {
+    /// Nothing learned: every line absent.
+    fn default() -> Self {
+        LineOffsets([ABSENT; N])
+    }
+}
+
+impl<const N: usize> LineOffsets<N> {
+    /// Notes that wanted line `k` is `line`, a subslice of `text`.
+    pub(crate) fn note(&mut self, k: usize, text: &[u8], line: &[u8]) {
+        // Where it starts is a difference of addresses (no unsafe: the
+        // pointers are only compared).
+        let start = line.as_ptr() as usize - text.as_ptr() as usize;
+        self.0[k] = u32::try_from(start).unwrap_or(ABSENT);
+    }
+
+    /// The lines learned, as (wanted line, byte offset), in wanted order.
+    pub(crate) fn learned(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let present = self.0.iter().enumerate().filter(|(_, &off)| off != ABSENT);
+        present.map(|(k, &off)| (k, off as usize))
+    }
+}
+
 /// `text`'s lines with their 0-based numbers, like `str::lines().enumerate()`
 /// on bytes. A last line without its newline (a truncated read) still counts.
 #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"

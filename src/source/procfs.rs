@@ -14,7 +14,7 @@
 
 use super::cgroup::CgroupScope;
 use super::procfile::ProcFile;
-use crate::signal::{Meminfo, MeminfoLayout, ParseError, Psi, Sample, Vmstat};
+use crate::signal::{Meminfo, MeminfoLayout, ParseError, Psi, Sample, Vmstat, VmstatLayout};
 use std::path::{Path, PathBuf};
 
 /// Why a sample could not be read.
@@ -83,6 +83,8 @@ pub struct ProcSource {
     /// Where meminfo's wanted lines were last time.
     meminfo_layout: MeminfoLayout,
     vmstat: ProcFile,
+    /// Where vmstat's wanted lines were last time.
+    vmstat_layout: VmstatLayout,
     psi: Option<ProcFile>,
     scope: Option<CgroupScope>,
     estimated_available: bool,
@@ -118,6 +120,7 @@ impl ProcSource {
             meminfo: ProcFile::open(&root.join("meminfo"), 8192)?,
             meminfo_layout: MeminfoLayout::default(),
             vmstat: ProcFile::open(&root.join("vmstat"), 16384)?,
+            vmstat_layout: VmstatLayout::default(),
             psi: ProcFile::open_optional(&root.join("pressure/memory"), 256)?,
             scope: None,
             estimated_available: false,
@@ -177,9 +180,9 @@ impl ProcSource {
     pub fn read_calm(&mut self, at_ms: i64, refresh: Refresh) -> Result<Sample, ProcError> {
         let layout = &mut self.meminfo_layout;
         let m = parse_with(&mut self.meminfo, |t| Meminfo::parse_with_layout(t, layout))?;
-        let vmstat = &mut self.vmstat;
+        let (vmstat, vlayout) = (&mut self.vmstat, &mut self.vmstat_layout);
         let v = last_or_read(&mut self.counters, refresh.vmstat, || {
-            parse_with(vmstat, Vmstat::parse_bytes)
+            parse_with(vmstat, |t| Vmstat::parse_with_layout(t, vlayout))
         })?;
         let (available, estimated) = m.available_or_estimate();
         self.estimated_available = estimated;

@@ -68,7 +68,7 @@ fn linux_6_18_fixture_parses_field_by_field() {
     assert!(m.mem_available_bytes.is_some());
     assert!(m.mem_free_bytes <= m.mem_total_bytes);
     let v = Vmstat::parse(&fs::read_to_string(dir.join("vmstat")).unwrap()).unwrap();
-    assert!(v.oom_kill.is_some() && v.workingset_refault.is_some());
+    assert!(v.oom_kill.is_some() && v.pgmajfault.is_some());
     let p = Psi::parse(&fs::read_to_string(dir.join("pressure/memory")).unwrap()).unwrap();
     assert!(p.full.is_some());
 }
