@@ -17,49 +17,33 @@ ROUNDS=${ROUNDS:-3}
 [ $# -gt 0 ] || { cargo build --profile agent --quiet --bin memcanary-agent; set -- target/agent/memcanary-agent; }
 need_cmds earlyoom gcc
 TMP=$(mktemp -d /tmp/memcanary-cpu.XXXXXX)
-PIDS=(); NAMES=()
+PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 # The floors (scripts/floors.c): each loop wakes once a second and makes
 # only the system calls of its model, none of its logic. "earlyoom's floor"
 # is mode e, "agent's floor" mode A (what memcanary-agent does while calm).
 gcc -O2 -pthread -o "$TMP/floor" scripts/floors.c
-# Rounds: each starts every process afresh, spread evenly over one second
-# (each loop wakes once a second), in an order rotated by one per round: a
-# process that wakes right after another finds the kernel's paths warm in
-# cache and is charged less, so no process keeps one place.
 MODELS=()
 for b in "$@"; do MODELS+=("agent|$b|$(basename "$b")"); done
 MODELS+=("eo|3600|earlyoom -r 3600" "eo|1|earlyoom -r 1" "floor|e|earlyoom's floor" "floor|A|agent's floor")
-N=${#MODELS[@]}
-GAP=$(awk -v n="$N" 'BEGIN { printf "%.3f", 1 / n }')
+model_name() { echo "${1##*|}"; }
+start_model() {
+  local kind arg name
+  IFS='|' read -r kind arg name <<< "$1"
+  case $kind in
+    agent)
+      # Ports and files named after the model's place in MODELS.
+      local m
+      for m in "${!MODELS[@]}"; do [ "${MODELS[$m]}" = "$1" ] && break; done
+      agent_toml $((19580 + m)) "$TMP" > "$TMP/$m.toml"
+      MALLOC_ARENA_MAX=1 MEMCANARY_LOG=warn "$arg" --config "$TMP/$m.toml" >/dev/null 2>&1 & ;;
+    eo) earlyoom -r "$arg" --dryrun >/dev/null 2>&1 & ;;
+    floor) "$TMP/floor" "$arg" & ;;
+  esac
+}
 declare -A total
-for r in $(seq 1 "$ROUNDS"); do
-  PIDS=(); NAMES=()
-  for k in $(seq 0 $((N - 1))); do
-    m=$(( (k + r - 1) % N ))
-    IFS='|' read -r kind arg name <<< "${MODELS[$m]}"
-    case $kind in
-      agent)
-        agent_toml $((19580 + m)) "$TMP" > "$TMP/$m.toml"
-        MALLOC_ARENA_MAX=1 MEMCANARY_LOG=warn "$arg" --config "$TMP/$m.toml" >/dev/null 2>&1 & ;;
-      eo) earlyoom -r "$arg" --dryrun >/dev/null 2>&1 & ;;
-      floor) "$TMP/floor" "$arg" & ;;
-    esac
-    PIDS+=($!); NAMES+=("$name"); sleep "$GAP"
-  done
-  # Past the agent's first minute (delivery counters copied every second).
-  sleep 65
-  mapfile -t USED < <(cpu_over "$D" "${PIDS[@]}")
-  for i in "${!PIDS[@]}"; do
-    d=${USED[$i]}
-    total[${NAMES[$i]}]=$(( ${total[${NAMES[$i]}]:-0} + d ))
-    awk -v d="$d" -v s="$D" -v r="$r" -v name="${NAMES[$i]}" \
-      'BEGIN { printf "round %d  %-28s %6.1f us/s\n", r, name, d / s / 1000 }'
-  done
-  kill "${PIDS[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  PIDS=()
-done
+# Past the agent's first minute (delivery counters copied every second).
+rotated_rounds "$ROUNDS" "$D" 65 "${MODELS[@]}"
 echo "all rounds ($ROUNDS x ${D} s):"
 for mdl in "${MODELS[@]}"; do
   IFS='|' read -r _ _ name <<< "$mdl"

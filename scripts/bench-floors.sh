@@ -22,31 +22,16 @@ PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 gcc -O2 -pthread -o "$TMP/floor" scripts/floors.c
 MODELS=(earlyoom "$@")
-N=${#MODELS[@]}
-GAP=$(awk -v n="$N" 'BEGIN { printf "%.3f", 1 / n }')
+model_name() { echo "$1"; }
+start_model() {
+  if [ "$1" = earlyoom ]; then
+    earlyoom -r 3600 --dryrun >/dev/null 2>&1 &
+  else
+    "$TMP/floor" "$1" &
+  fi
+}
 declare -A total
-for r in $(seq 1 "$ROUNDS"); do
-  PIDS=(); NAMES=()
-  for k in $(seq 0 $((N - 1))); do
-    m=${MODELS[$(( (k + r - 1) % N ))]}
-    if [ "$m" = earlyoom ]; then
-      earlyoom -r 3600 --dryrun >/dev/null 2>&1 &
-    else
-      "$TMP/floor" "$m" &
-    fi
-    PIDS+=($!); NAMES+=("$m"); sleep "$GAP"
-  done
-  sleep 20
-  mapfile -t USED < <(cpu_over "$D" "${PIDS[@]}")
-  for i in "${!PIDS[@]}"; do
-    total[${NAMES[$i]}]=$(( ${total[${NAMES[$i]}]:-0} + USED[i] ))
-    awk -v d="${USED[$i]}" -v s="$D" -v r="$r" -v name="${NAMES[$i]}" \
-      'BEGIN { printf "round %d  %-10s %6.1f us/s\n", r, name, d / s / 1000 }'
-  done
-  kill "${PIDS[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  PIDS=()
-done
+rotated_rounds "$ROUNDS" "$D" 20 "${MODELS[@]}"
 echo "all rounds ($ROUNDS x ${D} s):"
 for m in "${MODELS[@]}"; do
   awk -v d="${total[$m]}" -v e="${total[earlyoom]}" -v s=$((D * ROUNDS)) -v name="$m" \

@@ -31,3 +31,37 @@ agent_toml() {
   printf '[agent]\nmetrics_listen = "127.0.0.1:%s"\nstate_file = "%s/state%s.json"\nspool_dir = "%s/spool%s"\n' \
     "$1" "$2" "$1" "$2" "$1"
 }
+
+# rotated_rounds ROUNDS SECONDS WARMUP MODEL...: in each round, starts every
+# MODEL afresh with the caller's `start_model MODEL` (one process in the
+# background: its pid is $!), spread evenly over one second in an order
+# rotated by one per round. A process that wakes right after another finds
+# the kernel's paths warm in cache and is charged less, so no process keeps
+# one place. After WARMUP s it measures SECONDS s and prints each process's
+# CPU time; the CPU ns of each model over all rounds add up in the caller's
+# associative array `total`, keyed by `model_name MODEL`. PIDS holds the
+# round's processes, for the caller's EXIT trap.
+rotated_rounds() {
+  local rounds=$1 d=$2 warm=$3; shift 3
+  local -a models=("$@") names used
+  local n=$# gap r k m i
+  gap=$(awk -v n="$n" 'BEGIN { printf "%.3f", 1 / n }')
+  for r in $(seq 1 "$rounds"); do
+    PIDS=(); names=()
+    for k in $(seq 0 $((n - 1))); do
+      m=${models[$(( (k + r - 1) % n ))]}
+      start_model "$m"
+      PIDS+=($!); names+=("$(model_name "$m")"); sleep "$gap"
+    done
+    sleep "$warm"
+    mapfile -t used < <(cpu_over "$d" "${PIDS[@]}")
+    for i in "${!PIDS[@]}"; do
+      total[${names[$i]}]=$(( ${total[${names[$i]}]:-0} + used[i] ))
+      awk -v d="${used[$i]}" -v s="$d" -v r="$r" -v name="${names[$i]}" \
+        'BEGIN { printf "round %d  %-28s %6.1f us/s\n", r, name, d / s / 1000 }'
+    done
+    kill "${PIDS[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    PIDS=()
+  done
+}
