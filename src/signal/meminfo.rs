@@ -92,7 +92,8 @@ fn set(m: &mut Meminfo, k: usize, v: u64) {
 /// biggest part of an idle agent's turn. When a line has moved (a value
 /// outgrew its width) the check fails and the full parse runs and learns
 /// the new offsets.
-/// Nothing learned (the default), the `REQUIRED` keys are absent, so the
+///
+/// With nothing learned (the default) the `REQUIRED` keys are absent, so the
 /// check always fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MeminfoLayout {
