@@ -47,7 +47,7 @@ fn set(v: &mut Vmstat, k: usize, n: u64) {
 /// value before it gains or loses a digit. It does not move far between two
 /// reads, and the keys come in a fixed order, so each wanted line is looked
 /// for where the last one was, shifted by how far the line before it moved,
-/// and else among the lines within [`VmstatLayout::NEAR`] bytes of there. A
+/// and else among the lines within 256 bytes of there (`NEAR`). A
 /// line not found, or not a plain `key value` line, falls back to the full
 /// parse, which answers and relearns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
