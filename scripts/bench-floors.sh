@@ -16,11 +16,11 @@ cd "$(dirname "$0")/.."
 D=${1:?seconds}; shift
 ROUNDS=${ROUNDS:-3}
 [ $# -gt 0 ] || { echo "bench-floors: name at least one mode" >&2; exit 2; }
-need_cmds earlyoom gcc
+need_cmds earlyoom
 TMP=$(mktemp -d /tmp/memcanary-floors.XXXXXX)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
-gcc -O2 -pthread -o "$TMP/floor" scripts/floors.c
+build_floors "$TMP"
 MODELS=(earlyoom "$@")
 model_name() { echo "$1"; }
 start_model() {
@@ -32,8 +32,4 @@ start_model() {
 }
 declare -A total
 rotated_rounds "$ROUNDS" "$D" 20 "${MODELS[@]}"
-echo "all rounds ($ROUNDS x ${D} s):"
-for m in "${MODELS[@]}"; do
-  awk -v d="${total[$m]}" -v e="${total[earlyoom]}" -v s=$((D * ROUNDS)) -v name="$m" \
-    'BEGIN { printf "%-10s %6.1f us/s  %5.2fx earlyoom -r 3600\n", name, d / s / 1000, d / e }'
-done
+print_totals "$ROUNDS" "$D" earlyoom "${MODELS[@]}"

@@ -1,15 +1,26 @@
 # Shared by the agent benchmarks (sourced, not run).
 
+# apt_install PKG...: installs Debian packages, without recommends, after an
+# apt-get update (a fresh machine has no package lists).
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
 # need_cmds CMD...: installs the Debian package of each missing command (the
-# package is named like the command for everything these scripts use), with
-# one apt-get update first.
+# package is named like the command for everything these scripts use).
 need_cmds() {
-  local c updated=
-  for c in "$@"; do
-    command -v "$c" >/dev/null && continue
-    [ -n "$updated" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; updated=1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$c" >&2
-  done
+  local c missing=()
+  for c in "$@"; do command -v "$c" >/dev/null || missing+=("$c"); done
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
+# build_floors DIR: compiles scripts/floors.c (the floors: each model's
+# system calls without its logic) to DIR/floor. gcc only recommends the C
+# headers (libc6-dev), and need_cmds installs without recommends.
+build_floors() {
+  command -v gcc >/dev/null && [ -e /usr/include/stdio.h ] || apt_install gcc libc6-dev
+  gcc -O2 -pthread -o "$1/floor" scripts/floors.c
 }
 
 # CPU time of every thread of PID so far, ns: the scheduler's exact runtime.
@@ -63,5 +74,17 @@ rotated_rounds() {
     kill "${PIDS[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
     PIDS=()
+  done
+}
+
+# print_totals ROUNDS SECONDS BASE NAME...: each NAME's CPU time over all
+# rounds (from `total`, as rotated_rounds left it), per second and per hour,
+# and as a ratio to BASE's.
+print_totals() {
+  local rounds=$1 d=$2 base=$3 name; shift 3
+  echo "all rounds ($rounds x $d s):"
+  for name in "$@"; do
+    awk -v t="${total[$name]}" -v b="${total[$base]}" -v s=$((d * rounds)) -v name="$name" -v base="$base" \
+      'BEGIN { printf "%-28s %6.1f us/s  %6.3f s/h  %5.2fx %s\n", name, t / s / 1000, t * 3600 / s / 1e9, t / b, base }'
   done
 }
