@@ -1,25 +1,20 @@
 # Shared by the agent benchmarks (sourced, not run).
 
-# apt_install PKG...: installs Debian packages, without recommends, after an
-# apt-get update (a fresh machine has no package lists).
-apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
-}
+. scripts/apt-lib.sh
 
 # need_cmds CMD...: installs the Debian package of each missing command (the
 # package is named like the command for everything these scripts use).
 need_cmds() {
   local c missing=()
   for c in "$@"; do command -v "$c" >/dev/null || missing+=("$c"); done
-  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  [ ${#missing[@]} -eq 0 ] || apt_need "${missing[@]}"
 }
 
 # build_floors DIR: compiles scripts/floors.c (the floors: each model's
 # system calls without its logic) to DIR/floor. gcc only recommends the C
-# headers (libc6-dev), and need_cmds installs without recommends.
+# headers (libc6-dev), and packages are installed without recommends.
 build_floors() {
-  command -v gcc >/dev/null && [ -e /usr/include/stdio.h ] || apt_install gcc libc6-dev
+  apt_need gcc libc6-dev
   gcc -O2 -pthread -o "$1/floor" scripts/floors.c
 }
 

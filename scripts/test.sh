@@ -22,27 +22,7 @@ trap cleanup EXIT
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-# apt_need PKG...: installs the Debian packages that are missing.
-APT_UPDATED=
-apt_need() {
-  local missing=()
-  local p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" != 0 ]; then
-    echo "missing Debian packages: ${missing[*]} (run as root, or install them)" >&2
-    return 1
-  fi
-  if [ -z "$APT_UPDATED" ]; then
-    step "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    APT_UPDATED=1
-  fi
-  step "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
+. scripts/apt-lib.sh
 
 # wait_http URL [SECONDS]: waits until URL answers.
 wait_http() {
