@@ -6,7 +6,8 @@
 //! Where PromQL cannot say what the detector does, the difference is written
 //! beside the rule here and in docs/rules.md.
 
-use super::expr::{build::*, AlertSel, Expr, Func, Op, Range};
+use super::expr::{build::*, AlertSel, Expr, Op, Range};
+use super::funcs::Func;
 use super::model::{Rule, RuleFile, RuleGroup};
 use super::target::Target;
 use super::template::{text, Fmt, Piece, Template};

@@ -8,6 +8,7 @@
 //! of a host carries the same `instance`/`job` labels, so vector matching
 //! reduces to "this host has a value or not".
 
+use super::funcs::{self, Func};
 use super::series::{HostSeries, Point};
 
 /// Prometheus' default lookback for instant selectors, in ms.
@@ -59,27 +60,6 @@ pub enum Op {
     Or,
     /// `unless on(instance, job)`
     Unless,
-}
-
-/// Functions over a range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Func {
-    /// `rate`
-    Rate,
-    /// `increase`
-    Increase,
-    /// `delta`
-    Delta,
-    /// `deriv`
-    Deriv,
-    /// `max_over_time`
-    MaxOverTime,
-    /// `last_over_time`
-    LastOverTime,
-    /// `present_over_time`
-    PresentOverTime,
-    /// `quantile_over_time(0.5, ...)`: the median.
-    MedianOverTime,
 }
 
 /// What a range function reads.
@@ -189,21 +169,6 @@ impl Op {
             Op::And => "and on(instance, job)",
             Op::Or => "or on(instance, job)",
             Op::Unless => "unless on(instance, job)",
-        }
-    }
-}
-
-impl Func {
-    fn name(self) -> &'static str {
-        match self {
-            Func::Rate => "rate",
-            Func::Increase => "increase",
-            Func::Delta => "delta",
-            Func::Deriv => "deriv",
-            Func::MaxOverTime => "max_over_time",
-            Func::LastOverTime => "last_over_time",
-            Func::PresentOverTime => "present_over_time",
-            Func::MedianOverTime => "quantile_over_time",
         }
     }
 }
@@ -404,7 +369,7 @@ fn call(f: Func, r: &Range, cx: Ctx<'_>, t: i64) -> Option<f64> {
             (pts, *range)
         }
     };
-    super::funcs::apply(f, &points, t - range, t, range)
+    funcs::apply(f, &points, t - range, t, range)
 }
 
 /// Non-stale samples in `[t - range, t]` (both ends included, as in 2.42).

@@ -3,7 +3,42 @@
 //! family. Same arithmetic in the same order, so the values that end up in
 //! expected annotations match promtool's to the last digit.
 
-use super::expr::Func;
+/// Functions over a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    /// `rate`
+    Rate,
+    /// `increase`
+    Increase,
+    /// `delta`
+    Delta,
+    /// `deriv`
+    Deriv,
+    /// `max_over_time`
+    MaxOverTime,
+    /// `last_over_time`
+    LastOverTime,
+    /// `present_over_time`
+    PresentOverTime,
+    /// `quantile_over_time(0.5, ...)`: the median.
+    MedianOverTime,
+}
+
+impl Func {
+    /// The PromQL function name.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Func::Rate => "rate",
+            Func::Increase => "increase",
+            Func::Delta => "delta",
+            Func::Deriv => "deriv",
+            Func::MaxOverTime => "max_over_time",
+            Func::LastOverTime => "last_over_time",
+            Func::PresentOverTime => "present_over_time",
+            Func::MedianOverTime => "quantile_over_time",
+        }
+    }
+}
 
 /// Applies `f` to the samples `(t_ms, value)` of a range
 /// `[range_start, range_end]` that spans `range_ms`.

@@ -19,8 +19,8 @@
 //! booted without swap accounting) the host's swap figures are used.
 //! vmstat counters (major faults, swap-in, OOM kills) stay host-wide.
 
-use super::procfile::ProcFile;
-use super::procfs::ProcError;
+use super::error::ProcError;
+use super::kept_file::{parse_psi, KeptFile};
 use crate::signal::{Meminfo, Sample};
 use std::path::{Path, PathBuf};
 
@@ -38,12 +38,12 @@ pub enum CgroupVersion {
 pub struct CgroupScope {
     version: CgroupVersion,
     dir: PathBuf,
-    usage: ProcFile,
-    limit: ProcFile,
-    stat: Option<ProcFile>,
-    swap_usage: Option<ProcFile>,
-    swap_limit: Option<ProcFile>,
-    pressure: Option<ProcFile>,
+    usage: KeptFile,
+    limit: KeptFile,
+    stat: Option<KeptFile>,
+    swap_usage: Option<KeptFile>,
+    swap_limit: Option<KeptFile>,
+    pressure: Option<KeptFile>,
 }
 
 const NUM_BUF: usize = 64;
@@ -75,17 +75,17 @@ impl CgroupScope {
             ],
         };
         let pressure = match version {
-            CgroupVersion::V2 => ProcFile::open_optional(&dir.join("memory.pressure"), 256)?,
+            CgroupVersion::V2 => KeptFile::open_optional(&dir.join("memory.pressure"), 256)?,
             CgroupVersion::V1 => None,
         };
         Ok(CgroupScope {
             version,
             dir: dir.to_owned(),
-            usage: ProcFile::open(&dir.join(names[0]), NUM_BUF)?,
-            limit: ProcFile::open(&dir.join(names[1]), NUM_BUF)?,
-            stat: ProcFile::open_optional(&dir.join("memory.stat"), 4096)?,
-            swap_usage: ProcFile::open_optional(&dir.join(names[2]), NUM_BUF)?,
-            swap_limit: ProcFile::open_optional(&dir.join(names[3]), NUM_BUF)?,
+            usage: KeptFile::open(&dir.join(names[0]), NUM_BUF)?,
+            limit: KeptFile::open(&dir.join(names[1]), NUM_BUF)?,
+            stat: KeptFile::open_optional(&dir.join("memory.stat"), 4096)?,
+            swap_usage: KeptFile::open_optional(&dir.join(names[2]), NUM_BUF)?,
+            swap_limit: KeptFile::open_optional(&dir.join(names[3]), NUM_BUF)?,
             pressure,
         })
     }
@@ -125,7 +125,7 @@ impl CgroupScope {
             .min(limit);
         self.apply_swap(host, limit, usage, s)?;
         if let Some(p) = self.pressure.as_mut() {
-            let psi = super::procfs::parse_psi(p)?;
+            let psi = parse_psi(p)?;
             s.psi_some_total_us = Some(psi.some.total_us);
             s.psi_full_total_us = psi.full.map(|f| f.total_us);
         }

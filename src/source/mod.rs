@@ -9,9 +9,11 @@
 //!   export, Prometheus `query_range`, CSV), for `memcanary replay`.
 
 mod cgroup;
-mod procfile;
+mod error;
+mod kept_file;
 pub mod procfs;
 pub mod recorded;
 
 pub use cgroup::{CgroupScope, CgroupVersion};
-pub use procfs::{ProcError, ProcSource, Refresh};
+pub use error::ProcError;
+pub use procfs::{ProcSource, Refresh};

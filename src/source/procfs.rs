@@ -13,79 +13,22 @@
 //! of one memory cgroup.
 
 use super::cgroup::CgroupScope;
-use super::procfile::ProcFile;
-use crate::signal::{Meminfo, MeminfoLayout, ParseError, Psi, Sample, Vmstat, VmstatLayout};
+pub use super::error::ProcError;
+use super::kept_file::{parse_psi, parse_with, KeptFile};
+use crate::signal::{Meminfo, MeminfoLayout, Psi, Sample, Vmstat, VmstatLayout};
 use std::path::{Path, PathBuf};
-
-/// Why a sample could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ProcError {
-    /// A file could not be opened (at start only).
-    #[error("cannot open {path}")]
-    Open {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// `pread` failed.
-    #[error("cannot read {path}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not UTF-8 text.
-    #[error("{path}: not UTF-8 text")]
-    NotUtf8 {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The file grew beyond any sane size.
-    #[error("{path}: larger than 1 MiB")]
-    TooBig {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The text did not parse.
-    #[error("{path}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// Line, key and what is wrong.
-        #[source]
-        source: ParseError,
-    },
-    /// A one-number cgroup file held something else.
-    #[error("{path}: not a number: {value:?}")]
-    BadValue {
-        /// The file.
-        path: PathBuf,
-        /// The text found (truncated).
-        value: String,
-    },
-    /// The scope directory has no memory controller files.
-    #[error("{path}: not a memory cgroup (no memory.current or memory.usage_in_bytes)")]
-    NotACgroup {
-        /// The directory.
-        path: PathBuf,
-    },
-}
 
 /// The host's memory files, open.
 #[derive(Debug)]
 pub struct ProcSource {
     root: PathBuf,
-    meminfo: ProcFile,
+    meminfo: KeptFile,
     /// Where meminfo's wanted lines were last time.
     meminfo_layout: MeminfoLayout,
-    vmstat: ProcFile,
+    vmstat: KeptFile,
     /// Where vmstat's wanted lines were last time.
     vmstat_layout: VmstatLayout,
-    psi: Option<ProcFile>,
+    psi: Option<KeptFile>,
     scope: Option<CgroupScope>,
     estimated_available: bool,
     /// The last `/proc/vmstat` counters read, for [`ProcSource::read_calm`].
@@ -117,11 +60,11 @@ impl ProcSource {
     pub fn open(root: &Path) -> Result<ProcSource, ProcError> {
         Ok(ProcSource {
             root: root.to_owned(),
-            meminfo: ProcFile::open(&root.join("meminfo"), 8192)?,
+            meminfo: KeptFile::open(&root.join("meminfo"), 8192)?,
             meminfo_layout: MeminfoLayout::default(),
-            vmstat: ProcFile::open(&root.join("vmstat"), 16384)?,
+            vmstat: KeptFile::open(&root.join("vmstat"), 16384)?,
             vmstat_layout: VmstatLayout::default(),
-            psi: ProcFile::open_optional(&root.join("pressure/memory"), 256)?,
+            psi: KeptFile::open_optional(&root.join("pressure/memory"), 256)?,
             scope: None,
             estimated_available: false,
             counters: None,
@@ -225,30 +168,4 @@ fn last_or_read<T: Copy>(
             Ok(v)
         }
     }
-}
-
-fn parse_with<T>(
-    f: &mut ProcFile,
-    parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
-) -> Result<T, ProcError> {
-    let text = f.read_bytes()?;
-    match parse(text) {
-        Ok(v) => Ok(v),
-        Err(source) => Err(parse_error(f, source)),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn parse_error(f: &ProcFile, source: ParseError) -> ProcError {
-    ProcError::Parse {
-        path: f.path().to_owned(),
-        source,
-    }
-}
-
-#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
-#[link_section = "memcanary_hot"]
-pub(crate) fn parse_psi(f: &mut ProcFile) -> Result<Psi, ProcError> {
-    parse_with(f, Psi::parse_bytes)
 }

@@ -9,6 +9,7 @@
 //! (code 50027) disables the sink instead of retrying.
 
 use super::discord_limits::enforce;
+pub use super::discord_limits::{AllowedMentions, Embed, Field, Footer, Payload};
 use super::{json_body, Request};
 use crate::detect::Severity;
 use crate::notify::alert::{Alert, State};
@@ -16,7 +17,6 @@ use crate::notify::request::Method;
 use crate::notify::retry::RetryAction;
 use crate::notify::secret::Secret;
 use crate::notify::text;
-use serde::Serialize;
 
 /// A Discord webhook sink.
 #[derive(Debug, Clone)]
@@ -28,72 +28,6 @@ pub struct Discord {
     pub mention: Option<String>,
     /// Overrides the webhook's user name.
     pub username: Option<String>,
-}
-
-/// The JSON body Discord's "execute webhook" takes (the part we use).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Payload {
-    /// Message text (mention); at most 2000 characters.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub content: String,
-    /// Overrides the webhook's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// Embeds, at most 10.
-    pub embeds: Vec<Embed>,
-    /// Which mentions may ping.
-    pub allowed_mentions: AllowedMentions,
-}
-
-/// One embed.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Embed {
-    /// Title, at most 256 characters.
-    pub title: String,
-    /// Description, at most 4096 characters.
-    pub description: String,
-    /// Link of the title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Side colour, 0xRRGGBB.
-    pub color: u32,
-    /// At most 25 fields.
-    pub fields: Vec<Field>,
-    /// Footer.
-    pub footer: Footer,
-    /// ISO 8601 time shown in the footer.
-    pub timestamp: String,
-}
-
-/// One embed field.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Field {
-    /// At most 256 characters.
-    pub name: String,
-    /// At most 1024 characters.
-    pub value: String,
-    /// Shown side by side with other inline fields.
-    pub inline: bool,
-}
-
-/// Embed footer.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Footer {
-    /// At most 2048 characters.
-    pub text: String,
-}
-
-/// `allowed_mentions`: nothing pings unless listed.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
-pub struct AllowedMentions {
-    /// Mention types parsed from content (`everyone` for @here/@everyone).
-    pub parse: Vec<&'static str>,
-    /// Role ids allowed to ping.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
-    /// User ids allowed to ping.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<String>,
 }
 
 impl Discord {

@@ -7,7 +7,8 @@
 //! The buffer only grows if a file outgrows it (once, never on the steady
 //! path), up to a hard cap.
 
-use super::procfs::ProcError;
+use super::error::ProcError;
+use crate::signal::{ParseError, Psi};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -16,20 +17,20 @@ const MAX_BYTES: usize = 1 << 20;
 
 /// An open kernel file and its read buffer.
 #[derive(Debug)]
-pub(crate) struct ProcFile {
+pub(crate) struct KeptFile {
     path: PathBuf,
     file: File,
     buf: Vec<u8>,
 }
 
-impl ProcFile {
+impl KeptFile {
     /// Opens `path` read-only with a buffer of `capacity` bytes.
-    pub(crate) fn open(path: &Path, capacity: usize) -> Result<ProcFile, ProcError> {
+    pub(crate) fn open(path: &Path, capacity: usize) -> Result<KeptFile, ProcError> {
         let file = File::open(path).map_err(|source| ProcError::Open {
             path: path.to_owned(),
             source,
         })?;
-        Ok(ProcFile {
+        Ok(KeptFile {
             path: path.to_owned(),
             file,
             buf: vec![0; capacity.max(64)],
@@ -40,8 +41,8 @@ impl ProcFile {
     pub(crate) fn open_optional(
         path: &Path,
         capacity: usize,
-    ) -> Result<Option<ProcFile>, ProcError> {
-        match ProcFile::open(path, capacity) {
+    ) -> Result<Option<KeptFile>, ProcError> {
+        match KeptFile::open(path, capacity) {
             Ok(f) => Ok(Some(f)),
             Err(ProcError::Open { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound =>
@@ -138,4 +139,32 @@ impl ProcFile {
         self.buf.resize(new_len, 0);
         Ok(())
     }
+}
+
+/// Reads `f` and parses its bytes with `parse`; a parse error names the file.
+pub(crate) fn parse_with<T>(
+    f: &mut KeptFile,
+    parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+) -> Result<T, ProcError> {
+    let text = f.read_bytes()?;
+    match parse(text) {
+        Ok(v) => Ok(v),
+        Err(source) => Err(parse_error(f, source)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn parse_error(f: &KeptFile, source: ParseError) -> ProcError {
+    ProcError::Parse {
+        path: f.path().to_owned(),
+        source,
+    }
+}
+
+#[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
+#[link_section = "memcanary_hot"]
+/// Reads and parses a PSI file (`/proc/pressure/memory`, `memory.pressure`).
+pub(crate) fn parse_psi(f: &mut KeptFile) -> Result<Psi, ProcError> {
+    parse_with(f, Psi::parse_bytes)
 }
