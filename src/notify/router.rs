@@ -158,50 +158,38 @@ impl Router {
     /// Time until the next reminder is due (at most a minute).
     fn next_reminder_in(&self) -> Duration {
         let now = self.clock.now_ms();
-        let mut next = now + 60_000;
-        for (entry, route) in self.due_pairs() {
-            let last = entry
-                .last_ms
-                .get(&route.name)
-                .copied()
-                .unwrap_or(entry.alert.at_ms);
-            next = next.min(last + route.repeat_ms);
-        }
+        let next = self
+            .reminders()
+            .map(|(_, _, due_ms)| due_ms)
+            .fold(now + 60_000, i64::min);
         Duration::from_millis((next - now).clamp(0, 60_000) as u64)
     }
 
-    fn due_pairs(&self) -> impl Iterator<Item = (&Entry, &Route)> {
+    /// Each (key, target, when its next reminder is due, ms) of a confirmed
+    /// firing alert, for targets that send reminders.
+    fn reminders(&self) -> impl Iterator<Item = (&String, usize, i64)> {
         self.state
-            .values()
-            .filter(|e| e.alert.state == State::Firing && e.confirmed)
-            .flat_map(move |e| {
+            .iter()
+            .filter(|(_, e)| e.alert.state == State::Firing && e.confirmed)
+            .flat_map(move |(key, e)| {
                 self.targets(e.alert.severity)
                     .into_iter()
-                    .map(move |i| (e, &self.routes[i]))
+                    .filter_map(move |i| {
+                        let r = &self.routes[i];
+                        let last = e.last_ms.get(&r.name).copied().unwrap_or(e.alert.at_ms);
+                        (r.repeat_ms > 0).then_some((key, i, last + r.repeat_ms))
+                    })
             })
-            .filter(|(_, r)| r.repeat_ms > 0)
     }
 
     /// Sends reminders that are due.
     fn remind(&mut self) {
         let now = self.clock.now_ms();
-        let mut due: Vec<(String, usize)> = Vec::new();
-        for (key, entry) in &self.state {
-            if entry.alert.state != State::Firing || !entry.confirmed {
-                continue;
-            }
-            for i in self.targets(entry.alert.severity) {
-                let r = &self.routes[i];
-                let last = entry
-                    .last_ms
-                    .get(&r.name)
-                    .copied()
-                    .unwrap_or(entry.alert.at_ms);
-                if r.repeat_ms > 0 && now >= last + r.repeat_ms {
-                    due.push((key.clone(), i));
-                }
-            }
-        }
+        let due: Vec<(String, usize)> = self
+            .reminders()
+            .filter(|&(_, _, due_ms)| now >= due_ms)
+            .map(|(key, i, _)| (key.clone(), i))
+            .collect();
         if due.is_empty() {
             return;
         }
