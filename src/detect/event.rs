@@ -50,8 +50,9 @@ impl AlertState {
 
 /// The numbers behind an event, taken at the sample that caused it.
 ///
-/// Fields a host does not report are `None`.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+/// Fields a host does not report are `None`. Serialized as the `values` of
+/// a notification (webhook, stdout JSON, the spool), signals as names.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Evidence {
     /// `MemTotal`.
     pub mem_total_bytes: u64,
@@ -86,7 +87,7 @@ pub struct Evidence {
 }
 
 /// A signal that can corroborate an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Signal {
     /// Swap free below its threshold.
@@ -172,6 +173,22 @@ impl Serialize for Signals {
     }
 }
 
+impl FromIterator<Signal> for Signals {
+    fn from_iter<I: IntoIterator<Item = Signal>>(signals: I) -> Signals {
+        let mut set = Signals::default();
+        for s in signals {
+            set.insert(s);
+        }
+        set
+    }
+}
+
+impl<'de> Deserialize<'de> for Signals {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        Ok(Vec::<Signal>::deserialize(de)?.into_iter().collect())
+    }
+}
+
 /// One state change of one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Event {
@@ -208,5 +225,7 @@ mod tests {
             serde_json::to_string(&s).ok().as_deref(),
             Some(r#"["swap_low","psi_full"]"#)
         );
+        let back: Signals = serde_json::from_str(r#"["psi_full","swap_low"]"#).unwrap();
+        assert_eq!(back, s);
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! An [`Event`] is a small `Copy` value with `&'static` names; an alert owns
 //! its data so it can cross threads, wait in the spool (serde) and carry what
-//! the agent adds: the host name, the top memory consumers and a link.
+//! the agent adds: the host name, the top memory consumers and a link. The
+//! numbers are the event's [`Evidence`] itself.
 
-use crate::detect::{AlertState, Event, Evidence, Severity};
+use crate::detect::{AlertState, Event, Evidence, Severity, Signal};
 use serde::{Deserialize, Serialize};
 
 /// One process group using memory, as the agent's snapshot saw it.
@@ -18,64 +19,6 @@ pub struct Consumer {
     pub command: String,
     /// RSS + swap of those processes, bytes.
     pub bytes: u64,
-}
-
-/// The numbers behind an alert (an owned copy of the detector's
-/// [`Evidence`], with signals as names).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Values {
-    /// `MemTotal`, bytes.
-    pub mem_total_bytes: u64,
-    /// `MemAvailable`, bytes.
-    pub mem_available_bytes: u64,
-    /// `SwapTotal`, bytes.
-    pub swap_total_bytes: u64,
-    /// `SwapFree`, bytes.
-    pub swap_free_bytes: u64,
-    /// `MemAvailable + SwapFree`, bytes.
-    pub headroom_bytes: u64,
-    /// Headroom as a fraction of `MemTotal + SwapTotal`.
-    pub headroom_ratio: f64,
-    /// Slope of headroom, bytes per second (negative: draining).
-    pub headroom_slope_bytes_per_s: Option<f64>,
-    /// Forecast seconds until headroom reaches zero.
-    pub eta_seconds: Option<f64>,
-    /// PSI memory "some", fraction of wall time.
-    pub psi_some_ratio: Option<f64>,
-    /// PSI memory "full", fraction of wall time.
-    pub psi_full_ratio: Option<f64>,
-    /// Major page faults per second.
-    pub pgmajfault_per_s: Option<f64>,
-    /// Pages swapped in per second.
-    pub pswpin_per_s: Option<f64>,
-    /// OOM kills seen since the detector started.
-    pub oom_kills: u64,
-    /// Corroborating signals, snake_case names.
-    pub signals: Vec<String>,
-    /// For "went dark": seconds since the last sample.
-    pub silent_seconds: Option<f64>,
-}
-
-impl From<&Evidence> for Values {
-    fn from(e: &Evidence) -> Values {
-        Values {
-            mem_total_bytes: e.mem_total_bytes,
-            mem_available_bytes: e.mem_available_bytes,
-            swap_total_bytes: e.swap_total_bytes,
-            swap_free_bytes: e.swap_free_bytes,
-            headroom_bytes: e.headroom_bytes,
-            headroom_ratio: e.headroom_ratio,
-            headroom_slope_bytes_per_s: e.headroom_slope_bytes_per_s,
-            eta_seconds: e.eta_seconds,
-            psi_some_ratio: e.psi_some_ratio,
-            psi_full_ratio: e.psi_full_ratio,
-            pgmajfault_per_s: e.pgmajfault_per_s,
-            pswpin_per_s: e.pswpin_per_s,
-            oom_kills: e.oom_kills,
-            signals: e.signals.iter().map(|s| s.as_str().to_string()).collect(),
-            silent_seconds: e.silent_seconds,
-        }
-    }
 }
 
 /// An owned notification about one state change (or reminder) of one rule on
@@ -92,8 +35,8 @@ pub struct Alert {
     pub state: State,
     /// When the state changed, milliseconds since the Unix epoch.
     pub at_ms: i64,
-    /// The numbers behind it.
-    pub values: Values,
+    /// The numbers behind it: the detector's evidence as it was.
+    pub values: Evidence,
     /// Top memory consumers, biggest first (filled by the agent).
     #[serde(default)]
     pub consumers: Vec<Consumer>,
@@ -143,7 +86,7 @@ impl Alert {
             severity: event.severity,
             state,
             at_ms: event.at_ms,
-            values: Values::from(&event.evidence),
+            values: event.evidence,
             consumers: Vec::new(),
             url: None,
             is_test: false,
@@ -166,7 +109,7 @@ impl Alert {
             severity: Severity::Warning,
             state: State::Firing,
             at_ms,
-            values: Values {
+            values: Evidence {
                 mem_total_bytes: 16 * gib,
                 mem_available_bytes: gib,
                 swap_total_bytes: 4 * gib,
@@ -177,8 +120,8 @@ impl Alert {
                 eta_seconds: Some(192.0),
                 psi_some_ratio: Some(0.12),
                 psi_full_ratio: Some(0.03),
-                signals: vec!["forecast".into(), "psi_some".into()],
-                ..Values::default()
+                signals: [Signal::Forecast, Signal::PsiSome].into_iter().collect(),
+                ..Evidence::default()
             },
             consumers: Vec::new(),
             url: None,
@@ -196,12 +139,8 @@ impl Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{Signal, Signals};
-
     #[test]
     fn from_event_copies_everything() {
-        let mut signals = Signals::default();
-        signals.insert(Signal::PsiFull);
         let ev = Event {
             at_ms: 1_700_000_000_000,
             rule: "thrashing",
@@ -210,7 +149,7 @@ mod tests {
             evidence: Evidence {
                 headroom_bytes: 42,
                 eta_seconds: Some(9.5),
-                signals,
+                signals: [Signal::PsiFull].into_iter().collect(),
                 ..Evidence::default()
             },
         };
@@ -220,7 +159,8 @@ mod tests {
         assert_eq!(a.state, State::Firing);
         assert_eq!(a.values.headroom_bytes, 42);
         assert_eq!(a.values.eta_seconds, Some(9.5));
-        assert_eq!(a.values.signals, vec!["psi_full".to_string()]);
+        let names: Vec<&str> = a.values.signals.iter().map(Signal::as_str).collect();
+        assert_eq!(names, vec!["psi_full"]);
         let pending = Event {
             state: AlertState::Pending,
             ..ev

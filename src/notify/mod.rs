@@ -41,7 +41,7 @@ pub mod text;
 pub mod transport;
 mod worker;
 
-pub use alert::{Alert, Consumer, State, Values};
+pub use alert::{Alert, Consumer, State};
 pub use clock::{Clock, SystemClock};
 pub use config::{NotifyConfig, Routes, SinkConfig};
 pub use dispatcher::Dispatcher;

@@ -5,7 +5,7 @@
 //! facts all come from here, so a phone push and a Discord embed agree.
 
 use super::alert::{Alert, State};
-use crate::detect::Severity;
+use crate::detect::{Severity, Signal};
 use std::fmt::Write;
 
 /// What a rule means, in words.
@@ -119,7 +119,8 @@ pub fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
         out.push(("OOM kills", v.oom_kills.to_string()));
     }
     if !v.signals.is_empty() {
-        out.push(("Signals", v.signals.join(", ")));
+        let names: Vec<&str> = v.signals.iter().map(Signal::as_str).collect();
+        out.push(("Signals", names.join(", ")));
     }
     if !alert.consumers.is_empty() {
         out.push(("Top consumers", consumers(alert)));

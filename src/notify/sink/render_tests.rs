@@ -3,8 +3,8 @@
 
 use super::discord_limits as lim;
 use super::*;
-use crate::detect::Severity;
-use crate::notify::alert::{Consumer, State, Values};
+use crate::detect::{Evidence, Severity, Signal};
+use crate::notify::alert::{Consumer, State};
 use std::collections::BTreeMap;
 
 const AT: i64 = 1_764_288_000_000; // 2025-11-28T00:00:00Z
@@ -19,7 +19,7 @@ fn typical(severity: Severity, state: State) -> Alert {
         severity,
         state,
         at_ms: AT,
-        values: Values {
+        values: Evidence {
             mem_total_bytes: 32 * gib,
             mem_available_bytes: gib,
             swap_total_bytes: 8 * gib,
@@ -33,7 +33,9 @@ fn typical(severity: Severity, state: State) -> Alert {
             pgmajfault_per_s: Some(1200.0),
             pswpin_per_s: Some(3000.0),
             oom_kills: 0,
-            signals: vec!["swap_low".into(), "psi_some".into(), "forecast".into()],
+            signals: [Signal::SwapLow, Signal::PsiSome, Signal::Forecast]
+                .into_iter()
+                .collect(),
             silent_seconds: None,
         },
         consumers: vec![
@@ -60,7 +62,7 @@ fn maximal() -> Alert {
     let mut a = typical(Severity::Critical, State::Firing);
     a.instance = "ホスト名-très-long-".repeat(400);
     a.rule = "règle_très_longue_".repeat(300);
-    a.values.signals = (0..200).map(|i| format!("signal_é_{i}")).collect();
+    a.values.signals = Signal::ALL.into_iter().collect();
     a.values.silent_seconds = Some(12.0);
     a.values.oom_kills = 3;
     a.consumers = (0..40)

@@ -2,7 +2,8 @@
 //! (`"version": 1`), documented in `docs/notifications.md`.
 
 use super::{json_body, Auth, Request};
-use crate::notify::alert::{Alert, Consumer, Values};
+use crate::detect::Evidence;
+use crate::notify::alert::{Alert, Consumer};
 use crate::notify::request::Method;
 use crate::notify::secret::Secret;
 use crate::notify::text;
@@ -56,8 +57,8 @@ pub struct AlertDoc<'a> {
     pub summary: String,
     /// Multi-line description.
     pub description: String,
-    /// Values.
-    pub values: &'a Values,
+    /// The numbers behind it.
+    pub values: &'a Evidence,
     /// Top consumers.
     pub consumers: &'a [Consumer],
     /// Link.

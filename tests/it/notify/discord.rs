@@ -3,7 +3,7 @@
 
 use super::delivery::{alert, config};
 use super::receiver::{Receiver, Reply};
-use memcanary::detect::Severity;
+use memcanary::detect::{Severity, Signal};
 use memcanary::notify::{Alert, Consumer, Dispatcher, State};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ fn discord_config(rx: &Receiver) -> memcanary::notify::NotifyConfig {
 fn huge(rule: &str) -> Alert {
     let mut a = alert(rule, Severity::Critical, State::Firing, 5_000);
     a.instance = "ノード-über-".repeat(700);
-    a.values.signals = (0..300).map(|i| format!("sïgnal_{i}")).collect();
+    a.values.signals = Signal::ALL.into_iter().collect();
     a.consumers = (0..40)
         .map(|i| Consumer {
             group: format!("ünit-{i}-{}.service", "名".repeat(100)),
