@@ -1,52 +1,17 @@
 //! Notification rendering benchmarks: `cargo bench --bench notify`.
 //!
-//! Renders a typical alert (and a maximal one that Discord's limits must cut)
-//! for each sink into one reused request, as a delivery thread does, and
+//! Renders a typical alert (and a maximal one that Discord's limits must cut;
+//! both from `memcanary::notify::sample`, as the snapshot tests) for each sink into one reused request, as a delivery thread does, and
 //! prints the time per render. Best of several runs (the machine is shared).
 
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
 use memcanary::detect::Severity;
+use memcanary::notify::sample::{maximal, typical, AT_MS};
 use memcanary::notify::sink::{self, Alertmanager, Discord, Ntfy, Sink, Webhook};
-use memcanary::notify::{Alert, Consumer, Request, Secret, State};
+use memcanary::notify::{Alert, Request, Secret, State};
 use std::hint::black_box;
 use std::time::Instant;
-
-fn typical() -> Alert {
-    let mut a = Alert::test("node-b", 1_764_288_000_000);
-    a.is_test = false;
-    a.severity = Severity::Critical;
-    a.state = State::Firing;
-    a.consumers = vec![
-        Consumer {
-            group: "coily-update.service".into(),
-            processes: 16,
-            command: "cc1plus".into(),
-            bytes: 16_965_120_819,
-        },
-        Consumer {
-            group: "k3s.service".into(),
-            processes: 1,
-            command: "k3s-server".into(),
-            bytes: 900 << 20,
-        },
-    ];
-    a
-}
-
-fn maximal() -> Alert {
-    let mut a = typical();
-    a.instance = "ホスト名-très-long-".repeat(400);
-    a.consumers = (0..40)
-        .map(|i| Consumer {
-            group: format!("ünit-名前-{i}-{}.service", "x".repeat(200)),
-            processes: i,
-            command: "cc1plus".into(),
-            bytes: 1 << 30,
-        })
-        .collect();
-    a
-}
 
 fn sinks() -> Vec<(&'static str, Sink)> {
     vec![
@@ -93,7 +58,7 @@ fn per_render_us(sink: &Sink, alert: &Alert, n: u32) -> f64 {
     for _ in 0..5 {
         let t = Instant::now();
         for i in 0..n {
-            sink.render(black_box(alert), 1_764_288_005_000 + i64::from(i), &mut req);
+            sink.render(black_box(alert), AT_MS + 5_000 + i64::from(i), &mut req);
             black_box(&req.body);
         }
         best = best.min(t.elapsed().as_secs_f64() * 1e6 / f64::from(n));
@@ -107,7 +72,7 @@ fn main() {
         "sink", "typical (us)", "maximal (us)"
     );
     for (name, sink) in sinks() {
-        let t = per_render_us(&sink, &typical(), 20_000);
+        let t = per_render_us(&sink, &typical(Severity::Critical, State::Firing), 20_000);
         let m = per_render_us(&sink, &maximal(), 500);
         println!("{name:<14} {t:>14.1} {m:>14.1}");
     }

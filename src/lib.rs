@@ -48,4 +48,6 @@ pub mod replay;
 pub mod rules;
 pub mod signal;
 pub mod source;
+#[cfg(test)]
+mod testing;
 pub mod thread;

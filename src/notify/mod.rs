@@ -32,6 +32,8 @@ pub mod error;
 pub mod request;
 pub mod retry;
 mod router;
+#[doc(hidden)]
+pub mod sample;
 pub mod secret;
 pub mod sink;
 pub mod spool;

@@ -5,7 +5,7 @@ use super::build::{self, Options};
 use super::model::{RuleFile, TestFile};
 use super::target::{Engine, Target, Version};
 use super::*;
-use std::path::Path;
+use crate::testing::fixture;
 
 fn options(engine: Engine, selector: &str) -> Options {
     Options {
@@ -20,10 +20,6 @@ fn rules_yaml(cfg: &DetectorConfig, o: &Options) -> String {
     let mut out = Vec::new();
     write_rules(cfg, o, &mut out).unwrap();
     String::from_utf8(out).unwrap()
-}
-
-fn fixture(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 #[test]
@@ -43,7 +39,7 @@ fn default_config_prometheus() {
 
 #[test]
 fn custom_config_vmalert_with_selector() {
-    let cfg = load_config(&fixture("tests/fixtures/rules/custom.toml")).unwrap();
+    let cfg = load_config(&fixture("rules/custom.toml")).unwrap();
     let mut o = options(Engine::Vmalert, r#"{job="node",env="prod"}"#);
     o.scrape_interval_ms = 30_000;
     let yaml = rules_yaml(&cfg, &o);
@@ -124,10 +120,7 @@ fn selectors() {
 
 #[test]
 fn incident_trace_test_file_round_trips_and_warns_before_the_gap() {
-    let trace = load_trace(&fixture(
-        "tests/fixtures/traces/incident/export-incident-15s.jsonl",
-    ))
-    .unwrap();
+    let trace = load_trace(&fixture("traces/incident/export-incident-15s.jsonl")).unwrap();
     let o = options(Engine::Prometheus, "");
     let cfg = DetectorConfig::default();
     let mut out = Vec::new();
@@ -145,10 +138,7 @@ fn incident_trace_test_file_round_trips_and_warns_before_the_gap() {
 
 #[test]
 fn benign_trace_stays_quiet() {
-    let trace = load_trace(&fixture(
-        "tests/fixtures/traces/benign-high/export-benign-high-15s.jsonl",
-    ))
-    .unwrap();
+    let trace = load_trace(&fixture("traces/benign-high/export-benign-high-15s.jsonl")).unwrap();
     let o = options(Engine::Prometheus, "");
     let specs = build::alert_specs(&DetectorConfig::default(), &o);
     let first = unittest::first_firing(&unittest::simulate(&specs, &trace, 15_000));
@@ -158,7 +148,7 @@ fn benign_trace_stays_quiet() {
 #[test]
 fn gzipped_traces_read_like_plain_ones() {
     use std::io::Write as _;
-    let plain = fixture("tests/fixtures/traces/benign-high/export-benign-high-15s.jsonl");
+    let plain = fixture("traces/benign-high/export-benign-high-15s.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("trace.jsonl.gz");
     let mut enc = flate2::write::GzEncoder::new(

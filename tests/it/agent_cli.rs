@@ -2,21 +2,16 @@
 //! valid and invalid configs, /metrics, SIGHUP with a broken then a good
 //! file, SIGTERM, the heartbeat.
 
-use assert_cmd::Command;
 use rustix::process::{kill_process, Pid, Signal};
 use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::{free_port, test_agent_table};
-
-fn bin() -> Command {
-    Command::cargo_bin("memcanary").unwrap()
-}
+use crate::common::{free_port, memcanary, memcanary_agent, memcanary_process, test_agent_table};
 
 #[test]
 fn check_config_without_file_prints_defaults_and_advice() {
-    let out = bin()
+    let out = memcanary()
         .arg("check-config")
         .assert()
         .success()
@@ -37,7 +32,7 @@ fn check_config_rejects_unknown_key_naming_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
     std::fs::write(&f, "[agent]\nintervall = \"1s\"\n").unwrap();
-    let out = bin()
+    let out = memcanary()
         .args(["check-config", "--config"])
         .arg(&f)
         .assert()
@@ -57,7 +52,7 @@ fn check_config_rejects_out_of_range_value() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("r.toml");
     std::fs::write(&f, "[agent]\nfast_interval = \"5s\"\n").unwrap();
-    let out = bin()
+    let out = memcanary()
         .args(["check-config", "-c"])
         .arg(&f)
         .assert()
@@ -79,7 +74,7 @@ fn check_config_never_prints_a_heartbeat_or_sink_secret() {
         "[agent.heartbeat]\nurl = \"https://hc.example/ping/s3cr3t-hb\"\n\n[[notify.sinks]]\nname = \"d\"\nkind = \"webhook\"\nurl = \"https://hooks.example/t0k3n\"\n",
     )
     .unwrap();
-    let out = bin()
+    let out = memcanary()
         .args(["check-config", "-c"])
         .arg(&f)
         .assert()
@@ -101,7 +96,7 @@ fn agent_serves_metrics_survives_a_broken_sighup_reloads_a_good_one_and_stops_on
     let cfg = dir.path().join("a.toml");
     let good = test_agent_table(dir.path(), &format!("127.0.0.1:{port}"));
     std::fs::write(&cfg, &good).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+    let mut child = memcanary_process()
         .args(["agent", "--config"])
         .arg(&cfg)
         .env("NO_COLOR", "1")
@@ -180,7 +175,7 @@ fn heartbeat_pings_the_dead_man_url_and_never_logs_it() {
         format!("{table}\n[agent.heartbeat]\nurl = \"{url}\"\nevery = \"1s\"\n"),
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+    let mut child = memcanary_process()
         .args(["agent", "--config"])
         .arg(&cfg)
         .env("MEMCANARY_LOG", "debug")
@@ -212,7 +207,7 @@ fn heartbeat_pings_the_dead_man_url_and_never_logs_it() {
 
 #[test]
 fn lean_binary_answers_help_version_and_names_a_bad_argument() {
-    let lean = || Command::cargo_bin("memcanary-agent").unwrap();
+    let lean = memcanary_agent;
     let out = lean().arg("--help").output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--config FILE"));
@@ -234,7 +229,7 @@ fn in_process_agent_stays_in_the_memcanary_binary() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("a.toml");
     std::fs::write(&cfg, test_agent_table(dir.path(), "")).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+    let mut child = memcanary_process()
         .args(["agent", "--in-process", "--config"])
         .arg(&cfg)
         .stderr(Stdio::null())

@@ -7,6 +7,7 @@
 //! Needs root and a memory cgroup (v1 or v2); prints SKIP otherwise.
 //! `scripts/test.sh` runs it as root in CI.
 
+use crate::common::memcanary_process;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -254,7 +255,7 @@ fn agent_warns_before_the_oom_kill_in_a_real_memory_cgroup() {
     let (hook, notes) = receiver();
     let cfg = agent_config(tmp.path(), &cg, &hook);
     let _agent = Killer(
-        Command::new(env!("CARGO_BIN_EXE_memcanary"))
+        memcanary_process()
             .args(["agent", "--config"])
             .arg(&cfg)
             .env("MEMCANARY_LOG", "info")

@@ -8,15 +8,15 @@
 use rustix::process::{kill_process, Pid, Signal};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{free_port, test_agent_table};
+use crate::common::{fixture, free_port, memcanary_process, test_agent_table};
 
 /// A /proc tree the test can change: the agent's `proc_root` (single-digit
 /// counts keep the file's length).
 fn fake_proc(dir: &Path, oom_kills: u32) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proc/linux-6.18");
+    let src = fixture("proc/linux-6.18");
     std::fs::create_dir_all(dir.join("pressure")).unwrap();
     std::fs::copy(src.join("meminfo"), dir.join("meminfo")).unwrap();
     std::fs::copy(src.join("pressure/memory"), dir.join("pressure/memory")).unwrap();
@@ -34,7 +34,7 @@ fn fake_proc(dir: &Path, oom_kills: u32) {
 }
 
 fn start(config: &Path) -> Child {
-    Command::new(assert_cmd::cargo::cargo_bin("memcanary"))
+    memcanary_process()
         .args(["agent", "--config"])
         .arg(config)
         .env("MEMCANARY_LOG", "info")

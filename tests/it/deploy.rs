@@ -1,5 +1,6 @@
 //! The deploy files: the systemd unit passes `systemd-analyze verify`.
 
+use crate::common::root;
 use std::process::Command;
 
 #[test]
@@ -12,11 +13,7 @@ fn systemd_unit_verifies() {
         eprintln!("SKIP deploy: systemd-analyze not installed (scripts/test.d/30-kernel.sh installs systemd)");
         return;
     }
-    let unit = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/deploy/systemd/memcanary.service"
-    ))
-    .unwrap();
+    let unit = std::fs::read_to_string(root().join("deploy/systemd/memcanary.service")).unwrap();
     // verify checks that ExecStart exists: point it at the binary under test.
     let unit = unit.replace(
         "/usr/local/bin/memcanary-agent",
@@ -45,11 +42,7 @@ fn systemd_unit_verifies() {
 
 #[test]
 fn daemonset_keeps_the_settings_the_agent_needs() {
-    let y = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/deploy/kubernetes/daemonset.yaml"
-    ))
-    .unwrap();
+    let y = std::fs::read_to_string(root().join("deploy/kubernetes/daemonset.yaml")).unwrap();
     for needle in [
         "hostPID: true",
         "priorityClassName: system-node-critical",

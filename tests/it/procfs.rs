@@ -2,20 +2,15 @@
 //! real /proc, and fake cgroup directories.
 
 use crate::alloc_count::allocations;
+use crate::common::fixture;
 use memcanary::signal::{Meminfo, ParseErrorKind, Psi, Vmstat};
 use memcanary::source::{CgroupScope, CgroupVersion, ProcError, ProcSource, Refresh};
 use std::fs;
-use std::path::{Path, PathBuf};
-
-fn fixture(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/proc")
-        .join(case)
-}
+use std::path::Path;
 
 fn copy_tree(case: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let src = fixture(case);
+    let src = fixture(&format!("proc/{case}"));
     for name in ["meminfo", "vmstat", "pressure/memory"] {
         if src.join(name).exists() {
             fs::create_dir_all(dir.path().join(name).parent().unwrap()).unwrap();
@@ -27,7 +22,7 @@ fn copy_tree(case: &str) -> tempfile::TempDir {
 
 #[test]
 fn linux_3_10_estimates_available_and_has_no_psi() {
-    let mut src = ProcSource::open(&fixture("linux-3.10")).unwrap();
+    let mut src = ProcSource::open(&fixture("proc/linux-3.10")).unwrap();
     let s = src.read(1000).unwrap();
     assert!(src.estimated_available());
     assert!(!src.has_psi());
@@ -41,7 +36,7 @@ fn linux_3_10_estimates_available_and_has_no_psi() {
 
 #[test]
 fn linux_4_19_without_swap_or_psi() {
-    let mut src = ProcSource::open(&fixture("linux-4.19-noswap")).unwrap();
+    let mut src = ProcSource::open(&fixture("proc/linux-4.19-noswap")).unwrap();
     let s = src.read(0).unwrap();
     assert!(!src.estimated_available());
     assert_eq!((s.swap_total_bytes, s.swap_free_bytes), (0, 0));
@@ -52,7 +47,7 @@ fn linux_4_19_without_swap_or_psi() {
 
 #[test]
 fn linux_5_15_with_swap_and_psi() {
-    let mut src = ProcSource::open(&fixture("linux-5.15-swap")).unwrap();
+    let mut src = ProcSource::open(&fixture("proc/linux-5.15-swap")).unwrap();
     let s = src.read(0).unwrap();
     assert_eq!(s.psi_some_total_us, Some(98_765_432));
     assert_eq!(s.psi_full_total_us, Some(12_345_678));
@@ -63,7 +58,7 @@ fn linux_5_15_with_swap_and_psi() {
 
 #[test]
 fn linux_6_18_fixture_parses_field_by_field() {
-    let dir = fixture("linux-6.18");
+    let dir = fixture("proc/linux-6.18");
     let m = Meminfo::parse(&fs::read_to_string(dir.join("meminfo")).unwrap()).unwrap();
     assert!(m.mem_available_bytes.is_some());
     assert!(m.mem_free_bytes <= m.mem_total_bytes);
@@ -75,7 +70,7 @@ fn linux_6_18_fixture_parses_field_by_field() {
 
 #[test]
 fn truncated_meminfo_is_an_error_naming_the_file() {
-    let mut src = ProcSource::open(&fixture("truncated")).unwrap();
+    let mut src = ProcSource::open(&fixture("proc/truncated")).unwrap();
     let err = src.read(0).unwrap_err();
     let ProcError::Parse { path, source } = &err else {
         panic!("want a parse error, got {err:?}");
@@ -93,7 +88,7 @@ fn garbage_number_is_an_error_and_the_next_read_recovers() {
     assert!(msg.contains("line 2") && msg.contains("MemFree"), "{msg}");
     // The kernel's next read is fine again: same fds, no reopen.
     fs::copy(
-        fixture("linux-5.15-swap/meminfo"),
+        fixture("proc/linux-5.15-swap/meminfo"),
         dir.path().join("meminfo"),
     )
     .unwrap();
@@ -212,7 +207,7 @@ fn cgroup_v2_scope_uses_limit_usage_inactive_file_swap_and_own_psi() {
     write(d, "memory.pressure", "some avg10=1.00 avg60=0.00 avg300=0.00 total=42\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n");
     let scope = CgroupScope::open(d).unwrap();
     assert_eq!(scope.version(), CgroupVersion::V2);
-    let mut src = ProcSource::open(&fixture("linux-5.15-swap"))
+    let mut src = ProcSource::open(&fixture("proc/linux-5.15-swap"))
         .unwrap()
         .with_scope(scope);
     let s = src.read(0).unwrap();
@@ -239,7 +234,7 @@ fn cgroup_v1_scope_uses_memsw_and_host_psi() {
     write(d, "memory.memsw.limit_in_bytes", "805306368\n");
     let scope = CgroupScope::open(d).unwrap();
     assert_eq!(scope.version(), CgroupVersion::V1);
-    let mut src = ProcSource::open(&fixture("linux-5.15-swap"))
+    let mut src = ProcSource::open(&fixture("proc/linux-5.15-swap"))
         .unwrap()
         .with_scope(scope);
     let s = src.read(0).unwrap();
@@ -255,7 +250,7 @@ fn cgroup_v1_unlimited_falls_back_to_host_total() {
     let d = cg.path();
     write(d, "memory.usage_in_bytes", "1000\n");
     write(d, "memory.limit_in_bytes", "9223372036854771712\n");
-    let mut src = ProcSource::open(&fixture("linux-4.19-noswap"))
+    let mut src = ProcSource::open(&fixture("proc/linux-4.19-noswap"))
         .unwrap()
         .with_scope(CgroupScope::open(d).unwrap());
     let s = src.read(0).unwrap();

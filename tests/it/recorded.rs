@@ -1,12 +1,9 @@
 //! The recorded-series readers through the public API, on files: every
 //! trace and format the project ships, and every kind of bad file.
 
+use crate::common::fixture;
 use memcanary::source::recorded::{load, HostSeries, RecordedError};
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
+use std::path::Path;
 
 fn one_host(path: &Path) -> HostSeries {
     let mut hosts = load(path).unwrap_or_else(|e| panic!("{e}"));
@@ -17,7 +14,7 @@ fn one_host(path: &Path) -> HostSeries {
 #[test]
 fn every_trace_loads_in_every_shipped_format() {
     for run in ["incident", "fast-spike", "benign-high", "cache-heavy"] {
-        let dir = fixtures().join("traces").join(run);
+        let dir = fixture("traces").join(run);
         let s5 = one_host(&dir.join(format!("export-{run}-5s.jsonl")));
         let s15 = one_host(&dir.join(format!("export-{run}-15s.jsonl")));
         let gt = one_host(&dir.join("gt.csv"));
@@ -49,14 +46,14 @@ fn every_trace_loads_in_every_shipped_format() {
 
 #[test]
 fn the_incident_blackout_is_visible_as_end_after_the_last_sample() {
-    let h = one_host(&fixtures().join("traces/incident/export-incident-5s.jsonl"));
+    let h = one_host(&fixture("traces/incident/export-incident-5s.jsonl"));
     let last = h.samples.last().unwrap().at_ms;
     // Memory series stop at T+612 s; `up` keeps being written until power-off.
     assert!(h.end_ms - last > 500_000, "{} - {last}", h.end_ms);
 }
 
 fn error_of(name: &str) -> (String, RecordedError) {
-    let path = fixtures().join("recorded/bad").join(name);
+    let path = fixture("recorded/bad").join(name);
     let e = load(&path).expect_err(name);
     (e.to_string(), e)
 }

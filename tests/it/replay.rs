@@ -1,19 +1,12 @@
 //! `memcanary replay` on the recorded incidents and benign runs, through the
 //! real CLI: the acceptance of the foundation issue.
 
-use assert_cmd::Command;
+use crate::common::{fixture, memcanary, replay_table_args, root};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
+use std::path::Path;
 
 fn replay_json(file: &Path, extra: &[&str]) -> Vec<Value> {
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
+    let out = memcanary()
         .arg("replay")
         .arg("--json")
         .args(extra)
@@ -161,8 +154,7 @@ fn formats_agree() {
 fn timeline_and_plot_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("p.svg");
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
+    let out = memcanary()
         .args(["replay", "--plot"])
         .arg(&svg)
         .arg(fixture("incident-184/export-kai-server-15s.jsonl"))
@@ -181,8 +173,7 @@ fn timeline_and_plot_are_written() {
     assert!(picture.contains("earlyoom_default"));
 
     let png = dir.path().join("p.png");
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
+    let out = memcanary()
         .args(["replay", "--plot"])
         .arg(&png)
         .arg(fixture("incident-184/export-kai-server-15s.jsonl"))
@@ -197,8 +188,7 @@ fn timeline_and_plot_are_written() {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     assert!(bytes.len() > 20_000, "a 1200x620 chart, not an empty image");
 
-    let bad = Command::cargo_bin("memcanary")
-        .unwrap()
+    let bad = memcanary()
         .args(["replay", "--plot", "x.pdf"])
         .arg(fixture("incident-184/export-kai-server-15s.jsonl"))
         .output()
@@ -216,12 +206,7 @@ fn bad_input_names_the_file_and_line_and_exits_2() {
     let mut lines: Vec<&str> = good.lines().collect();
     lines.insert(3, "{\"metric\":{\"__name__\":\"node_memory_MemAvailable_bytes\",\"instance\":\"x\"},\"values\":[1,\"oops\"],\"timestamps\":[1,2]}");
     std::fs::write(&bad, lines.join("\n")).unwrap();
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
-        .arg("replay")
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = memcanary().arg("replay").arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.jsonl") && err.contains("line 4"), "{err}");
@@ -232,12 +217,7 @@ fn bad_input_names_the_file_and_line_and_exits_2() {
         "{\"metric\":{\"__name__\":\"up\",\"instance\":\"x\"},\"values\":[1],\"timestamps\":[1]}\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
-        .arg("replay")
-        .arg(&empty)
-        .output()
-        .unwrap();
+    let out = memcanary().arg("replay").arg(&empty).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no node_memory_"),
@@ -249,10 +229,9 @@ fn bad_input_names_the_file_and_line_and_exits_2() {
 /// The README's lead-time table is what the command prints today.
 #[test]
 fn readme_table_is_current() {
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(crate::replay_table_args())
+    let out = memcanary()
+        .current_dir(root())
+        .args(replay_table_args())
         .output()
         .unwrap();
     assert!(
@@ -261,8 +240,7 @@ fn readme_table_is_current() {
         String::from_utf8_lossy(&out.stderr)
     );
     let table = String::from_utf8(out.stdout).unwrap();
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(
         readme.contains(&table),
         "README.md's lead-time table is stale: rerun scripts/lead-times.sh and paste its output:\n{table}"

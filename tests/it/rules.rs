@@ -4,22 +4,13 @@
 //! scripts/test.d/40-rules.sh installs the tools and starts VictoriaMetrics
 //! (MEMCANARY_RULES_VM_URL); without them a test prints SKIP and returns.
 
+use crate::common::{fixture, lab_trace, memcanary};
 use memcanary::rules::build;
 use memcanary::rules::model::TestFile;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TRACES: [&str; 4] = ["incident", "fast-spike", "benign-high", "cache-heavy"];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn trace_path(run: &str, interval: &str) -> PathBuf {
-    root().join(format!(
-        "tests/fixtures/traces/{run}/export-{run}-{interval}.jsonl"
-    ))
-}
 
 /// The tool's path, or None after printing why the test skips.
 fn need(tool: &str, test: &str) -> Option<PathBuf> {
@@ -36,8 +27,7 @@ fn need(tool: &str, test: &str) -> Option<PathBuf> {
 
 /// Runs `memcanary rules ARGS -o OUT`.
 fn memcanary_rules(args: &[&str], out: &Path) {
-    assert_cmd::Command::cargo_bin("memcanary")
-        .unwrap()
+    memcanary()
         .arg("rules")
         .args(args)
         .arg("-o")
@@ -62,10 +52,7 @@ fn run(tool: &Path, args: &[&str], dir: &Path) -> (bool, String) {
 }
 
 fn custom_config() -> String {
-    root()
-        .join("tests/fixtures/rules/custom.toml")
-        .display()
-        .to_string()
+    fixture("rules/custom.toml").display().to_string()
 }
 
 #[test]
@@ -180,7 +167,7 @@ fn promtool_test_rules_on_every_trace() {
             ("15s", vec!["--config", cfg.as_str()]),
         ] {
             let dir = tempfile::tempdir().unwrap();
-            let trace = trace_path(run_name, interval);
+            let trace = lab_trace(run_name, interval);
             let tests = rules_and_tests(dir.path(), &trace, &extra, interval);
             let (ok, out) = run(
                 &promtool,
@@ -199,7 +186,7 @@ fn promtool_test_rules_on_every_trace() {
     for run_name in TRACES {
         let dir = tempfile::tempdir().unwrap();
         let slow = dir.path().join("trace-30s.jsonl");
-        crate::rules_parity::downsample_30s(&trace_path(run_name, "15s"), &slow);
+        crate::rules_parity::downsample_30s(&lab_trace(run_name, "15s"), &slow);
         rules_and_tests(dir.path(), &slow, &[], "30s");
         let (ok, out) = run(
             &promtool,
@@ -213,7 +200,7 @@ fn promtool_test_rules_on_every_trace() {
     }
     // The reconstruction of the user's incident: 5 hours, a 4-hour gap.
     let dir = tempfile::tempdir().unwrap();
-    let kai = root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl");
+    let kai = fixture("incident-184/export-kai-server-15s.jsonl");
     rules_and_tests(dir.path(), &kai, &[], "15s");
     let (ok, out) = run(
         &promtool,
@@ -236,7 +223,7 @@ fn promtool_fails_a_test_that_expects_the_forecast_too_early() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let tests = rules_and_tests(dir.path(), &trace_path("incident", "15s"), &[], "15s");
+    let tests = rules_and_tests(dir.path(), &lab_trace("incident", "15s"), &[], "15s");
     let mut file: TestFile =
         serde_saphyr::from_str(&std::fs::read_to_string(&tests).unwrap()).unwrap();
     let checks = &mut file.tests[0].alert_rule_test;

@@ -9,6 +9,7 @@
 //! The vmalert half needs MEMCANARY_RULES_VM_URL (scripts/test.d/40-rules.sh),
 //! vmalert and curl; without them it prints SKIP.
 
+use crate::common::{fixture, lab_trace, memcanary, memcanary_process};
 use memcanary::detect::DetectorConfig;
 use memcanary::rules::build::{self, Options};
 use memcanary::rules::model::RuleFile;
@@ -38,13 +39,8 @@ fn groups(dir: &Path) -> Vec<Vec<Case>> {
         scrape,
         scrape_ms,
     };
-    let lab = |run: &str, scrape: &str| {
-        root().join(format!(
-            "tests/fixtures/traces/{run}/export-{run}-{scrape}.jsonl"
-        ))
-    };
     let runs = ["incident", "fast-spike", "benign-high", "cache-heavy"];
-    let kai = root().join("tests/fixtures/incident-184/export-kai-server-15s.jsonl");
+    let kai = fixture("incident-184/export-kai-server-15s.jsonl");
     let slow = |src: PathBuf| {
         let name = src
             .file_name()
@@ -57,13 +53,13 @@ fn groups(dir: &Path) -> Vec<Vec<Case>> {
     };
     vec![
         runs.iter()
-            .map(|r| case(lab(r, "15s"), "15s", 15_000))
+            .map(|r| case(lab_trace(r, "15s"), "15s", 15_000))
             .collect(),
         runs.iter()
-            .map(|r| case(lab(r, "5s"), "5s", 5_000))
+            .map(|r| case(lab_trace(r, "5s"), "5s", 5_000))
             .collect(),
         vec![case(kai.clone(), "15s", 15_000)],
-        runs.iter().map(|r| slow(lab(r, "15s"))).collect(),
+        runs.iter().map(|r| slow(lab_trace(r, "15s"))).collect(),
         vec![slow(kai)],
     ]
 }
@@ -133,10 +129,6 @@ const KNOWN: [(&str, &str, &str); 2] = [
         "as on the 15 s trace: borderline window edge",
     ),
 ];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
@@ -213,7 +205,7 @@ fn replayed_firings(vm: &str, jobs: &str, from: i64, to: i64) -> BTreeMap<(Strin
 fn replay_rules(dir: &Path, scrape: &str, jobs: &str) -> PathBuf {
     let f = dir.join(format!("rules-{scrape}.yml"));
     let sel = format!("{{job=~\"{jobs}\"}}");
-    let status = Command::new(env!("CARGO_BIN_EXE_memcanary"))
+    let status = memcanary_process()
         .args(["rules", "--target", "vmalert", "--scrape-interval", scrape])
         .args(["--selector", &sel, "-o"])
         .arg(&f)
@@ -390,8 +382,7 @@ fn detector_firings(path: &Path, instance: &str) -> BTreeMap<String, i64> {
         .iter()
         .map(|s| (s.rule, s.name))
         .collect();
-    let out = assert_cmd::Command::cargo_bin("memcanary")
-        .unwrap()
+    let out = memcanary()
         .args(["replay", "--json", "--instance", instance])
         .arg(path)
         .output()

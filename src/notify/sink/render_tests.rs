@@ -3,78 +3,14 @@
 
 use super::discord_limits as lim;
 use super::*;
-use crate::detect::{Evidence, Severity, Signal};
+use crate::detect::Severity;
 use crate::notify::alert::{Consumer, State};
+use crate::notify::sample::{self, maximal, typical};
 use std::collections::BTreeMap;
 
-const AT: i64 = 1_764_288_000_000; // 2025-11-28T00:00:00Z
+const AT: i64 = sample::AT_MS;
 const NOW: i64 = AT + 5_000;
 const DISCORD: &str = "https://discord.com/api/webhooks/1234567890/FAKE-discord-TOKEN";
-
-fn typical(severity: Severity, state: State) -> Alert {
-    let gib = 1u64 << 30;
-    Alert {
-        instance: "node-b".into(),
-        rule: "headroom_forecast".into(),
-        severity,
-        state,
-        at_ms: AT,
-        values: Evidence {
-            mem_total_bytes: 32 * gib,
-            mem_available_bytes: gib,
-            swap_total_bytes: 8 * gib,
-            swap_free_bytes: gib / 4,
-            headroom_bytes: gib + gib / 4,
-            headroom_ratio: 0.03125,
-            headroom_slope_bytes_per_s: Some(-20.0 * (1 << 20) as f64),
-            eta_seconds: Some(64.0),
-            psi_some_ratio: Some(0.42),
-            psi_full_ratio: Some(0.17),
-            pgmajfault_per_s: Some(1200.0),
-            pswpin_per_s: Some(3000.0),
-            oom_kills: 0,
-            signals: [Signal::SwapLow, Signal::PsiSome, Signal::Forecast]
-                .into_iter()
-                .collect(),
-            silent_seconds: None,
-        },
-        consumers: vec![
-            Consumer {
-                group: "coily-update.service".into(),
-                processes: 16,
-                command: "cc1plus".into(),
-                bytes: 16_965_120_819,
-            },
-            Consumer {
-                group: "k3s.service".into(),
-                processes: 1,
-                command: "k3s-server".into(),
-                bytes: 900 << 20,
-            },
-        ],
-        url: Some("http://grafana.lan/d/mem?var-host=node-b".into()),
-        is_test: false,
-        repeat: 0,
-    }
-}
-
-fn maximal() -> Alert {
-    let mut a = typical(Severity::Critical, State::Firing);
-    a.instance = "ホスト名-très-long-".repeat(400);
-    a.rule = "règle_très_longue_".repeat(300);
-    a.values.signals = Signal::ALL.into_iter().collect();
-    a.values.silent_seconds = Some(12.0);
-    a.values.oom_kills = 3;
-    a.consumers = (0..40)
-        .map(|i| Consumer {
-            group: format!("ünit-名前-{i}-{}.service", "x".repeat(200)),
-            processes: i,
-            command: "cc1plus-ö".repeat(20),
-            bytes: (i as u64 + 1) << 30,
-        })
-        .collect();
-    a
-}
 
 fn sinks() -> Vec<(&'static str, Sink)> {
     vec![

@@ -2,13 +2,12 @@
 
 use super::*;
 use crate::signal::node_exporter::{self as ne, Field};
+use crate::testing::fixture;
 use std::io::Write;
 use std::path::PathBuf;
 
 pub(crate) fn trace(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/traces")
-        .join(rel)
+    fixture(&format!("traces/{rel}"))
 }
 
 fn vm_line(name: &str, instance: &str, vals: &str, ts: &str) -> String {
@@ -371,17 +370,11 @@ fn field_table_covers_every_sample_field() {
     );
 }
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/recorded")
-        .join(name)
-}
-
 #[test]
 fn the_three_formats_of_one_recording_give_the_same_samples() {
     let export = load(&trace("incident/export-incident-15s.jsonl")).unwrap();
-    let prom = load(&fixture("query_range-incident-15s.json")).unwrap();
-    let csv = load(&fixture("incident-15s.csv")).unwrap();
+    let prom = load(&fixture("recorded/query_range-incident-15s.json")).unwrap();
+    let csv = load(&fixture("recorded/incident-15s.csv")).unwrap();
     assert_eq!(export[0].samples.len(), 39);
     assert_eq!(prom[0].samples, export[0].samples);
     assert_eq!(csv[0].samples, export[0].samples);

@@ -3,7 +3,7 @@
 
 use super::delivery::{alert, config};
 use super::receiver::{Receiver, Reply};
-use assert_cmd::Command;
+use crate::common::memcanary;
 use memcanary::detect::Severity;
 use memcanary::notify::{Dispatcher, State};
 use std::time::Duration;
@@ -33,8 +33,7 @@ fn notify_test_reports_each_sink() {
             bad.url("/topic")
         ),
     );
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
+    let out = memcanary()
         .args([
             "notify-test",
             "--instance",
@@ -59,8 +58,7 @@ fn notify_test_reports_each_sink() {
     assert_eq!(got[0].json()["test"], true);
     assert_eq!(got[0].json()["alert"]["instance"], "cli-host");
 
-    let only = Command::cargo_bin("memcanary")
-        .unwrap()
+    let only = memcanary()
         .args(["notify-test", "--sink", "good", "--config"])
         .arg(&cfg)
         .output()
@@ -74,8 +72,7 @@ fn notify_test_reports_each_sink() {
     assert_eq!(good.accepted().len(), 2);
     assert_eq!(bad.received().len(), 1, "--sink good must not touch phone");
 
-    let unknown = Command::cargo_bin("memcanary")
-        .unwrap()
+    let unknown = memcanary()
         .args(["notify-test", "--sink", "nope", "--config"])
         .arg(&cfg)
         .output()
@@ -91,8 +88,7 @@ fn notify_test_rejects_a_bad_config_naming_the_key() {
         &dir,
         "[notify]\n[[notify.sinks]]\nname = \"d\"\nkind = \"discord\"\n",
     );
-    let out = Command::cargo_bin("memcanary")
-        .unwrap()
+    let out = memcanary()
         .args(["notify-test", "--config"])
         .arg(&cfg)
         .output()

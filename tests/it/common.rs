@@ -1,0 +1,66 @@
+//! What the integration tests share: where the fixtures are, the binaries
+//! under test, a free port, a test agent's config.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file or directory under `tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+/// A lab trace: `tests/fixtures/traces/RUN/export-RUN-SCRAPE.jsonl`.
+pub fn lab_trace(run: &str, scrape: &str) -> PathBuf {
+    fixture(&format!("traces/{run}/export-{run}-{scrape}.jsonl"))
+}
+
+/// The `memcanary` binary under test, to run to completion.
+pub fn memcanary() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("memcanary").unwrap()
+}
+
+/// The `memcanary-agent` binary under test, to run to completion.
+pub fn memcanary_agent() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("memcanary-agent").unwrap()
+}
+
+/// The `memcanary` binary under test, to spawn and signal.
+pub fn memcanary_process() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_memcanary"))
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An `[agent]` table for a test agent: state and spool under `dir`, no
+/// memory locking, no `oom_score_adj` (the test runs unprivileged too).
+pub fn test_agent_table(dir: &std::path::Path, metrics_listen: &str) -> String {
+    format!(
+        "[agent]\nmetrics_listen = \"{metrics_listen}\"\nstate_file = \"{d}/state.json\"\nspool_dir = \"{d}/spool\"\nlock_memory = \"off\"\noom_score_adj = 0\n",
+        d = dir.display()
+    )
+}
+
+/// The arguments `scripts/lead-times.sh` passes to `memcanary`.
+pub fn replay_table_args() -> Vec<String> {
+    let script = std::fs::read_to_string(root().join("scripts/lead-times.sh")).unwrap();
+    let line = script
+        .lines()
+        .find(|l| l.contains("replay --table"))
+        .unwrap();
+    let cmd = line
+        .trim()
+        .trim_start_matches("exec ")
+        .trim_start_matches("\"$BIN\" ");
+    cmd.split_whitespace().map(str::to_string).collect()
+}
