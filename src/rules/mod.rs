@@ -129,11 +129,11 @@ pub fn load_trace(path: &Path) -> Result<series::Trace, RulesError> {
         source,
     };
     let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut text = String::new();
+    let mut text = Vec::new();
     if path.extension().is_some_and(|e| e == "gz") {
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text)
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(file), &mut text)
     } else {
-        std::io::Read::read_to_string(&mut std::io::BufReader::new(file), &mut text)
+        std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut text)
     }
     .map_err(read_err)?;
     series::parse_export(&text).map_err(|source| RulesError::Trace {

@@ -1,5 +1,6 @@
 //! Recorded series for the unit-test generator: VictoriaMetrics export JSON
-//! lines, per host, put on the regular grid promtool's notation needs.
+//! lines (read by [`recorded::parse_vm_series`]), per host, put on the
+//! regular grid promtool's notation needs.
 //!
 //! promtool input series are values at `0, interval, 2*interval, ...`; real
 //! scrapes jitter by milliseconds. Each sample goes to the nearest slot of a
@@ -7,7 +8,7 @@
 //! scrape interval; the evaluator then reads the very series promtool reads.
 
 use crate::signal::node_exporter as ne;
-use serde::Deserialize;
+use crate::source::recorded::{self, Problem, RecordedError};
 use std::collections::BTreeMap;
 
 /// One sample on the grid; `v: None` is a staleness marker.
@@ -54,23 +55,18 @@ pub struct Trace {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TraceError {
     /// Malformed JSON or fields.
-    #[error("line {line}: {why}")]
+    #[error("line {line}: {problem}")]
     Line {
         /// 1-based line number.
-        line: usize,
+        line: u64,
         /// What is wrong.
-        why: String,
+        #[source]
+        problem: Problem,
     },
+
     /// No memory series at all.
     #[error("no {} series in the trace", ne::MEM_AVAILABLE)]
     NoMemory,
-}
-
-#[derive(Deserialize)]
-struct ExportLine {
-    metric: BTreeMap<String, String>,
-    values: Vec<Option<f64>>,
-    timestamps: Vec<i64>,
 }
 
 /// The metrics the rules read.
@@ -91,33 +87,31 @@ const USED: [&str; 11] = [
 type Raw = BTreeMap<(String, String), BTreeMap<&'static str, Vec<(i64, Option<f64>)>>>;
 
 /// Parses VictoriaMetrics `/api/v1/export` JSON lines.
-pub fn parse_export(text: &str) -> Result<Trace, TraceError> {
+pub fn parse_export(text: &[u8]) -> Result<Trace, TraceError> {
     let mut raw: Raw = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let err = |why: String| TraceError::Line { line: i + 1, why };
-        let l: ExportLine = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
-        let Some(name) = l.metric.get("__name__") else {
-            return Err(err("no __name__ in metric".into()));
-        };
-        let Some(&name) = USED.iter().find(|n| **n == name) else {
+    for s in recorded::parse_vm_series(text, "trace", &USED).map_err(line_error)? {
+        let Some(&name) = USED.iter().find(|n| **n == s.name) else {
             continue;
         };
-        if l.values.len() != l.timestamps.len() {
-            return Err(err(format!(
-                "{} values but {} timestamps",
-                l.values.len(),
-                l.timestamps.len()
-            )));
-        }
-        let label = |k: &str| l.metric.get(k).cloned().unwrap_or_default();
-        let host = raw.entry((label("instance"), label("job"))).or_default();
-        let pts = host.entry(name).or_default();
-        pts.extend(l.timestamps.iter().copied().zip(l.values.iter().copied()));
+        let host = raw.entry((s.instance, s.job)).or_default();
+        host.entry(name).or_default().extend(s.points);
     }
     grid(raw)
+}
+
+/// The line and problem of a parse error (text in memory fails only at a
+/// place in it).
+fn line_error(e: RecordedError) -> TraceError {
+    match e {
+        RecordedError::At { at, problem, .. } => TraceError::Line {
+            line: at.line().unwrap_or(0),
+            problem,
+        },
+        other => TraceError::Line {
+            line: 0,
+            problem: Problem::Format(other.to_string()),
+        },
+    }
 }
 
 fn grid(raw: Raw) -> Result<Trace, TraceError> {
@@ -216,7 +210,7 @@ mod tests {
 
     #[test]
     fn samples_land_on_the_nearest_slot() {
-        let t = parse_export(TWO).unwrap();
+        let t = parse_export(TWO.as_bytes()).unwrap();
         assert_eq!(t.interval_ms, 15_000);
         assert_eq!(t.origin_ms, 1000);
         let pts = t.hosts[0].points(ne::MEM_AVAILABLE);
@@ -231,11 +225,11 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        let e = parse_export("{\"metric\":{}}\n").unwrap_err();
+        let e = parse_export(b"{\"metric\":{}}\n").unwrap_err();
         assert!(e.to_string().starts_with("line 1: "), "{e}");
-        let e = parse_export(r#"{"metric":{"__name__":"up"},"values":[1],"timestamps":[]}"#)
+        let e = parse_export(br#"{"metric":{"__name__":"up"},"values":[1],"timestamps":[]}"#)
             .unwrap_err();
         assert_eq!(e.to_string(), "line 1: 1 values but 0 timestamps");
-        assert_eq!(parse_export("").unwrap_err(), TraceError::NoMemory);
+        assert_eq!(parse_export(b"").unwrap_err(), TraceError::NoMemory);
     }
 }

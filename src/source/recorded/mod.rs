@@ -7,6 +7,9 @@
 //! including the lab's 1 s ground-truth layout ([`parse_csv`]). Any of them
 //! may be gzip-compressed; [`load`] sniffs the magic bytes.
 //!
+//! [`parse_vm_series`] reads an export series by series instead, as
+//! written (staleness markers, `up` and `job` kept), for the rule tests.
+//!
 //! Each reader turns its format into per-metric chunks; the shared
 //! `assemble` step joins a host's metrics by exact timestamp into
 //! [`Sample`]s. Bad input is an error naming the file and line, never a
@@ -19,11 +22,13 @@ mod number;
 mod prom;
 mod vm_export;
 mod vm_line;
+mod vm_series;
 
 pub use self::csv::parse_csv;
 pub use error::{Pos, Problem, RecordedError};
 pub use prom::parse_prom_query_range;
 pub use vm_export::parse_vm_export;
+pub use vm_series::{parse_vm_series, VmSeries};
 
 use crate::signal::Sample;
 use std::fs::File;

@@ -213,11 +213,28 @@ pub(super) fn parse_timestamps(s: &[u8]) -> Result<(Vec<i64>, bool), LineError> 
 
 /// Parses the values of `field` (`null` becomes `NaN`), checking each.
 pub(super) fn parse_values(s: &[u8], field: Field, expected: usize) -> Result<Vec<f64>, LineError> {
+    values_with(s, expected, |v, tok| check_value(v, field, tok))
+}
+
+/// Parses values as written (`null` becomes `NaN`), of any sign and size:
+/// for series that fill no sample field.
+pub(super) fn parse_any_values(s: &[u8], expected: usize) -> Result<Vec<f64>, LineError> {
+    values_with(s, expected, |_, _| Ok(()))
+}
+
+/// Parses an array of numbers and `null`s (`NaN`), running `check` on each
+/// number with its text.
+#[inline]
+fn values_with(
+    s: &[u8],
+    expected: usize,
+    check: impl Fn(f64, &[u8]) -> Result<(), Problem>,
+) -> Result<Vec<f64>, LineError> {
     let mut out = Vec::with_capacity(expected);
     elements(s, |i| {
         let rest = &s[i..];
         if let Some((v, n)) = fast_decimal(rest) {
-            check_value(v, field, &rest[..n]).map_err(|p| (i, p))?;
+            check(v, &rest[..n]).map_err(|p| (i, p))?;
             out.push(v);
             return Ok(i + n);
         }
@@ -233,7 +250,7 @@ pub(super) fn parse_values(s: &[u8], field: Field, expected: usize) -> Result<Ve
                 Problem::NotANumber(String::from_utf8_lossy(tok).into_owned()),
             )
         })?;
-        check_value(v, field, tok).map_err(|p| (i, p))?;
+        check(v, tok).map_err(|p| (i, p))?;
         out.push(v);
         Ok(i + n)
     })?;
