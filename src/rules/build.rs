@@ -11,7 +11,7 @@ use super::funcs::Func;
 use super::model::{Rule, RuleFile, RuleGroup};
 use super::target::Target;
 use super::template::{text, Fmt, Piece, Template};
-use crate::detect::{DetectorConfig, Severity};
+use crate::detect::{DetectorConfig, Dur, Severity};
 use crate::signal::node_exporter as ne;
 use std::collections::BTreeMap;
 
@@ -165,6 +165,24 @@ impl Builder<'_> {
         }
     }
 
+    /// [`Self::spec`] for a rule whose condition must hold for `for_`, kept
+    /// firing as long where the target allows.
+    fn held(
+        &self,
+        for_: Dur,
+        name: &'static str,
+        rule: &'static str,
+        sev: Severity,
+        expr: Expr,
+    ) -> AlertSpec {
+        let for_ms = for_.as_millis();
+        AlertSpec {
+            for_ms,
+            keep_firing_ms: self.keep(for_ms),
+            ..self.spec(name, rule, sev, expr)
+        }
+    }
+
     fn swap_low(&self) -> AlertSpec {
         let r = &self.c.swap_low;
         let ratio = bin(Op::Div, m(ne::SWAP_FREE), m(ne::SWAP_TOTAL));
@@ -172,10 +190,7 @@ impl Builder<'_> {
             bin(Op::Lt, ratio, n(r.below_ratio)),
             bin(Op::Gt, m(ne::SWAP_TOTAL), n(0.0)),
         );
-        let for_ms = r.for_.as_millis();
         AlertSpec {
-            for_ms,
-            keep_firing_ms: self.keep(for_ms),
             summary: vec![text("Swap nearly used up on "), Piece::Instance],
             description: vec![
                 text("SwapFree is "),
@@ -186,17 +201,14 @@ impl Builder<'_> {
                     r.for_
                 )),
             ],
-            ..self.spec("MemcanarySwapLow", "swap_low", r.severity, expr)
+            ..self.held(r.for_, "MemcanarySwapLow", "swap_low", r.severity, expr)
         }
     }
 
     fn psi_rising(&self) -> AlertSpec {
         let r = &self.c.psi_rising;
         let expr = bin(Op::Gt, self.psi_some_rate(), n(r.above_ratio));
-        let for_ms = r.for_.as_millis();
         AlertSpec {
-            for_ms,
-            keep_firing_ms: self.keep(for_ms),
             summary: vec![text("Memory pressure rising on "), Piece::Instance],
             description: vec![
                 text("Tasks stalled waiting for memory "),
@@ -208,7 +220,7 @@ impl Builder<'_> {
                     r.for_
                 )),
             ],
-            ..self.spec("MemcanaryPsiRising", "psi_rising", r.severity, expr)
+            ..self.held(r.for_, "MemcanaryPsiRising", "psi_rising", r.severity, expr)
         }
     }
 
@@ -230,10 +242,7 @@ impl Builder<'_> {
             m(ne::MEM_TOTAL),
         );
         let expr = and(low, bin(Op::Ge, fell, n(r.drop_ratio)));
-        let for_ms = r.for_.as_millis();
         AlertSpec {
-            for_ms,
-            keep_firing_ms: self.keep(for_ms),
             summary: vec![text("MemAvailable collapsing on "), Piece::Instance],
             description: vec![
                 text("MemAvailable is "),
@@ -244,7 +253,8 @@ impl Builder<'_> {
                     self.c.trend_window
                 )),
             ],
-            ..self.spec(
+            ..self.held(
+                r.for_,
                 "MemcanaryMemAvailableCollapse",
                 "mem_available_collapse",
                 r.severity,
@@ -285,10 +295,7 @@ impl Builder<'_> {
             ),
             still,
         );
-        let for_ms = r.for_.as_millis();
         AlertSpec {
-            for_ms,
-            keep_firing_ms: self.keep(for_ms),
             summary: vec![
                 text("Memory runs out on "),
                 Piece::Instance,
@@ -305,7 +312,7 @@ impl Builder<'_> {
                 Piece::Value(Fmt::Duration),
                 text(". Act now and the host survives."),
             ],
-            ..self.spec(FORECAST, "headroom_forecast", r.severity, expr)
+            ..self.held(r.for_, FORECAST, "headroom_forecast", r.severity, expr)
         }
     }
 
@@ -322,10 +329,7 @@ impl Builder<'_> {
             n(self.c.psi_rising.above_ratio),
         );
         let expr = and(low, or(soon, stalling));
-        let for_ms = r.for_.as_millis();
         AlertSpec {
-            for_ms,
-            keep_firing_ms: self.keep(for_ms),
             summary: vec![text("Memory exhaustion imminent on "), Piece::Instance],
             description: vec![
                 text("Headroom (MemAvailable + SwapFree) is "),
@@ -337,7 +341,8 @@ impl Builder<'_> {
                     r.eta
                 )),
             ],
-            ..self.spec(
+            ..self.held(
+                r.for_,
                 "MemcanaryExhaustionImminent",
                 "exhaustion_imminent",
                 Severity::Critical,
@@ -378,10 +383,7 @@ impl Builder<'_> {
         } else {
             and(full, bin(Op::Ge, count, n(f64::from(r.min_corroborating))))
         };
-        let for_ms = r.for_.as_millis();
         AlertSpec {
-            for_ms,
-            keep_firing_ms: self.keep(for_ms),
             summary: vec![Piece::Instance, text(" is thrashing")],
             description: vec![
                 text("Every task stalled on memory "),
@@ -392,7 +394,13 @@ impl Builder<'_> {
                     self.c.rate_window, r.min_corroborating
                 )),
             ],
-            ..self.spec("MemcanaryThrashing", "thrashing", Severity::Critical, expr)
+            ..self.held(
+                r.for_,
+                "MemcanaryThrashing",
+                "thrashing",
+                Severity::Critical,
+                expr,
+            )
         }
     }
 

@@ -5,7 +5,7 @@ use super::build::{self, Options};
 use super::model::{RuleFile, TestFile};
 use super::target::{Engine, Target, Version};
 use super::*;
-use crate::testing::fixture;
+use crate::testing::{fixture, gzipped_copy};
 
 fn options(engine: Engine, selector: &str) -> Options {
     Options {
@@ -147,16 +147,9 @@ fn benign_trace_stays_quiet() {
 
 #[test]
 fn gzipped_traces_read_like_plain_ones() {
-    use std::io::Write as _;
     let plain = fixture("traces/benign-high/export-benign-high-15s.jsonl");
     let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("trace.jsonl.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(&std::fs::read(&plain).unwrap()).unwrap();
-    enc.finish().unwrap();
+    let gz = gzipped_copy(&plain, dir.path(), "trace.jsonl.gz");
     assert_eq!(load_trace(&gz).unwrap(), load_trace(&plain).unwrap());
     let e = load_trace(&dir.path().join("missing.jsonl")).unwrap_err();
     assert!(e.to_string().contains("missing.jsonl"), "{e}");

@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::signal::node_exporter::{self as ne, Field};
-use crate::testing::fixture;
-use std::io::Write;
+use crate::testing::{fixture, gzipped_copy};
 use std::path::PathBuf;
 
 pub(crate) fn trace(rel: &str) -> PathBuf {
@@ -111,13 +110,7 @@ fn every_recorded_trace_parses_to_one_complete_host() {
 fn gzip_and_plain_give_identical_results() {
     let plain = trace("incident/export-incident-5s.jsonl");
     let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("x.jsonl.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(&std::fs::read(&plain).unwrap()).unwrap();
-    enc.finish().unwrap();
+    let gz = gzipped_copy(&plain, dir.path(), "x.jsonl.gz");
     let (a, b) = (load(&plain).unwrap(), load(&gz).unwrap());
     assert_eq!(a, b);
     assert_eq!(a[0].samples.len(), 116);
