@@ -36,23 +36,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Agent(args) = &cli.command {
-        // The agent's own flags, logging and exec of the lean binary.
-        return cli::agent::memcanary_main(args, &cli.log);
-    }
-    match memcanary::logging::filter(&cli.log) {
-        Ok(filter) => memcanary::logging::init(filter),
-        Err(e) => {
-            eprintln!("memcanary: error: {}", memcanary::logging::error_chain(&e));
-            return ExitCode::from(2);
-        }
-    }
+    let log = cli.log.as_str();
     let result = match &cli.command {
-        Command::Replay(args) => cli::replay::run(args),
-        Command::Agent(_) => unreachable!("handled above"),
-        Command::CheckConfig(args) => cli::check_config::run(args),
-        Command::NotifyTest(args) => cli::notify_test::run(args),
-        Command::Rules(args) => cli::rules::run(args),
+        // The agent's own flags, logging and exec of the lean binary.
+        Command::Agent(args) => return cli::agent::memcanary_main(args, log),
+        Command::Replay(args) => logged(log, || cli::replay::run(args)),
+        Command::CheckConfig(args) => logged(log, || cli::check_config::run(args)),
+        Command::NotifyTest(args) => logged(log, || cli::notify_test::run(args)),
+        Command::Rules(args) => logged(log, || cli::rules::run(args)),
     };
     cli::finish("memcanary", result)
+}
+
+/// Sets up logging at `filter` (a bad one is an error), then runs `command`.
+fn logged(
+    filter: &str,
+    command: impl FnOnce() -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    memcanary::logging::init(memcanary::logging::filter(filter)?);
+    command()
 }
