@@ -34,7 +34,7 @@ fn load(args: &NotifyTestArgs) -> anyhow::Result<NotifyConfig> {
         return Ok(NotifyConfig::default());
     };
     check_permissions(path);
-    Ok(crate::config::Config::load(path)?.notify)
+    Ok(super::load_config(Some(path))?.notify)
 }
 
 /// Runs `memcanary notify-test`: exit 0 when every selected sink got it.

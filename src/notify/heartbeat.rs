@@ -92,3 +92,30 @@ impl Heartbeat {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_when_due_then_waits_every() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let cfg = HeartbeatConfig {
+            url: format!("http://{}/ping/tok", server.server_addr()),
+            every: Dur::from_secs(30),
+        };
+        let answer = std::thread::spawn(move || {
+            let req = server.recv().unwrap();
+            let path = req.url().to_string();
+            req.respond(tiny_http::Response::empty(200)).unwrap();
+            path
+        });
+        let mut hb = Heartbeat::new(&cfg);
+        let first = hb.due();
+        hb.beat_if_due();
+        assert_eq!(answer.join().unwrap(), "/ping/tok");
+        assert_eq!(hb.due(), first + Duration::from_secs(30));
+        hb.beat_if_due(); // not due: no request (the server is gone)
+        assert_eq!(hb.due(), first + Duration::from_secs(30));
+    }
+}
