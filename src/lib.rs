@@ -18,6 +18,11 @@
 //! - [`replay`]: the backtest: memcanary beside the published rules.
 //! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
 //! - [`rules`]: the same rules for vmalert / Prometheus / Alertmanager.
+//! - [`cli`]: the commands (`agent`, `check-config`, `notify-test`, `rules`,
+//!   `replay`) for both binaries; the only module that uses `anyhow`.
+//! - The edge, one of each: [`clock`] (the only reader of time),
+//!   [`durable`] (the atomic file writer), [`host`] (the host name),
+//!   [`logging`] (the one logging setup and error-chain flattener).
 //!
 //! One detector, fed three ways: the on-host daemon, the fleet watcher and the
 //! backtest all run the same code.
@@ -41,8 +46,13 @@
 #![deny(missing_docs)]
 
 pub mod agent;
+pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod detect;
+pub mod durable;
+pub mod host;
+pub mod logging;
 pub mod notify;
 pub mod replay;
 pub mod rules;

@@ -1,6 +1,8 @@
-//! The `memcanary` command line: parse, set up logging, dispatch.
+//! The `memcanary` command line: parse, set up logging, dispatch to
+//! [`memcanary::cli`].
 
 use clap::{Parser, Subcommand};
+use memcanary::cli;
 use std::process::ExitCode;
 
 /// Catch Linux memory exhaustion on its leading edge and get a push
@@ -8,7 +10,8 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "memcanary", version, about, long_about = None)]
 struct Cli {
-    /// Log filter (tracing EnvFilter syntax), e.g. `info`, `memcanary=debug`.
+    /// Log filter: a level or `target=level` list, e.g. `info`,
+    /// `memcanary=debug,info`.
     #[arg(long, global = true, env = "MEMCANARY_LOG", default_value = "info")]
     log: String,
     #[command(subcommand)]
@@ -18,59 +21,38 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
-    Replay(memcanary::replay::cli::ReplayArgs),
+    Replay(cli::replay::ReplayArgs),
     /// Run the on-host early-warning daemon (defaults + stdout without a config).
-    Agent(memcanary::agent::cli::AgentArgs),
+    #[command(disable_help_flag = true, override_help = cli::agent::USAGE)]
+    Agent(cli::agent::AgentArgs),
     /// Print the effective config, validate it, and give advice.
-    CheckConfig(memcanary::agent::cli::CheckConfigArgs),
+    CheckConfig(cli::check_config::CheckConfigArgs),
     /// Send a test notification to every configured sink and report per sink.
-    NotifyTest(memcanary::notify::cli::NotifyTestArgs),
+    NotifyTest(cli::notify_test::NotifyTestArgs),
     /// Write memcanary's rules for vmalert / Prometheus, an Alertmanager
     /// route, or promtool unit tests.
-    Rules(memcanary::rules::cli::RulesArgs),
-}
-
-fn init_logging(filter: &str) {
-    // The HTTP client's debug/trace logs print request URLs and bytes, which
-    // carry webhook tokens: keep them quiet whatever the user's filter says.
-    let quiet = memcanary::notify::QUIET_HTTP_LOGS;
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},{quiet}"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{quiet}")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    Rules(cli::rules::RulesArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Agent(a) = &cli.command {
-        if !a.in_process {
-            // Returns only if the lean binary cannot be run.
-            let why = memcanary::agent::standalone::exec_sibling(a.config.as_deref(), &cli.log);
-            init_logging(&cli.log);
-            tracing::info!(reason = %why, "running the agent inside the full memcanary binary (more memory to lock than memcanary-agent)");
-            return finish(memcanary::agent::cli::run(a));
-        }
-    }
-    init_logging(&cli.log);
-    let result = match cli.command {
-        Command::Replay(args) => memcanary::replay::cli::run(&args),
-        Command::Agent(args) => memcanary::agent::cli::run(&args),
-        Command::CheckConfig(args) => memcanary::agent::cli::check_config(&args),
-        Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
-        Command::Rules(args) => memcanary::rules::cli::run(&args),
+    let log = cli.log.as_str();
+    let result = match &cli.command {
+        // The agent's own flags, logging and exec of the lean binary.
+        Command::Agent(args) => return cli::agent::memcanary_main(args, log),
+        Command::Replay(args) => logged(log, || cli::replay::run(args)),
+        Command::CheckConfig(args) => logged(log, || cli::check_config::run(args)),
+        Command::NotifyTest(args) => logged(log, || cli::notify_test::run(args)),
+        Command::Rules(args) => logged(log, || cli::rules::run(args)),
     };
-    finish(result)
+    cli::finish("memcanary", result)
 }
 
-fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("memcanary: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+/// Sets up logging at `filter` (a bad one is an error), then runs `command`.
+fn logged(
+    filter: &str,
+    command: impl FnOnce() -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    memcanary::logging::init(memcanary::logging::filter(filter)?);
+    command()
 }

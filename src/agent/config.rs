@@ -8,6 +8,8 @@ use crate::detect::Dur;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+pub use crate::notify::heartbeat::HeartbeatConfig;
+
 /// The agent's settings (`[agent]` in the config file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -109,35 +111,6 @@ pub struct SnapshotConfig {
     pub max_time: Dur,
     /// Groups listed in the notification and state file.
     pub top: u32,
-}
-
-/// A dead-man endpoint: a URL that expects a ping every `every`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HeartbeatConfig {
-    /// The URL to GET (it may carry a token: never logged).
-    #[serde(serialize_with = "redact")]
-    pub url: String,
-    /// Ping interval.
-    #[serde(default = "default_heartbeat_every")]
-    pub every: Dur,
-}
-
-fn default_heartbeat_every() -> Dur {
-    Dur::from_secs(60)
-}
-
-fn redact<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("<redacted>")
-}
-
-impl std::fmt::Debug for HeartbeatConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeartbeatConfig")
-            .field("url", &"<redacted>")
-            .field("every", &self.every)
-            .finish()
-    }
 }
 
 impl Default for AgentConfig {

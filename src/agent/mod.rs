@@ -16,8 +16,8 @@
 //! allocated before `mlockall`. See `docs/agent.md` for what still allocates.
 
 pub mod blackbox;
-pub mod cli;
-pub mod clock;
+// The one clock, at its old path until the loop files import `crate::clock`.
+use crate::clock;
 pub mod config;
 mod looop;
 pub mod metrics;
@@ -26,7 +26,6 @@ pub mod protect;
 pub mod reload;
 pub mod ring;
 pub mod snapshot;
-pub mod standalone;
 pub mod statefile;
 pub mod trigger;
 
@@ -80,9 +79,7 @@ pub fn instance_name(cfg: &AgentConfig) -> String {
     if let Some(i) = &cfg.instance {
         return i.clone();
     }
-    std::fs::read_to_string(cfg.proc_root.join("sys/kernel/hostname"))
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
+    crate::host::hostname(&cfg.proc_root)
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP.

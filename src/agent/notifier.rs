@@ -1,6 +1,7 @@
 //! The notifier thread: turns detector events into [`Alert`]s for the
 //! [`Dispatcher`] (which owns the sinks, retries and spool), attaches the
-//! top memory consumers, and pings the dead-man heartbeat.
+//! top memory consumers, and pings the dead-man
+//! [heartbeat](crate::notify::heartbeat).
 //!
 //! It runs beside the loop so building an alert (owned strings) and talking
 //! to sinks never happens on the alert path: the loop hands the `Copy` event
@@ -10,14 +11,14 @@
 //! stdout.
 
 use super::blackbox::Latest;
-use super::clock::{mono, wall_ms};
-use super::config::HeartbeatConfig;
 use super::metrics::Metrics;
+use crate::clock::{mono, wall_ms};
 use crate::detect::Event;
 use crate::notify::dispatcher::HOT_TLS_STACK;
+use crate::notify::heartbeat::{Heartbeat, HeartbeatConfig};
 use crate::notify::{Alert, Consumer, Dispatcher};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Snapshots older than this are not attached to a notification.
 const SNAPSHOT_MAX_AGE_MS: i64 = 120_000;
@@ -68,8 +69,7 @@ impl Notifier {
     }
 
     fn run(self, rx: Receiver<Event>) {
-        let client = self.heartbeat.as_ref().map(|_| http_client());
-        let mut next_beat = mono();
+        let mut heartbeat = self.heartbeat.as_ref().map(Heartbeat::new);
         let mut copied = Copied::default();
         let mut busy_until = mono() + STATS_IDLE_EVERY;
         loop {
@@ -79,8 +79,8 @@ impl Notifier {
             } else {
                 STATS_IDLE_EVERY
             };
-            let wait = match &self.heartbeat {
-                Some(_) => next_beat.saturating_duration_since(now).min(every),
+            let wait = match &heartbeat {
+                Some(hb) => hb.due().saturating_duration_since(now).min(every),
                 None => every,
             };
             match rx.recv_timeout(wait) {
@@ -91,10 +91,8 @@ impl Notifier {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            if let (Some(hb), Some(c)) = (&self.heartbeat, &client) {
-                if mono() >= next_beat {
-                    next_beat = beat(c, hb, next_beat);
-                }
+            if let Some(hb) = &mut heartbeat {
+                hb.beat_if_due();
             }
             self.copy_stats(&mut copied);
         }
@@ -145,38 +143,5 @@ impl Notifier {
             .inc_by(failed.saturating_sub(copied.failed));
         copied.sent = copied.sent.max(sent);
         copied.failed = copied.failed.max(failed);
-    }
-}
-
-fn http_client() -> ureq::Agent {
-    let cfg = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(true)
-        .build();
-    ureq::Agent::new_with_config(cfg)
-}
-
-/// Pings the heartbeat URL; returns when the next ping is due.
-fn beat(client: &ureq::Agent, hb: &HeartbeatConfig, due: Instant) -> Instant {
-    match client.get(&hb.url).call() {
-        Ok(_) => tracing::debug!("heartbeat sent"),
-        // The error text may quote the URL (and its token): log the kind only.
-        Err(e) => tracing::warn!(error = error_kind(&e), "heartbeat failed"),
-    }
-    let every = Duration::from_millis(hb.every.as_millis().max(1000) as u64);
-    let next = due + every;
-    if next < mono() {
-        mono() + every
-    } else {
-        next
-    }
-}
-
-fn error_kind(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::StatusCode(c) => format!("HTTP status {c}"),
-        ureq::Error::Timeout(_) => "timeout".into(),
-        ureq::Error::Io(io) => format!("I/O: {}", io.kind()),
-        _ => "request failed".into(),
     }
 }

@@ -2,9 +2,9 @@
 //! the post-mortem sees the last minutes even if the host then went dark
 //! and was power-cycled.
 //!
-//! Written to `<path>.tmp`, fsynced, renamed over `<path>`, and the directory
-//! fsynced: after a power cut the file is either the old or the new complete
-//! document, never a torn one. Format (`version` 1):
+//! Written by [`crate::durable`] (`<path>.tmp`, fsync, rename over `<path>`,
+//! fsync of the directory): after a power cut the file is either the old or
+//! the new complete document, never a torn one. Format (`version` 1):
 //!
 //! ```json
 //! { "version": 1, "written_at_ms": 1764290000000, "instance": "host1",
@@ -22,7 +22,6 @@ use super::ring::Row;
 use super::snapshot::Snapshot;
 use crate::detect::Event;
 use serde::Serialize;
-use std::io::Write;
 use std::path::Path;
 
 /// The document.
@@ -44,21 +43,7 @@ pub struct StateDoc<'a> {
 
 /// Writes `doc` to `path` atomically and durably.
 pub fn write(path: &Path, doc: &StateDoc<'_>) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(&mut f);
-        serde_json::to_writer(&mut w, doc)?;
-        w.write_all(b"\n")?;
-        w.flush()?;
-        drop(w);
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    crate::durable::write_json(path, doc)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `memcanary-agent`: the on-host daemon alone, so that the memory it
-//! locks holds only code it can run (see `memcanary::agent::standalone`).
+//! locks holds only code it can run (see `memcanary::cli::agent`).
 
 fn main() -> std::process::ExitCode {
-    memcanary::agent::standalone::main()
+    memcanary::cli::agent::lean_main()
 }

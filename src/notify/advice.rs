@@ -86,7 +86,7 @@ pub fn check_permissions(path: &Path) -> Option<String> {
         return None;
     }
     let text = std::fs::read_to_string(path).ok()?;
-    let cfg = super::cli::notify_table(&text).ok()?;
+    let cfg = super::config::notify_table(&text).ok()?;
     if !cfg.has_inline_secrets() {
         return None;
     }
@@ -104,7 +104,7 @@ mod tests {
     use super::*;
 
     fn cfg(toml_text: &str) -> NotifyConfig {
-        super::super::cli::notify_table(toml_text).unwrap()
+        super::super::config::notify_table(toml_text).unwrap()
     }
 
     #[test]

@@ -217,6 +217,16 @@ impl NotifyConfig {
     }
 }
 
+/// Reads the `[notify]` table of a config file's text (absent: defaults);
+/// the rest of the file is not looked at. No validation.
+pub fn notify_table(text: &str) -> Result<NotifyConfig, toml::de::Error> {
+    let mut table: toml::Table = toml::from_str(text)?;
+    match table.remove("notify") {
+        Some(v) => v.try_into(),
+        None => Ok(NotifyConfig::default()),
+    }
+}
+
 fn count(set: &[bool]) -> usize {
     set.iter().filter(|b| **b).count()
 }

@@ -15,20 +15,23 @@
 //! - [`alert`]: the owned [`Alert`]; [`text`]: its human text, one place for all sinks.
 //! - [`sink`]: `enum Sink` with a pure `render` per kind, and Discord's limits.
 //! - [`retry`]: the pure response classifier and the jittered backoff.
-//! - [`spool`]: the fsync'd on-disk queue; [`dispatcher`]: the threads.
-//! - [`config`]: the `[notify]` table, [`advice`] for `check-config`,
-//!   [`cli`] for `memcanary notify-test`.
+//! - [`spool`]: the fsync'd on-disk queue, [`spool_fallback`] for running
+//!   without it; [`dispatcher`]: the threads.
+//! - [`heartbeat`]: the dead-man ping, through the same [`transport`].
+//! - [`config`]: the `[notify]` table; [`advice`] for `check-config` and
+//!   `notify-test` (the commands are in [`crate::cli`]).
 //!
 //! Secrets (webhook URLs, tokens) are held as [`Secret`] and never reach a
 //! log line, an error or a snapshot.
 
 pub mod advice;
 pub mod alert;
-pub mod cli;
-pub mod clock;
+// The one clock, at its old path for the router, worker and dispatcher.
+use crate::clock;
 pub mod config;
 pub mod dispatcher;
 pub mod error;
+pub mod heartbeat;
 pub mod request;
 pub mod retry;
 mod router;
@@ -37,6 +40,7 @@ pub mod sample;
 pub mod secret;
 pub mod sink;
 pub mod spool;
+pub mod spool_fallback;
 mod stats;
 pub mod targets;
 pub mod text;

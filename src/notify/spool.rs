@@ -2,8 +2,8 @@
 //!
 //! One directory per sink target under the spool root, one file per pending
 //! notification, named by a sequence number so a directory listing sorted by
-//! name is oldest-first. A file is written to a temporary name, fsync'd,
-//! renamed into place and the directory fsync'd, so after a crash a file is
+//! name is oldest-first. A file is written by [`crate::durable`] (temporary
+//! name, fsync, rename, fsync of the directory), so after a crash a file is
 //! either whole or absent. It is removed once the notification is delivered
 //! or given up. The `inbox` directory holds alerts the caller could not queue
 //! (channel full); `state.json` holds the dedupe state (last state per host
@@ -12,8 +12,8 @@
 use super::alert::Alert;
 use super::error::NotifyError;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// A notification waiting for one sink target.
@@ -83,14 +83,7 @@ impl Spool {
 
     /// Writes `job` durably.
     pub fn put(&self, job: &Job) -> io::Result<()> {
-        let path = self.path(job.seq);
-        let tmp = path.with_extension("tmp");
-        let mut f = File::create(&tmp)?;
-        serde_json::to_writer(&mut f, job).map_err(io::Error::other)?;
-        f.flush()?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)?;
-        sync_dir(&self.dir)
+        crate::durable::write_json(&self.path(job.seq), job)
     }
 
     /// Removes the job with sequence `seq` (absent is fine).
@@ -120,20 +113,8 @@ impl Spool {
     }
 }
 
-/// fsyncs a directory so a rename in it is durable.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Writes `value` as JSON to `path` atomically (temp file, fsync, rename).
-pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp)?;
-    serde_json::to_writer(&mut f, value).map_err(io::Error::other)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    path.parent().map_or(Ok(()), sync_dir)
-}
+/// The router's name for the one durable writer (it saves `state.json`).
+pub use crate::durable::write_json as write_atomic;
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,10 @@
 //! The one transport: sends a rendered [`Request`] over HTTP (ureq with
 //! rustls) or to stdout, and returns what came back.
 //!
-//! One [`Transport`] per sink, made when the dispatcher is built, so the
-//! client, its TLS configuration and its connection pool exist before the
-//! first alert. Errors are turned into text here and scrubbed of the sink's
+//! One [`Transport`] per sink, made when the dispatcher is built, and one for
+//! the heartbeat, so the client, its TLS configuration and its connection
+//! pool exist before the first alert. [`Transport::new`] is the only place
+//! an HTTP client is configured. Errors are turned into text here and scrubbed of the sink's
 //! secrets, since ureq may quote the URL.
 
 use super::request::{Method, Request};
@@ -59,6 +60,16 @@ impl Transport {
                 .post(req)
                 .map_err(|e| TransportError(scrub(&describe(&e), secrets))),
         }
+    }
+
+    /// GETs `url` (the heartbeat's ping) and returns the status; `url` is
+    /// scrubbed from any error text.
+    pub fn get(&self, url: &Secret) -> Result<u16, TransportError> {
+        self.agent
+            .get(url.expose())
+            .call()
+            .map(|resp| resp.status().as_u16())
+            .map_err(|e| TransportError(scrub(&describe(&e), &[url])))
     }
 
     fn post(&self, req: &Request) -> Result<Response, ureq::Error> {

@@ -8,7 +8,6 @@
 //! [`RuleSet`]s evaluated on the same features.
 
 pub mod baselines;
-pub mod cli;
 pub mod cliff;
 pub mod plot;
 pub mod report;

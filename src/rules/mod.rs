@@ -13,7 +13,6 @@
 
 pub mod alertmanager;
 pub mod build;
-pub mod cli;
 pub mod expr;
 pub mod funcs;
 pub mod gofmt;

@@ -242,3 +242,62 @@ fn in_process_agent_stays_in_the_memcanary_binary() {
     assert!(child.wait().unwrap().success());
     assert_eq!(exe.file_name().and_then(|n| n.to_str()), Some("memcanary"));
 }
+
+/// Both binaries reject a log filter that does not parse the same way: exit
+/// 2 and a message naming the flag, the variable and the value (the full
+/// binary once fell back to `info` without a word).
+#[test]
+fn a_bad_log_filter_exits_2_in_both_binaries_naming_flag_and_value() {
+    let lean = || Command::cargo_bin("memcanary-agent").unwrap();
+    let runs = [
+        bin()
+            .args(["--log", "memcanary=loud", "check-config"])
+            .output(),
+        bin()
+            .args(["check-config", "--log=memcanary=loud"])
+            .output(),
+        bin()
+            .arg("check-config")
+            .env("MEMCANARY_LOG", "memcanary=loud")
+            .output(),
+        bin().args(["agent", "--log", "memcanary=loud"]).output(),
+        bin()
+            .args(["agent", "--in-process"])
+            .env("MEMCANARY_LOG", "memcanary=loud")
+            .output(),
+        lean().args(["--log", "memcanary=loud"]).output(),
+        lean().env("MEMCANARY_LOG", "memcanary=loud").output(),
+    ];
+    for out in runs {
+        let out = out.unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("invalid log filter \"memcanary=loud\" (--log / MEMCANARY_LOG)"),
+            "{err}"
+        );
+    }
+}
+
+/// `memcanary agent` takes exactly the lean binary's flags: one parser.
+#[test]
+fn memcanary_agent_and_the_lean_binary_share_help_and_flags() {
+    let lean = || Command::cargo_bin("memcanary-agent").unwrap();
+    let help = lean().arg("--help").output().unwrap();
+    for args in [
+        &["agent", "--help"][..],
+        &["agent", "-h"],
+        &["help", "agent"],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim_end(),
+            String::from_utf8_lossy(&help.stdout).trim_end(),
+            "{args:?}"
+        );
+    }
+    let out = bin().args(["agent", "--confg"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument \"--confg\""));
+}

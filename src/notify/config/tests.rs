@@ -1,5 +1,5 @@
+use super::notify_table;
 use super::*;
-use crate::notify::cli::notify_table;
 
 fn parse(text: &str) -> NotifyConfig {
     notify_table(text).unwrap()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub fn config(sinks: &str) -> NotifyConfig {
     let text = format!("[notify]\nretry_initial = \"20ms\"\nretry_max = \"200ms\"\nrequest_timeout = \"5s\"\n{sinks}");
-    memcanary::notify::cli::notify_table(&text).unwrap()
+    memcanary::notify::config::notify_table(&text).unwrap()
 }
 
 pub fn alert(rule: &str, severity: Severity, state: State, at_ms: i64) -> Alert {
@@ -215,7 +215,7 @@ fn stdout_sink_delivers() {
 fn a_full_queue_without_spool_drops_and_counts_instead_of_blocking() {
     let rx = Receiver::start(false);
     let text = format!("[notify]\nqueue_capacity = 1\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n", rx.url("/"));
-    let cfg = memcanary::notify::cli::notify_table(&text).unwrap();
+    let cfg = memcanary::notify::config::notify_table(&text).unwrap();
     let d = Dispatcher::build(&cfg, None).unwrap();
     for i in 0..200 {
         d.send(alert(
@@ -238,7 +238,7 @@ fn a_full_spool_drops_the_oldest_and_counts_it() {
         .unwrap()
         .port();
     let text = format!("[notify]\nspool_capacity = 2\nretry_initial = \"20ms\"\nretry_max = \"100ms\"\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/\"\n");
-    let cfg = memcanary::notify::cli::notify_table(&text).unwrap();
+    let cfg = memcanary::notify::config::notify_table(&text).unwrap();
     let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
     for i in 0..5 {
         d.send(alert(
@@ -291,7 +291,7 @@ fn a_full_queue_with_a_spool_loses_nothing() {
     let spool = tempfile::tempdir().unwrap();
     let rx = Receiver::start(false);
     let text = format!("[notify]\nqueue_capacity = 1\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n", rx.url("/"));
-    let cfg = memcanary::notify::cli::notify_table(&text).unwrap();
+    let cfg = memcanary::notify::config::notify_table(&text).unwrap();
     let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
     for i in 0..100 {
         d.send(alert(

@@ -143,7 +143,7 @@ url = "http://exa mple.invalid/SECRETwebhookPATH"
     );
 
     // An error from config validation that quotes a URL.
-    let bad = memcanary::notify::cli::notify_table("[notify]\n[[notify.sinks]]\nname = \"x\"\nkind = \"ntfy\"\nurl = \"ftp://h/SECRETntfyTOPIC\"\n").unwrap();
+    let bad = memcanary::notify::config::notify_table("[notify]\n[[notify.sinks]]\nname = \"x\"\nkind = \"ntfy\"\nurl = \"ftp://h/SECRETntfyTOPIC\"\n").unwrap();
     let validate_err = bad.validate().unwrap_err().to_string();
 
     let logs = String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned();

@@ -2,13 +2,13 @@
 //! (config, routing-free fan-out to every sink, transport, retries) and
 //! report per sink whether it arrived.
 
-use super::alert::Alert;
-use super::clock::{Clock, SystemClock};
-use super::config::NotifyConfig;
-use super::dispatcher::Dispatcher;
+use crate::clock::wall_ms;
 use crate::detect::Dur;
+use crate::host::hostname;
+use crate::notify::advice::{advice, check_permissions};
+use crate::notify::{Alert, Dispatcher, NotifyConfig};
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,30 +29,12 @@ pub struct NotifyTestArgs {
     pub timeout: Dur,
 }
 
-/// Reads the `[notify]` table of a config file's text (absent: defaults).
-pub fn notify_table(text: &str) -> Result<NotifyConfig, toml::de::Error> {
-    let mut table: toml::Table = toml::from_str(text)?;
-    match table.remove("notify") {
-        Some(v) => v.try_into(),
-        None => Ok(NotifyConfig::default()),
-    }
-}
-
-/// This machine's host name.
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
-}
-
 fn load(args: &NotifyTestArgs) -> anyhow::Result<NotifyConfig> {
     let Some(path) = &args.config else {
         return Ok(NotifyConfig::default());
     };
-    super::advice::check_permissions(path);
-    Ok(crate::config::Config::load(path)?.notify)
+    check_permissions(path);
+    Ok(super::load_config(Some(path))?.notify)
 }
 
 /// Runs `memcanary notify-test`: exit 0 when every selected sink got it.
@@ -68,12 +50,13 @@ pub fn run(args: &NotifyTestArgs) -> anyhow::Result<ExitCode> {
         );
     }
     cfg.routes = Default::default();
-    let instance = args.instance.clone().unwrap_or_else(hostname);
-    for a in super::advice::advice(&cfg, &hostname()) {
+    let this_host = hostname(Path::new("/proc"));
+    let instance = args.instance.clone().unwrap_or_else(|| this_host.clone());
+    for a in advice(&cfg, &this_host) {
         eprintln!("advice: {a}");
     }
     let dispatcher = Dispatcher::build(&cfg, None).context("starting the notifier")?;
-    dispatcher.send(Alert::test(&instance, SystemClock.now_ms()));
+    dispatcher.send(Alert::test(&instance, wall_ms()));
     let stats = dispatcher.shutdown(Duration::from_millis(args.timeout.as_millis() as u64));
     let mut all_ok = true;
     for s in &stats.sinks {

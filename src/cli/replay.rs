@@ -1,7 +1,7 @@
 //! `memcanary replay`: arguments and the command's body.
 
-use super::report::{write_timeline, InstanceReport};
 use crate::detect::{DetectorConfig, Dur};
+use crate::replay::report::{write_timeline, InstanceReport};
 use crate::source::recorded::{self, HostSeries, Progress};
 use anyhow::Context as _;
 use std::io::Write as _;
@@ -70,12 +70,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                     Some(d) => host.downsample(d.as_millis()),
                     None => host.clone(),
                 };
-                let rec = super::Recording {
+                let rec = crate::replay::Recording {
                     instance: &h.instance,
                     samples: &h.samples,
                     end_ms: h.end_ms,
                 };
-                let replay = super::run(&rec, &cfg, args.plot.is_some())?;
+                let replay = crate::replay::run(&rec, &cfg, args.plot.is_some())?;
                 let label = every.map_or_else(
                     || {
                         replay
@@ -100,14 +100,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.table {
         let rows: Vec<_> = runs
             .iter()
-            .map(|(name, interval, ramp, replay)| super::table::Row {
+            .map(|(name, interval, ramp, replay)| crate::replay::table::Row {
                 name: name.clone(),
                 interval: interval.clone(),
                 ramp_start_ms: *ramp,
                 replay,
             })
             .collect();
-        print!("{}", super::table::render(&rows));
+        print!("{}", crate::replay::table::render(&rows));
         return Ok(ExitCode::SUCCESS);
     }
     let replays: Vec<_> = runs.into_iter().map(|r| r.3).collect();
@@ -123,7 +123,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(p) = &args.plot {
-        super::plot::write(&replays, p)?;
+        crate::replay::plot::write(&replays, p)?;
         eprintln!("plot written to {}", p.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -1,11 +1,15 @@
-//! The agent's clock: the only place it reads time (the detector never does).
+//! The clock: the only module that reads time (`clippy.toml` forbids
+//! `Instant::now` and `SystemTime::now` everywhere else). The detector never
+//! does; the agent loop, the notifier and the commands read it here, and the
+//! dispatcher takes a [`Clock`] so its tests can control time.
 
+use std::fmt::Debug;
 use std::time::Instant;
 
 /// Wall-clock milliseconds since the Unix epoch (sample timestamps).
 #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
 #[link_section = "memcanary_hot"]
-#[allow(clippy::disallowed_methods)] // the agent loop is the edge that owns the clock
+#[allow(clippy::disallowed_methods)] // the clock module owns the clock
 pub fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -21,7 +25,7 @@ pub fn wall_ms() -> i64 {
 /// this agent must not have.
 #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
 #[link_section = "memcanary_hot"]
-#[allow(clippy::disallowed_methods)] // the agent loop is the edge that owns the clock
+#[allow(clippy::disallowed_methods)] // the clock module owns the clock
 pub fn mono_ns() -> i64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let start = *START.get_or_init(Instant::now);
@@ -29,7 +33,24 @@ pub fn mono_ns() -> i64 {
 }
 
 /// Monotonic now (scheduling, lateness).
-#[allow(clippy::disallowed_methods)] // the agent loop is the edge that owns the clock
+#[allow(clippy::disallowed_methods)] // the clock module owns the clock
 pub fn mono() -> Instant {
     Instant::now()
+}
+
+/// Wall-clock milliseconds since the Unix epoch, injected where tests need
+/// to control time (the notification dispatcher).
+pub trait Clock: Send + Sync + Debug {
+    /// Now, ms since the epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system's real-time clock: [`wall_ms`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        wall_ms()
+    }
 }

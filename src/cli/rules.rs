@@ -1,9 +1,9 @@
 //! `memcanary rules`: arguments and the command's body.
 
-use super::alertmanager::AmOptions;
-use super::build::Options;
-use super::target::{Engine, Target, Version};
 use crate::detect::{DetectorConfig, Dur};
+use crate::rules::alertmanager::AmOptions;
+use crate::rules::build::Options;
+use crate::rules::target::{Engine, Target, Version};
 use anyhow::Context;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -60,7 +60,7 @@ impl RulesArgs {
     /// The detector config (`--config`, or the defaults).
     pub fn detector_config(&self) -> anyhow::Result<DetectorConfig> {
         match &self.config {
-            Some(p) => Ok(super::load_config(p)?),
+            Some(p) => Ok(crate::rules::load_config(p)?),
             None => Ok(DetectorConfig::default()),
         }
     }
@@ -74,7 +74,7 @@ impl RulesArgs {
         );
         Ok(Options {
             target: Target::new(self.target, self.target_version),
-            selector: super::parse_selector(&self.selector)?,
+            selector: crate::rules::parse_selector(&self.selector)?,
             interval_ms: self.interval.as_millis(),
             scrape_interval_ms: self.scrape_interval.as_millis(),
         })
@@ -94,7 +94,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
             version: args.alertmanager_version,
             webhook_url_file: args.webhook_url_file.clone(),
         };
-        super::write_alertmanager(&o, &mut out)?;
+        crate::rules::write_alertmanager(&o, &mut out)?;
         return Ok(ExitCode::SUCCESS);
     }
     let cfg = args.detector_config()?;
@@ -105,7 +105,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
             "--tests writes promtool unit tests: use --target prometheus"
         );
         let path = args.trace.as_ref().context("--tests needs --trace FILE")?;
-        let trace = super::load_trace(path)?;
+        let trace = crate::rules::load_trace(path)?;
         let origin = jiff::Timestamp::from_millisecond(trace.origin_ms)
             .map(|t| t.to_string())
             .unwrap_or_default();
@@ -114,9 +114,9 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         let name = format!("memcanary rules on {file} (t=0 is {origin})");
-        super::write_tests(&cfg, &opts, &trace, &args.rule_file, &name, &mut out)?;
+        crate::rules::write_tests(&cfg, &opts, &trace, &args.rule_file, &name, &mut out)?;
     } else {
-        super::write_rules(&cfg, &opts, &mut out)?;
+        crate::rules::write_rules(&cfg, &opts, &mut out)?;
     }
     Ok(ExitCode::SUCCESS)
 }

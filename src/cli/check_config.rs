@@ -1,23 +1,9 @@
-//! `memcanary agent` and `memcanary check-config`.
+//! `memcanary check-config`: the effective config, whether it is valid, and
+//! advice about what is valid but probably not what the user wants.
 
 use crate::config::Config;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// `memcanary agent [--config FILE]`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct AgentArgs {
-    /// Config file (TOML). Without it the agent runs with the defaults and
-    /// prints notifications to stdout.
-    #[arg(long, short = 'c', env = "MEMCANARY_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Run in this process. By default `memcanary agent` execs the lean
-    /// `memcanary-agent` binary next to it (same flags), so the memory it
-    /// locks holds only the daemon's code; this flag, or a missing
-    /// `memcanary-agent`, keeps the whole `memcanary` image instead.
-    #[arg(long)]
-    pub in_process: bool,
-}
 
 /// `memcanary check-config [--config FILE]`.
 #[derive(Debug, Clone, clap::Args)]
@@ -27,24 +13,10 @@ pub struct CheckConfigArgs {
     pub config: Option<PathBuf>,
 }
 
-fn load(path: Option<&Path>) -> anyhow::Result<Config> {
-    match path {
-        Some(p) => Ok(Config::load(p)?),
-        None => Ok(Config::default()),
-    }
-}
-
-/// Runs the agent until SIGTERM.
-pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
-    let cfg = load(args.config.as_deref())?;
-    crate::agent::run(cfg, args.config.clone())?;
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Prints the effective config, the validation result and advice.
 /// Exit 0 when valid, 1 when not (the error is printed).
-pub fn check_config(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
-    let cfg = match load(args.config.as_deref()) {
+pub fn run(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
+    let cfg = match super::load_config(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("invalid: {e:#}");

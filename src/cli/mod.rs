@@ -1,0 +1,43 @@
+//! The commands: `memcanary agent` (and `memcanary-agent`), `check-config`,
+//! `notify-test`, `rules` and `replay`.
+//!
+//! Each turns its arguments into calls on the library and an exit code. The
+//! library below returns typed errors; this is the one place, besides the
+//! binaries' `main`, that uses `anyhow` to carry them to the user.
+//!
+//! - [`agent`]: the agent's flags (one hand-written parser for both
+//!   binaries), the exec of the lean binary, the run.
+//! - [`check_config`]: the effective config, its validation and advice.
+//! - [`notify_test`]: a test notification through every sink.
+//! - [`rules`]: rule files for vmalert / Prometheus / Alertmanager.
+//! - [`replay`]: the backtest of recorded series.
+
+pub mod agent;
+pub mod check_config;
+pub mod notify_test;
+pub mod replay;
+pub mod rules;
+
+use crate::config::Config;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Loads and validates `path`, or the defaults without one.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+/// A command's exit code; an error is printed as `program: error: ...`
+/// with its whole chain, and exits 2.
+pub fn finish(program: &str, result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{program}: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

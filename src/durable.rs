@@ -1,0 +1,86 @@
+//! The one durable file writer: after a crash or a power cut a file written
+//! here is either the old or the new complete content, never a torn one.
+//!
+//! The content goes to `<path>.tmp`, which is fsynced and renamed over
+//! `<path>`; then the directory is fsynced so the rename itself survives.
+//! Used by the notification spool (jobs and dedupe state) and the agent's
+//! black box (`state_file`).
+
+use serde::Serialize;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes what `fill` produces to `path` atomically and durably. The file is
+/// created with the process umask (as `File::create` does).
+pub fn write(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let tmp = tmp_path(path);
+    let mut f = File::create(&tmp)?;
+    let mut w = BufWriter::new(&mut f);
+    fill(&mut w)?;
+    w.flush()?;
+    drop(w);
+    f.sync_all()?;
+    fs::rename(&tmp, path)?;
+    sync_dir(parent(path))
+}
+
+/// Writes `value` as one line of JSON to `path` atomically and durably.
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> io::Result<()> {
+    write(path, |w| {
+        serde_json::to_writer(&mut *w, value).map_err(io::Error::other)?;
+        w.write_all(b"\n")
+    })
+}
+
+/// fsyncs a directory so a rename in it is durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// `<path>.tmp`: beside the file, so the rename stays on one filesystem.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_old_content_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        fs::write(&path, "old").unwrap();
+        write_json(&path, &[1, 2]).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "[1,2]\n");
+        assert!(!dir.path().join("state.json.tmp").exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_fill_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "old").unwrap();
+        let e = write(&path, |_| Err(io::Error::other("no"))).unwrap_err();
+        assert_eq!(e.to_string(), "no");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+    }
+
+    #[test]
+    fn a_bare_file_name_syncs_the_current_directory() {
+        assert_eq!(parent(Path::new("state.json")), Path::new("."));
+        assert_eq!(tmp_path(Path::new("a/b.json")), Path::new("a/b.json.tmp"));
+    }
+}
