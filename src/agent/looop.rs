@@ -391,10 +391,10 @@ impl Agent {
             return;
         }
         if let Ok(mut r) = self.ring.lock() {
-            r.push(Row::new(
-                s,
-                lateness.as_millis().min(u32::MAX as u128) as u32,
-            ));
+            r.push(Row {
+                sample: *s,
+                lateness_ms: lateness.as_millis().min(u32::MAX as u128) as u32,
+            });
         }
         let m = &self.metrics;
         m.mem_available_bytes.set(s.mem_available_bytes as f64);
@@ -561,7 +561,7 @@ impl Agent {
         let mut sink = Vec::new();
         if let Ok(r) = self.ring.lock() {
             for row in r.iter() {
-                let _ = det.observe(&row.sample(), &mut sink);
+                let _ = det.observe(&row.sample, &mut sink);
                 sink.clear();
             }
         }

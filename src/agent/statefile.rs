@@ -14,8 +14,8 @@
 //!                 "processes_read", "truncated", "elapsed_ms" },
 //!   "samples": [ { "at_ms", "mem_total_bytes", "mem_available_bytes",
 //!                  "swap_total_bytes", "swap_free_bytes", "psi_some_total_us",
-//!                  "psi_full_total_us", "pgmajfault", "pswpin", "oom_kill",
-//!                  "lateness_ms" }, ... oldest first, ~1 s apart ] }
+//!                  "psi_full_total_us", "pgmajfault", "pswpin", "pswpout",
+//!                  "oom_kill", "lateness_ms" }, ... oldest first, ~1 s apart ] }
 //! ```
 
 use super::ring::Row;
@@ -87,11 +87,17 @@ mod tests {
         };
         let rows = [
             Row {
-                at_ms: 1,
+                sample: crate::signal::Sample {
+                    at_ms: 1,
+                    ..Default::default()
+                },
                 ..Row::default()
             },
             Row {
-                at_ms: 2,
+                sample: crate::signal::Sample {
+                    at_ms: 2,
+                    ..Default::default()
+                },
                 ..Row::default()
             },
         ];
