@@ -9,7 +9,7 @@
 //! ```json
 //! { "version": 1, "written_at_ms": 1764290000000, "instance": "host1",
 //!   "trigger": { <Event: at_ms, rule, severity, state, evidence> },
-//!   "snapshot": { "groups": [ { "unit", "processes", "top_command",
+//!   "snapshot": { "groups": [ { "unit", "cgroup", "processes", "top_command",
 //!                 "top_command_count", "rss_bytes", "swap_bytes" } ],
 //!                 "processes_read", "truncated", "elapsed_ms" },
 //!   "samples": [ { "at_ms", "mem_total_bytes", "mem_available_bytes",
