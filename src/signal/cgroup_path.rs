@@ -135,20 +135,20 @@ mod tests {
 
     #[test]
     fn a_units_cgroup_ends_at_the_innermost_unit() {
-        assert_eq!(
-            unit_cgroup("/system.slice/nightly.service/build"),
-            "/system.slice/nightly.service"
-        );
-        assert_eq!(
-            unit_cgroup("/user.slice/user-1000.slice/session-2.scope"),
-            "/user.slice/user-1000.slice/session-2.scope"
-        );
-        assert_eq!(
-            unit_cgroup("/kubepods/besteffort/pod123/abc"),
-            "/kubepods/besteffort/pod123/abc"
-        );
-        assert_eq!(unit_cgroup("/"), "/");
-        assert_eq!(unit_cgroup("system.slice"), "system.slice");
+        let session = "/user.slice/user-1000.slice/session-2.scope";
+        let pod = "/kubepods/besteffort/pod123/abc";
+        for (path, cgroup) in [
+            (
+                "/system.slice/nightly.service/build",
+                "/system.slice/nightly.service",
+            ),
+            (session, session),
+            (pod, pod),
+            ("/", "/"),
+            ("system.slice", "system.slice"),
+        ] {
+            assert_eq!(unit_cgroup(path), cgroup, "{path}");
+        }
         for p in ["/system.slice/a.service/x", "/kubepods/x", "/"] {
             assert_eq!(unit_name(unit_cgroup(p)), unit_name(p), "{p}");
         }
