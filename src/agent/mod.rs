@@ -19,18 +19,17 @@ pub mod blackbox;
 // The one clock, at its old path until the loop files import `crate::clock`.
 use crate::clock;
 pub mod config;
-mod looop;
+mod daemon;
 pub mod metrics;
 pub mod notifier;
 pub mod protect;
-pub mod reload;
 pub mod ring;
 pub mod snapshot;
 pub mod statefile;
 pub mod trigger;
 
 pub use config::AgentConfig;
-pub use looop::LOOP_STALLED;
+pub use daemon::LOOP_STALLED;
 
 use crate::config::Config;
 use crate::source::{CgroupScope, ProcError, ProcSource};
@@ -84,5 +83,5 @@ pub fn instance_name(cfg: &AgentConfig) -> String {
 
 /// Runs the daemon until SIGTERM/SIGINT. `config_path` is re-read on SIGHUP.
 pub fn run(cfg: Config, config_path: Option<PathBuf>) -> Result<(), AgentError> {
-    looop::Agent::start(cfg, config_path)?.run()
+    daemon::Daemon::run(cfg, config_path)
 }

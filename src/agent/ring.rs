@@ -6,67 +6,16 @@
 use crate::signal::Sample;
 use serde::Serialize;
 
-/// One second of history.
+/// One second of history: the sample as the detector saw it, and how late
+/// the loop woke for it. In the state file a row is the sample's fields
+/// followed by `lateness_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Row {
-    /// Sample time, ms since the epoch.
-    pub at_ms: i64,
-    /// `MemTotal` (or the cgroup limit).
-    pub mem_total_bytes: u64,
-    /// `MemAvailable`.
-    pub mem_available_bytes: u64,
-    /// `SwapTotal`.
-    pub swap_total_bytes: u64,
-    /// `SwapFree`.
-    pub swap_free_bytes: u64,
-    /// PSI some total, µs.
-    pub psi_some_total_us: Option<u64>,
-    /// PSI full total, µs.
-    pub psi_full_total_us: Option<u64>,
-    /// Major faults.
-    pub pgmajfault: Option<u64>,
-    /// Pages swapped in.
-    pub pswpin: Option<u64>,
-    /// OOM kills.
-    pub oom_kill: Option<u64>,
+    /// The sample.
+    #[serde(flatten)]
+    pub sample: Sample,
     /// How late the agent's loop woke for this sample, ms.
     pub lateness_ms: u32,
-}
-
-impl Row {
-    /// A row from a sample and the loop's lateness.
-    pub fn new(s: &Sample, lateness_ms: u32) -> Row {
-        Row {
-            at_ms: s.at_ms,
-            mem_total_bytes: s.mem_total_bytes,
-            mem_available_bytes: s.mem_available_bytes,
-            swap_total_bytes: s.swap_total_bytes,
-            swap_free_bytes: s.swap_free_bytes,
-            psi_some_total_us: s.psi_some_total_us,
-            psi_full_total_us: s.psi_full_total_us,
-            pgmajfault: s.pgmajfault,
-            pswpin: s.pswpin,
-            oom_kill: s.oom_kill,
-            lateness_ms,
-        }
-    }
-
-    /// Back to a sample (for replaying history into a reloaded detector).
-    pub fn sample(&self) -> Sample {
-        Sample {
-            at_ms: self.at_ms,
-            mem_total_bytes: self.mem_total_bytes,
-            mem_available_bytes: self.mem_available_bytes,
-            swap_total_bytes: self.swap_total_bytes,
-            swap_free_bytes: self.swap_free_bytes,
-            psi_some_total_us: self.psi_some_total_us,
-            psi_full_total_us: self.psi_full_total_us,
-            pgmajfault: self.pgmajfault,
-            pswpin: self.pswpin,
-            oom_kill: self.oom_kill,
-            ..Sample::default()
-        }
-    }
 }
 
 /// Fixed-capacity ring of [`Row`]s, at most one per `min_step_ms`.
@@ -96,7 +45,7 @@ impl Ring {
     #[link_section = "memcanary_hot"]
     pub fn push(&mut self, row: Row) -> bool {
         if let Some(last) = self.last() {
-            if row.at_ms - last.at_ms < self.min_step_ms {
+            if row.sample.at_ms - last.sample.at_ms < self.min_step_ms {
                 return false;
             }
         }
@@ -139,7 +88,10 @@ mod tests {
 
     fn row(at_ms: i64) -> Row {
         Row {
-            at_ms,
+            sample: Sample {
+                at_ms,
+                ..Sample::default()
+            },
             ..Row::default()
         }
     }
@@ -150,9 +102,9 @@ mod tests {
         for t in 1..=5 {
             r.push(row(t));
         }
-        let times: Vec<i64> = r.iter().map(|r| r.at_ms).collect();
+        let times: Vec<i64> = r.iter().map(|r| r.sample.at_ms).collect();
         assert_eq!(times, vec![3, 4, 5]);
-        assert_eq!(r.last().map(|r| r.at_ms), Some(5));
+        assert_eq!(r.last().map(|r| r.sample.at_ms), Some(5));
     }
 
     #[test]
@@ -161,7 +113,24 @@ mod tests {
         for t in [0, 250, 500, 750, 1000, 1250, 2000] {
             r.push(row(t));
         }
-        let times: Vec<i64> = r.iter().map(|r| r.at_ms).collect();
+        let times: Vec<i64> = r.iter().map(|r| r.sample.at_ms).collect();
         assert_eq!(times, vec![0, 1000, 2000]);
+    }
+
+    #[test]
+    fn a_row_serialises_as_the_sample_then_the_lateness() {
+        let r = Row {
+            sample: Sample {
+                at_ms: 7,
+                pswpout: Some(3),
+                ..Sample::default()
+            },
+            lateness_ms: 2,
+        };
+        let v = serde_json::to_value(r).unwrap();
+        assert_eq!(v["at_ms"], 7);
+        assert_eq!(v["pswpout"], 3, "the ring keeps every field of the sample");
+        assert_eq!(v["lateness_ms"], 2);
+        assert!(v["psi_some_total_us"].is_null());
     }
 }

@@ -8,9 +8,14 @@
 //! RSS and swap come from `/proc/[pid]/status` (`VmRSS`, `VmSwap`), the group
 //! from `/proc/[pid]/cgroup`. With a cgroup scope (`agent.cgroup`), only the
 //! processes inside that cgroup (or below it) count: [`cgroup_path`] turns
-//! the scope's directory into the path `/proc/[pid]/cgroup` shows.
+//! the scope's directory into the path `/proc/[pid]/cgroup` shows. The
+//! parsing is pure and lives with the other parsers
+//! ([`crate::signal::pid_status`], [`crate::signal::cgroup_path`]); this
+//! module walks the files.
 
 use super::config::SnapshotConfig;
+use crate::signal::cgroup_path::{cgroup_of, cgroup_path_in, is_within, unit_cgroup, unit_name};
+use crate::signal::pid_status::parse_status;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +27,9 @@ pub struct Group {
     /// The systemd unit (last `.service` / `.scope` / `.slice` component of
     /// the cgroup path) or the cgroup path.
     pub unit: String,
+    /// The group's cgroup, as `/proc/[pid]/cgroup` names it: the unit's own
+    /// cgroup (processes in cgroups below it count in it), else the cgroup.
+    pub cgroup: String,
     /// Processes seen in the group.
     pub processes: u32,
     /// The most common command name and how many processes run it.
@@ -117,7 +125,7 @@ pub fn take(proc_root: &Path, cfg: &SnapshotConfig, within: Option<&str>) -> Sna
         let Some((comm, rss, swap)) = read_status(&dir) else {
             continue; // gone, or a kernel thread
         };
-        let acc = groups.entry(unit_name(&path).to_string()).or_default();
+        let acc = groups.entry(unit_cgroup(&path).to_string()).or_default();
         acc.processes += 1;
         acc.rss += rss;
         acc.swap += swap;
@@ -132,12 +140,6 @@ pub fn take(proc_root: &Path, cfg: &SnapshotConfig, within: Option<&str>) -> Sna
     }
 }
 
-/// Whether cgroup `path` is `within` or below it.
-fn is_within(path: &str, within: &str) -> bool {
-    let w = within.trim_end_matches('/');
-    path == w || w.is_empty() || path.strip_prefix(w).is_some_and(|r| r.starts_with('/'))
-}
-
 /// The cgroup path (as `/proc/[pid]/cgroup` shows it) of the cgroup
 /// directory `dir`, from `proc_root/self/mountinfo`: the cgroup2 mount, or
 /// the v1 mount with the memory controller, that holds `dir`, and that
@@ -148,56 +150,18 @@ pub fn cgroup_path(proc_root: &Path, dir: &Path) -> Option<String> {
     cgroup_path_in(&text, dir)
 }
 
-/// [`cgroup_path`] on a given mountinfo text.
-pub fn cgroup_path_in(mountinfo: &str, dir: &Path) -> Option<String> {
-    let mut best: Option<(usize, String)> = None;
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        let (Some(root), Some(mnt), Some(fstype)) = (pre.get(3), pre.get(4), post.first()) else {
-            continue;
-        };
-        let memory_v1 = *fstype == "cgroup"
-            && post
-                .get(2)
-                .is_some_and(|o| o.split(',').any(|x| x == "memory"));
-        if *fstype != "cgroup2" && !memory_v1 {
-            continue;
-        }
-        let Ok(rel) = dir.strip_prefix(mnt) else {
-            continue;
-        };
-        // The innermost mount wins (a v1 memory mount under a tmpfs, say).
-        if best.as_ref().is_some_and(|(len, _)| *len >= mnt.len()) {
-            continue;
-        }
-        let mut path = root.trim_end_matches('/').to_string();
-        for c in rel.components() {
-            path.push('/');
-            path.push_str(&c.as_os_str().to_string_lossy());
-        }
-        if path.is_empty() {
-            path.push('/');
-        }
-        best = Some((mnt.len(), path));
-    }
-    best.map(|(_, p)| p)
-}
-
 fn top_groups(groups: HashMap<String, Acc>, top: usize) -> Vec<Group> {
     let mut out: Vec<Group> = groups
         .into_iter()
-        .map(|(unit, a)| {
+        .map(|(cgroup, a)| {
             let (cmd, n) = a
                 .commands
                 .into_iter()
                 .max_by(|x, y| x.1.cmp(&y.1).then_with(|| y.0.cmp(&x.0)))
                 .unwrap_or_default();
             Group {
-                unit,
+                unit: unit_name(&cgroup).to_string(),
+                cgroup,
                 processes: a.processes,
                 top_command: cmd,
                 top_command_count: n,
@@ -210,6 +174,7 @@ fn top_groups(groups: HashMap<String, Acc>, top: usize) -> Vec<Group> {
         (b.rss_bytes + b.swap_bytes)
             .cmp(&(a.rss_bytes + a.swap_bytes))
             .then_with(|| a.unit.cmp(&b.unit))
+            .then_with(|| a.cgroup.cmp(&b.cgroup))
     });
     out.truncate(top);
     out
@@ -221,138 +186,14 @@ fn read_status(dir: &Path) -> Option<(String, u64, u64)> {
     parse_status(&text)
 }
 
-/// Parses the fields of `/proc/[pid]/status` the snapshot needs.
-pub fn parse_status(text: &str) -> Option<(String, u64, u64)> {
-    let mut name = None;
-    let mut rss = None;
-    let mut swap = 0;
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once(':') else {
-            continue;
-        };
-        let kb = || {
-            v.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .map(|x| x * 1024)
-        };
-        match k {
-            "Name" => name = Some(v.trim().to_string()),
-            "VmRSS" => rss = kb(),
-            "VmSwap" => swap = kb().unwrap_or(0),
-            _ => {}
-        }
-    }
-    Some((name?, rss?, swap))
-}
-
 fn read_cgroup(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("cgroup")).unwrap_or_default();
     cgroup_of(&text).to_string()
 }
 
-/// The group name for a `/proc/[pid]/cgroup` text: the memory controller's
-/// path (v1) or the unified path (v2), shortened to its systemd unit.
-pub fn unit_of(cgroup_text: &str) -> String {
-    unit_name(cgroup_of(cgroup_text)).to_string()
-}
-
-/// A cgroup path shortened to its innermost systemd unit, if it has one.
-fn unit_name(path: &str) -> &str {
-    let unit = path
-        .rsplit('/')
-        .find(|c| c.ends_with(".service") || c.ends_with(".scope") || c.ends_with(".slice"));
-    unit.unwrap_or(path)
-}
-
-/// The memory controller's path (v1) or the unified path (v2) in a
-/// `/proc/[pid]/cgroup` text.
-fn cgroup_of(cgroup_text: &str) -> &str {
-    let mut path = None;
-    for line in cgroup_text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, ctrls, p) = (
-            parts.next(),
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-        );
-        if ctrls.split(',').any(|c| c == "memory") {
-            path = Some(p);
-            break;
-        }
-        if ctrls.is_empty() && path.is_none() {
-            path = Some(p);
-        }
-    }
-    path.unwrap_or("/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unit_is_the_innermost_systemd_unit() {
-        assert_eq!(
-            unit_of("0::/system.slice/coily-update.service\n"),
-            "coily-update.service"
-        );
-        assert_eq!(
-            unit_of("12:pids:/x\n4:memory:/system.slice/nightly.service/build\n0::/whatever\n"),
-            "nightly.service"
-        );
-        assert_eq!(
-            unit_of("0::/kubepods/besteffort/pod123/abc\n"),
-            "/kubepods/besteffort/pod123/abc"
-        );
-        assert_eq!(unit_of(""), "/");
-    }
-
-    const MOUNTINFO: &str = "\
-22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
-31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-36 31 0:33 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
-40 22 0:40 /kubepods/pod1 /host/cg rw - cgroup2 cgroup2 rw
-";
-
-    #[test]
-    fn cgroup_path_of_a_scope_directory() {
-        let p = |d: &str| cgroup_path_in(MOUNTINFO, Path::new(d));
-        assert_eq!(
-            p("/sys/fs/cgroup/memory/nightly").as_deref(),
-            Some("/nightly")
-        );
-        assert_eq!(p("/sys/fs/cgroup/memory").as_deref(), Some("/"));
-        // Not the memory controller's mount, or no cgroup mount at all.
-        assert_eq!(p("/sys/fs/cgroup/pids/nightly"), None);
-        assert_eq!(p("/var/tmp"), None);
-        // A cgroup2 mount whose root is not "/" (cgroup namespace).
-        assert_eq!(
-            p("/host/cg/system.slice/coily-update.service").as_deref(),
-            Some("/kubepods/pod1/system.slice/coily-update.service")
-        );
-    }
-
-    #[test]
-    fn within_means_the_cgroup_or_below_not_a_name_prefix() {
-        assert!(is_within(
-            "/system.slice/a.service",
-            "/system.slice/a.service"
-        ));
-        assert!(is_within(
-            "/system.slice/a.service/build",
-            "/system.slice/a.service"
-        ));
-        assert!(!is_within(
-            "/system.slice/a.service2",
-            "/system.slice/a.service"
-        ));
-        assert!(!is_within("/user.slice", "/system.slice"));
-        assert!(is_within("/anything", "/"));
-    }
 
     #[test]
     fn a_scoped_scan_counts_only_the_scope() {
@@ -375,6 +216,7 @@ mod tests {
         );
         assert_eq!(s.groups.len(), 1, "{:?}", s.groups);
         assert_eq!(s.groups[0].unit, "coily-update.service");
+        assert_eq!(s.groups[0].cgroup, "/system.slice/coily-update.service");
         assert_eq!(s.groups[0].processes, 2);
         assert_eq!(s.groups[0].rss_bytes, 3 << 20);
         let host = take(root.path(), &cfg, None);
@@ -382,16 +224,10 @@ mod tests {
     }
 
     #[test]
-    fn status_gives_name_rss_swap_and_skips_kernel_threads() {
-        let t = "Name:\tcc1plus\nState:\tR\nVmRSS:\t  1024 kB\nVmSwap:\t     2 kB\n";
-        assert_eq!(parse_status(t), Some(("cc1plus".into(), 1024 * 1024, 2048)));
-        assert_eq!(parse_status("Name:\tkworker/0:1\nState:\tI\n"), None);
-    }
-
-    #[test]
     fn groups_render_like_the_incident_report() {
         let g = Group {
             unit: "coily-update.service".into(),
+            cgroup: "/system.slice/coily-update.service".into(),
             processes: 16,
             top_command: "cc1plus".into(),
             top_command_count: 16,

@@ -9,13 +9,13 @@
 //! ```json
 //! { "version": 1, "written_at_ms": 1764290000000, "instance": "host1",
 //!   "trigger": { <Event: at_ms, rule, severity, state, evidence> },
-//!   "snapshot": { "groups": [ { "unit", "processes", "top_command",
+//!   "snapshot": { "groups": [ { "unit", "cgroup", "processes", "top_command",
 //!                 "top_command_count", "rss_bytes", "swap_bytes" } ],
 //!                 "processes_read", "truncated", "elapsed_ms" },
 //!   "samples": [ { "at_ms", "mem_total_bytes", "mem_available_bytes",
 //!                  "swap_total_bytes", "swap_free_bytes", "psi_some_total_us",
-//!                  "psi_full_total_us", "pgmajfault", "pswpin", "oom_kill",
-//!                  "lateness_ms" }, ... oldest first, ~1 s apart ] }
+//!                  "psi_full_total_us", "pgmajfault", "pswpin", "pswpout",
+//!                  "oom_kill", "lateness_ms" }, ... oldest first, ~1 s apart ] }
 //! ```
 
 use super::ring::Row;
@@ -72,11 +72,17 @@ mod tests {
         };
         let rows = [
             Row {
-                at_ms: 1,
+                sample: crate::signal::Sample {
+                    at_ms: 1,
+                    ..Default::default()
+                },
                 ..Row::default()
             },
             Row {
-                at_ms: 2,
+                sample: crate::signal::Sample {
+                    at_ms: 2,
+                    ..Default::default()
+                },
                 ..Row::default()
             },
         ];

@@ -4,7 +4,8 @@
 //! inside each [`Sample`]. When a host goes silent the detector cannot notice
 //! by itself, so it says when it next needs to be woken
 //! ([`Detector::poll_timeout`]) and the caller, the daemon's loop or the
-//! replay's virtual clock, calls [`Detector::handle_timeout`] then.
+//! replay's virtual clock, calls [`Detector::handle_timeout`] then. The
+//! loops that do so, shared by every caller, are in [`drive`].
 //!
 //! Inside: [`features`] turns samples into ratios, rates, a robust slope and
 //! an ETA; [`rules`] runs each rule's pending -> firing -> resolved cycle.
@@ -13,6 +14,7 @@
 //! data is never recovery.
 
 pub mod config;
+pub mod drive;
 pub mod duration;
 pub mod event;
 pub mod features;

@@ -40,12 +40,7 @@ fn run(samples: &[Sample]) -> Vec<Event> {
     let mut d = Detector::new(&DetectorConfig::default());
     let mut out = Vec::new();
     for s in samples {
-        if let Some(t) = d.poll_timeout() {
-            if t < s.at_ms {
-                d.handle_timeout(t, &mut out);
-            }
-        }
-        d.observe(s, &mut out).expect("valid sample");
+        d.feed(s, &mut out).expect("valid sample");
     }
     out
 }
@@ -249,10 +244,7 @@ proptest! {
                 // An early wake-up must change nothing.
                 if let Some(t) = d.poll_timeout() { d.handle_timeout(t - 1, &mut out); }
             }
-            if let Some(t) = d.poll_timeout() {
-                if t < s.at_ms { d.handle_timeout(t, &mut out); }
-            }
-            d.observe(s, &mut out).expect("valid");
+            d.feed(s, &mut out).expect("valid");
         }
         prop_assert_eq!(whole, out);
     }

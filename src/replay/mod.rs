@@ -3,7 +3,8 @@
 //!
 //! Replay drives the very detector the daemon runs, on a virtual clock: each
 //! sample's time is "now", and when samples stop the detector's
-//! `poll_timeout` is honoured up to the end of the recording, so a trailing
+//! `poll_timeout` is honoured up to the end of the recording
+//! ([`Detector::feed`], [`Detector::advance_to`]), so a trailing
 //! blackout raises `went_dark` exactly as it would live. The baselines are
 //! [`RuleSet`]s evaluated on the same features.
 
@@ -93,8 +94,7 @@ pub fn run(
     let mut baseline_events = Vec::new();
     let mut trace = Vec::with_capacity(if keep_trace { rec.samples.len() } else { 0 });
     for (index, s) in rec.samples.iter().enumerate() {
-        wake_until(&mut det, s.at_ms - 1, &mut events);
-        det.observe(s, &mut events).map_err(|source| ReplayError {
+        det.feed(s, &mut events).map_err(|source| ReplayError {
             instance: rec.instance.to_string(),
             index,
             at_ms: s.at_ms,
@@ -115,7 +115,7 @@ pub fn run(
             });
         }
     }
-    wake_until(&mut det, rec.end_ms, &mut events);
+    det.advance_to(rec.end_ms, &mut events);
     Ok(Replay {
         instance: rec.instance.to_string(),
         samples: rec.samples.len(),
@@ -130,16 +130,6 @@ pub fn run(
         cliff: cliff::find(rec.samples, rec.end_ms),
         trace,
     })
-}
-
-/// Honours every timeout the detector asks for up to `now_ms`.
-fn wake_until(det: &mut Detector, now_ms: i64, out: &mut Vec<Event>) {
-    while let Some(t) = det.poll_timeout() {
-        if t > now_ms {
-            break;
-        }
-        det.handle_timeout(t, out);
-    }
 }
 
 impl Replay {

@@ -3,10 +3,14 @@
 //! Everything here is plain data with units in the names. Parsers for the
 //! kernel's text formats (meminfo, vmstat, PSI) live beside these types and
 //! parse from `&str`, never from files: I/O happens at the edges (`source`).
+//! So do the parsers of `/proc/[pid]` texts the agent's top-consumer
+//! snapshot reads ([`pid_status`], [`cgroup_path`]).
 
+pub mod cgroup_path;
 mod meminfo;
 pub mod node_exporter;
 mod parse;
+pub mod pid_status;
 mod psi;
 mod sample;
 mod vmstat;

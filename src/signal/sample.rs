@@ -7,7 +7,7 @@
 /// exporter restart) and the detector handles that. Optional fields are the
 /// signals a kernel or exporter may lack: a missing one degrades the
 /// detector, it never breaks it.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct Sample {
     /// Wall-clock time of the observation, milliseconds since the Unix epoch.
     pub at_ms: i64,

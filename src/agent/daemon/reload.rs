@@ -9,10 +9,58 @@
 //! restart; the agent logs
 //! which ones changed and keeps the old values. A file that does not load or
 //! validate is logged with its error and ignored.
+//!
+//! What may change live is decided here, purely ([`restart_only_changes`],
+//! [`live_part`]); [`Daemon::reload`] applies it.
 
-use super::config::AgentConfig;
+use super::Daemon;
+use crate::agent::config::AgentConfig;
 use crate::config::Config;
+use crate::detect::{Detector, DetectorConfig};
 use std::path::Path;
+
+impl Daemon {
+    /// SIGHUP: re-reads the config file and applies what can change live.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn reload(&mut self) {
+        let new = match load(self.config_path.as_deref()) {
+            Ok(c) => c,
+            Err(msg) => {
+                tracing::warn!(reason = %msg, "SIGHUP: config not reloaded, keeping the running one");
+                return;
+            }
+        };
+        let mut restart = restart_only_changes(&self.cfg.agent, &new.agent);
+        if new.notify != self.cfg.notify {
+            restart.push("notify");
+        }
+        if !restart.is_empty() {
+            tracing::warn!(keys = ?restart, "SIGHUP: these settings need a restart; keeping their old values");
+        }
+        self.cfg.agent = live_part(&self.cfg.agent, &new.agent);
+        if new.detector != self.cfg.detector {
+            self.det = self.warmed_detector(&new.detector);
+            self.cfg.detector = new.detector;
+            // The replay's events are dropped, so copy its rule states now:
+            // turns only copy them when an event comes.
+            let stalled = self.stall.is_stalled();
+            self.fanout
+                .update_rule_gauges(&self.det, stalled, &self.metrics);
+        }
+        tracing::info!("SIGHUP: config reloaded");
+    }
+
+    /// A detector with the new config, warmed on the ring's history; the
+    /// replay's events are dropped so nothing is notified twice.
+    fn warmed_detector(&self, cfg: &DetectorConfig) -> Detector {
+        let mut det = Detector::new(cfg);
+        if let Ok(r) = self.ring.lock() {
+            det.warm(r.iter().map(|row| &row.sample));
+        }
+        det
+    }
+}
 
 /// Loads `path`; `Err` carries the message to log.
 pub fn load(path: Option<&Path>) -> Result<Config, String> {

@@ -1,0 +1,95 @@
+//! Fan-out: the loop's events go to the notifier and black-box threads
+//! (`try_send`: never blocks; a full queue drops the event and counts it),
+//! and the rule-state gauges follow them.
+
+use super::stall::LOOP_STALLED;
+use crate::agent::blackbox::Note;
+use crate::agent::metrics::{state_value, Metrics};
+use crate::detect::{AlertState, Detector, Event, RuleSet, WENT_DARK};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::thread::JoinHandle;
+
+/// The threads the loop hands off to, and the gauges it names.
+pub(super) struct FanOut {
+    pub(super) notify_tx: SyncSender<Event>,
+    pub(super) blackbox_tx: SyncSender<Note>,
+    /// Every thread started (the notifier, the black box, /metrics).
+    pub(super) threads: Vec<JoinHandle<()>>,
+    /// The rule names, in the order of `Metrics::alert_state`.
+    pub(super) rule_names: Vec<&'static str>,
+}
+
+/// Every rule name the gauges cover: the detector's, `went_dark`, ours.
+pub(super) fn all_rule_names(det: &Detector) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = RuleSet::memcanary(&crate::detect::DetectorConfig::default())
+        .specs()
+        .iter()
+        .chain(det.rules().specs())
+        .map(|s| s.name)
+        .collect();
+    v.push(WENT_DARK);
+    v.push(LOOP_STALLED);
+    let mut seen = Vec::new();
+    v.retain(|n| {
+        let new = !seen.contains(n);
+        seen.push(*n);
+        new
+    });
+    v
+}
+
+impl FanOut {
+    /// Hands `events` to the notifier and the black box without blocking.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn dispatch(&self, events: &mut Vec<Event>, metrics: &Metrics) {
+        for ev in events.drain(..) {
+            tracing::info!(
+                rule = ev.rule,
+                severity = ev.severity.as_str(),
+                state = ev.state.as_str(),
+                headroom_bytes = ev.evidence.headroom_bytes,
+                "alert state change"
+            );
+            if let Err(TrySendError::Full(_)) = self.notify_tx.try_send(ev) {
+                metrics.notifications_failed.inc();
+                tracing::warn!(rule = ev.rule, "notifier queue full; event dropped");
+            }
+            if matches!(ev.state, AlertState::Pending | AlertState::Firing) {
+                let _ = self.blackbox_tx.try_send(Note(ev));
+            }
+        }
+    }
+
+    /// Copies every rule's state into its gauge.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn update_rule_gauges(&self, det: &Detector, stalled: bool, metrics: &Metrics) {
+        for (spec, st) in det.rules().iter() {
+            if let Some(i) = self.rule_names.iter().position(|n| *n == spec.name) {
+                metrics.alert_state[i].set(state_value(st));
+            }
+        }
+        let dark = if det.is_dark() { 2.0 } else { 0.0 };
+        let stalled = if stalled { 2.0 } else { 0.0 };
+        for (name, v) in [(WENT_DARK, dark), (LOOP_STALLED, stalled)] {
+            if let Some(i) = self.rule_names.iter().position(|n| *n == name) {
+                metrics.alert_state[i].set(v);
+            }
+        }
+    }
+
+    /// Closes the queues and waits for the threads that drain them.
+    pub(super) fn stop(self) {
+        drop(self.notify_tx);
+        drop(self.blackbox_tx);
+        // The metrics thread blocks in accept(); it ends with the process.
+        for h in self
+            .threads
+            .into_iter()
+            .filter(|h| h.thread().name() != Some("metrics-http"))
+        {
+            let _ = h.join();
+        }
+    }
+}

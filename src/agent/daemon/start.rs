@@ -1,0 +1,235 @@
+//! Start-up: open the source, arm the trigger, lock memory, start the
+//! threads, in the order the locking needs (docs/agent.md, "Memory").
+
+use super::fanout::{all_rule_names, FanOut};
+use super::pace::Pacer;
+use super::stall::StallRule;
+use super::turn::ReadErrors;
+use super::wait::{wait_set, Waiter};
+use super::{setup_err, Daemon};
+use crate::agent::blackbox::{Blackbox, Latest};
+use crate::agent::config::AgentConfig;
+use crate::agent::metrics::Metrics;
+use crate::agent::notifier::Notifier;
+use crate::agent::ring::Ring;
+use crate::agent::trigger::{PsiTrigger, TriggerMode};
+use crate::agent::{instance_name, open_source, protect, AgentError};
+use crate::config::Config;
+use crate::detect::Detector;
+use crate::notify::Dispatcher;
+use crate::source::ProcSource;
+use prometheus_client::registry::Registry;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+impl Daemon {
+    /// Sets everything up. Not inlined, and the daemon is boxed, so the loop
+    /// runs in a small stack frame with its state in one allocation: a calm
+    /// turn touches a few pages of stack, not the tens of kilobytes of
+    /// start-up locals (each page touched once a second is a TLB and cache
+    /// miss; see `docs/agent.md`, "Pages touched per wake-up").
+    #[inline(never)]
+    pub(super) fn start(
+        cfg: Config,
+        config_path: Option<PathBuf>,
+    ) -> Result<Box<Daemon>, AgentError> {
+        let a = &cfg.agent;
+        let mut src = open_source(a)?;
+        let det = Detector::new(&cfg.detector);
+        let mut trigger = PsiTrigger::arm(src.psi_path(), &a.psi_trigger);
+        // Before the log line and the gauges that name the trigger's mode.
+        let epoll = wait_set(&mut trigger)?;
+        log_start(a, &src, &trigger);
+        let rule_names = all_rule_names(&det);
+        let (metrics, registry) = Metrics::new(&rule_names, trigger.mode().label());
+        let ring = Arc::new(Mutex::new(Ring::new(a.ring_seconds as usize, 900)));
+        let latest: Latest = Arc::default();
+        let instance = instance_name(a);
+        // Lock before any thread exists: MCL_CURRENT pins the image, the
+        // ring and the buffers; stacks are then locked as they are touched
+        // (each thread faults in its working depth at start: crate::thread).
+        warm_up(&mut src, &det);
+        let p = protect::apply(a, &a.proc_root);
+        metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
+        let threads = Threads {
+            cfg: &cfg,
+            metrics: &metrics,
+            ring: &ring,
+            latest,
+            instance,
+        };
+        let fanout = threads.spawn(registry, rule_names)?;
+        let waiter = Waiter::new(epoll, trigger)?;
+        Ok(Box::new(Daemon {
+            src,
+            det,
+            ring,
+            events: Vec::with_capacity(64),
+            metrics,
+            fanout,
+            waiter,
+            pacer: Pacer::START,
+            stall: StallRule::default(),
+            errors: ReadErrors::default(),
+            last_at_ms: 0,
+            max_lateness_s: 0.0,
+            cfg,
+            config_path,
+        }))
+    }
+}
+
+/// What the threads are started with.
+struct Threads<'a> {
+    cfg: &'a Config,
+    metrics: &'a Metrics,
+    ring: &'a Arc<Mutex<Ring>>,
+    /// The latest snapshot, from the black box to the notifier.
+    latest: Latest,
+    instance: String,
+}
+
+impl Threads<'_> {
+    /// Starts /metrics (if configured), the black box and the notifier.
+    fn spawn(
+        self,
+        registry: Registry,
+        rule_names: Vec<&'static str>,
+    ) -> Result<FanOut, AgentError> {
+        let mut threads = Vec::new();
+        threads.extend(self.serve_metrics(registry)?);
+        let (blackbox_tx, h) = self.blackbox()?;
+        threads.push(h);
+        let (notify_tx, h) = self.notifier()?;
+        threads.push(h);
+        Ok(FanOut {
+            notify_tx,
+            blackbox_tx,
+            threads,
+            rule_names,
+        })
+    }
+
+    fn serve_metrics(
+        &self,
+        registry: Registry,
+    ) -> Result<Option<std::thread::JoinHandle<()>>, AgentError> {
+        let a = &self.cfg.agent;
+        if a.metrics_listen.is_empty() {
+            return Ok(None);
+        }
+        let m = self.metrics.clone();
+        crate::agent::metrics::serve(&a.metrics_listen, registry, m, a.proc_root.clone())
+            .map(Some)
+            .map_err(|source| AgentError::Metrics {
+                listen: a.metrics_listen.clone(),
+                source,
+            })
+    }
+
+    fn blackbox(&self) -> Result<Spawned<crate::agent::blackbox::Note>, AgentError> {
+        let a = &self.cfg.agent;
+        if let Some(dir) = a.state_file.parent() {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot create the state file's directory; the black box will not be written");
+            }
+        }
+        let bb = Blackbox {
+            proc_root: a.proc_root.clone(),
+            limits: a.snapshot.clone(),
+            within: snapshot_scope(a),
+            state_file: a.state_file.clone(),
+            instance: self.instance.clone(),
+            ring: self.ring.clone(),
+            latest: self.latest.clone(),
+        };
+        bb.spawn().map_err(setup_err("the blackbox thread"))
+    }
+
+    fn notifier(self) -> Result<Spawned<crate::detect::Event>, AgentError> {
+        let nt = Notifier {
+            instance: self.instance,
+            metrics: self.metrics.clone(),
+            latest: self.latest,
+            heartbeat: self.cfg.agent.heartbeat.clone(),
+            dispatcher: build_dispatcher(self.cfg)?,
+        };
+        nt.spawn().map_err(setup_err("the notifier thread"))
+    }
+}
+
+/// A started thread and the queue into it.
+type Spawned<T> = (std::sync::mpsc::SyncSender<T>, std::thread::JoinHandle<()>);
+
+/// The cgroup path the top-consumer snapshot is limited to: the agent's
+/// scope, when `/proc/self/mountinfo` shows where it is mounted.
+fn snapshot_scope(a: &AgentConfig) -> Option<String> {
+    let dir = a.cgroup.as_deref()?;
+    let path = crate::agent::snapshot::cgroup_path(&a.proc_root, dir);
+    match &path {
+        Some(p) => tracing::info!(cgroup = %p, "top-consumer snapshots count only this cgroup"),
+        None => {
+            tracing::warn!(dir = %dir.display(), "cannot tell which cgroup path this directory is (not under a cgroup2 or v1 memory mount in mountinfo); top-consumer snapshots cover the whole host")
+        }
+    }
+    path
+}
+
+/// Runs the sample path once before locking, so `lock_memory = "touched"`
+/// locks its code and data (a throwaway detector: no state is kept).
+fn warm_up(src: &mut ProcSource, det: &Detector) {
+    let mut d = det.clone();
+    let mut sink = Vec::with_capacity(16);
+    if let Ok(s) = src.read(1) {
+        let _ = d.observe(&s, &mut sink);
+    }
+}
+
+/// The notification pipeline, with the spool if its directory is usable.
+fn build_dispatcher(cfg: &Config) -> Result<Dispatcher, AgentError> {
+    let spool = cfg.agent.spool_dir.as_deref().filter(|d| match std::fs::create_dir_all(d) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(dir = %d.display(), error = %e, "cannot create the spool directory; notifications are kept in memory only");
+            false
+        }
+    });
+    match Dispatcher::build(&cfg.notify, spool) {
+        Ok(d) => Ok(d),
+        Err(e) if spool.is_some() => {
+            tracing::warn!(error = %e, "notification spool unusable; retrying without it");
+            Dispatcher::build(&cfg.notify, None).map_err(AgentError::Notify)
+        }
+        Err(e) => Err(AgentError::Notify(e)),
+    }
+}
+
+fn log_start(a: &AgentConfig, src: &ProcSource, trigger: &PsiTrigger) {
+    let scope = src
+        .scope()
+        .map(|s| format!("{} ({:?})", s.dir().display(), s.version()));
+    tracing::info!(
+        proc_root = %a.proc_root.display(),
+        scope = scope.as_deref().unwrap_or("host"),
+        psi = src.has_psi(),
+        interval = %a.interval,
+        fast_interval = %a.fast_interval,
+        "memcanary agent starting"
+    );
+    match trigger.mode() {
+        TriggerMode::Kernel {
+            stall_us,
+            window_us,
+        } => {
+            tracing::info!(
+                mode = trigger.mode().label(),
+                stall_us,
+                window_us,
+                "PSI trigger armed: the kernel wakes us on stall"
+            )
+        }
+        TriggerMode::Polling { reason } => {
+            tracing::info!(mode = "polling", reason = %reason, "no PSI trigger: timer polling only")
+        }
+    }
+}
