@@ -8,11 +8,11 @@
 //! and the notifier can attach it; when a rule fires it refreshes a stale
 //! snapshot and writes snapshot + ring buffer to the state file (fsync).
 
-use super::clock::wall_ms;
 use super::config::SnapshotConfig;
 use super::ring::{Ring, Row};
 use super::snapshot::{self, Snapshot};
 use super::statefile::{self, StateDoc};
+use crate::clock::wall_ms;
 use crate::detect::{AlertState, Event};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};

@@ -17,7 +17,6 @@
 
 pub mod blackbox;
 // The one clock, at its old path until the loop files import `crate::clock`.
-use crate::clock;
 pub mod config;
 mod daemon;
 pub mod metrics;

@@ -98,7 +98,7 @@ struct Acc {
 /// Scans `proc_root` within the limits; with `within` (a cgroup path as
 /// [`cgroup_path`] gives it), only processes in that cgroup or below.
 pub fn take(proc_root: &Path, cfg: &SnapshotConfig, within: Option<&str>) -> Snapshot {
-    let start = super::clock::mono();
+    let start = crate::clock::mono();
     let budget = Duration::from_millis(cfg.max_time.as_millis().max(0) as u64);
     let mut groups: HashMap<String, Acc> = HashMap::new();
     let mut read = 0u32;

@@ -10,7 +10,6 @@
 //! Everything is std threads and channels: no async runtime.
 
 use super::alert::Alert;
-use super::clock::{Clock, SystemClock};
 use super::config::NotifyConfig;
 use super::error::NotifyError;
 use super::retry::Backoff;
@@ -20,6 +19,7 @@ use super::stats::{Counters, Stats};
 use super::targets::{self, Target};
 use super::transport::Transport;
 use super::worker::{Worker, WorkerMsg};
+use crate::clock::{Clock, SystemClock};
 use crate::detect::Severity;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};

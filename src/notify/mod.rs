@@ -27,7 +27,6 @@
 pub mod advice;
 pub mod alert;
 // The one clock, at its old path for the router, worker and dispatcher.
-use crate::clock;
 pub mod config;
 pub mod dispatcher;
 pub mod error;
@@ -47,8 +46,8 @@ pub mod text;
 pub mod transport;
 mod worker;
 
+pub use crate::clock::{Clock, SystemClock};
 pub use alert::{Alert, Consumer, State};
-pub use clock::{Clock, SystemClock};
 pub use config::{NotifyConfig, Routes, SinkConfig};
 pub use dispatcher::Dispatcher;
 pub use error::NotifyError;

@@ -6,9 +6,9 @@
 //! notify twice.
 
 use super::alert::{Alert, State};
-use super::clock::Clock;
-use super::spool::{self, Job, Spool};
+use super::spool::{Job, Spool};
 use super::worker::WorkerMsg;
+use crate::clock::Clock;
 use crate::detect::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -221,7 +221,7 @@ impl Router {
 
     fn save_state(&self) {
         let Some(path) = &self.state_path else { return };
-        if let Err(e) = spool::write_atomic(path, &self.state) {
+        if let Err(e) = crate::durable::write_json(path, &self.state) {
             tracing::warn!(file = %path.display(), error = %e, "could not save notification state");
         }
     }
@@ -259,7 +259,7 @@ mod tests {
                 confirmed: true,
             },
         );
-        spool::write_atomic(&p, &state).unwrap();
+        crate::durable::write_json(&p, &state).unwrap();
         let back = load_state(&p);
         assert_eq!(back.len(), 1);
         let e = back.values().next().unwrap();

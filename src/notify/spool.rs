@@ -113,9 +113,6 @@ impl Spool {
     }
 }
 
-/// The router's name for the one durable writer (it saves `state.json`).
-pub use crate::durable::write_json as write_atomic;
-
 #[cfg(test)]
 mod tests {
     use super::*;

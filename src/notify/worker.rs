@@ -3,13 +3,13 @@
 //! or the sink is disabled. A job's spool file is removed only when the job
 //! is finished, so a restart resumes where this left off.
 
-use super::clock::Clock;
 use super::request::Request;
 use super::retry::{classify_transport_error, Backoff, RetryAction};
 use super::spool::{Job, Spool};
 use super::stats::Counters;
 use super::targets::Target;
 use super::transport::Transport;
+use crate::clock::Clock;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};

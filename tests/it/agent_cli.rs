@@ -248,20 +248,22 @@ fn in_process_agent_stays_in_the_memcanary_binary() {
 /// binary once fell back to `info` without a word).
 #[test]
 fn a_bad_log_filter_exits_2_in_both_binaries_naming_flag_and_value() {
-    let lean = || Command::cargo_bin("memcanary-agent").unwrap();
+    let lean = memcanary_agent;
     let runs = [
-        bin()
+        memcanary()
             .args(["--log", "memcanary=loud", "check-config"])
             .output(),
-        bin()
+        memcanary()
             .args(["check-config", "--log=memcanary=loud"])
             .output(),
-        bin()
+        memcanary()
             .arg("check-config")
             .env("MEMCANARY_LOG", "memcanary=loud")
             .output(),
-        bin().args(["agent", "--log", "memcanary=loud"]).output(),
-        bin()
+        memcanary()
+            .args(["agent", "--log", "memcanary=loud"])
+            .output(),
+        memcanary()
             .args(["agent", "--in-process"])
             .env("MEMCANARY_LOG", "memcanary=loud")
             .output(),
@@ -282,14 +284,14 @@ fn a_bad_log_filter_exits_2_in_both_binaries_naming_flag_and_value() {
 /// `memcanary agent` takes exactly the lean binary's flags: one parser.
 #[test]
 fn memcanary_agent_and_the_lean_binary_share_help_and_flags() {
-    let lean = || Command::cargo_bin("memcanary-agent").unwrap();
+    let lean = memcanary_agent;
     let help = lean().arg("--help").output().unwrap();
     for args in [
         &["agent", "--help"][..],
         &["agent", "-h"],
         &["help", "agent"],
     ] {
-        let out = bin().args(args).output().unwrap();
+        let out = memcanary().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim_end(),
@@ -297,7 +299,7 @@ fn memcanary_agent_and_the_lean_binary_share_help_and_flags() {
             "{args:?}"
         );
     }
-    let out = bin().args(["agent", "--confg"]).output().unwrap();
+    let out = memcanary().args(["agent", "--confg"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument \"--confg\""));
 }

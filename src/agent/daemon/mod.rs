@@ -76,7 +76,7 @@ impl Daemon {
     #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"
     #[link_section = "memcanary_hot"]
     fn run_loop(mut self: Box<Self>) {
-        let mut deadline = super::clock::mono_ns();
+        let mut deadline = crate::clock::mono_ns();
         loop {
             let woke = self.waiter.wait(deadline);
             if self.waiter.term() {
@@ -85,7 +85,7 @@ impl Daemon {
             if self.waiter.take_hup() {
                 self.reload();
             }
-            let now = super::clock::mono_ns();
+            let now = crate::clock::mono_ns();
             let lateness = match woke {
                 Wake::Timer => Duration::from_nanos((now - deadline).max(0) as u64),
                 Wake::Trigger => {
@@ -110,7 +110,7 @@ impl Daemon {
     /// A PSI trigger woke the loop at `now` (monotonic ns).
     fn trigger_woke(&mut self, now: i64) {
         self.metrics.psi_trigger_wakeups.inc();
-        let woke_s = super::clock::wall_ms() as f64 / 1000.0;
+        let woke_s = crate::clock::wall_ms() as f64 / 1000.0;
         self.metrics.psi_trigger_last_wakeup.set(woke_s);
         self.pacer.boost(now);
     }

@@ -67,16 +67,7 @@ pub fn load(path: Option<&Path>) -> Result<Config, String> {
     let Some(path) = path else {
         return Err("no --config file was given at start: nothing to reload".into());
     };
-    Config::load(path).map_err(|e| {
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            src = s.source();
-        }
-        msg
-    })
+    Config::load(path).map_err(|e| crate::logging::error_chain(&e))
 }
 
 /// Keys whose change needs a restart.

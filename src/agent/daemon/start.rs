@@ -187,21 +187,8 @@ fn warm_up(src: &mut ProcSource, det: &Detector) {
 
 /// The notification pipeline, with the spool if its directory is usable.
 fn build_dispatcher(cfg: &Config) -> Result<Dispatcher, AgentError> {
-    let spool = cfg.agent.spool_dir.as_deref().filter(|d| match std::fs::create_dir_all(d) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(dir = %d.display(), error = %e, "cannot create the spool directory; notifications are kept in memory only");
-            false
-        }
-    });
-    match Dispatcher::build(&cfg.notify, spool) {
-        Ok(d) => Ok(d),
-        Err(e) if spool.is_some() => {
-            tracing::warn!(error = %e, "notification spool unusable; retrying without it");
-            Dispatcher::build(&cfg.notify, None).map_err(AgentError::Notify)
-        }
-        Err(e) => Err(AgentError::Notify(e)),
-    }
+    crate::notify::spool_fallback::build(&cfg.notify, cfg.agent.spool_dir.as_deref())
+        .map_err(AgentError::Notify)
 }
 
 fn log_start(a: &AgentConfig, src: &ProcSource, trigger: &PsiTrigger) {

@@ -3,8 +3,8 @@
 
 use super::stall::{StallChange, LOOP_STALLED};
 use super::Daemon;
-use crate::agent::clock::wall_ms;
 use crate::agent::ring::Row;
+use crate::clock::wall_ms;
 use crate::detect::{AlertState, Event, Evidence, ObserveError, Severity};
 use crate::signal::Sample;
 use crate::source::ProcError;
@@ -119,7 +119,7 @@ impl Daemon {
     fn on_read_error(&mut self, e: ProcError) {
         self.metrics.sample_errors.inc();
         if self.errors.note(&e) {
-            tracing::warn!(error = %error_chain(&e), "sample skipped (logged once until it recovers)");
+            tracing::warn!(error = %crate::logging::error_chain(&e), "sample skipped (logged once until it recovers)");
         }
     }
 
@@ -161,15 +161,4 @@ impl Daemon {
             .map(|f| self.det.evidence(f, None))
             .unwrap_or_default()
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }

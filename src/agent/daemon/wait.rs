@@ -7,9 +7,9 @@
 //! does not add and remove wait-queue entries on every fd each time, as
 //! `poll` does (docs/agent.md, "Where it goes").
 
-use crate::agent::clock::mono_ns;
 use crate::agent::trigger::PsiTrigger;
 use crate::agent::AgentError;
+use crate::clock::mono_ns;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::Timespec;
 use rustix::fd::OwnedFd;
