@@ -43,6 +43,7 @@
 pub mod agent;
 pub mod config;
 pub mod detect;
+pub mod eval;
 pub mod notify;
 pub mod replay;
 pub mod rules;

@@ -19,6 +19,9 @@ struct Cli {
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
     Replay(memcanary::replay::cli::ReplayArgs),
+    /// Score the detector on a labelled corpus: lead before each incident's
+    /// cliff, false alarms, the envelope limit; sweep settings.
+    Eval(memcanary::eval::cli::EvalArgs),
     /// Run the on-host early-warning daemon (defaults + stdout without a config).
     Agent(memcanary::agent::cli::AgentArgs),
     /// Print the effective config, validate it, and give advice.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Replay(args) => memcanary::replay::cli::run(&args),
+        Command::Eval(args) => memcanary::eval::cli::run(&args),
         Command::Agent(args) => memcanary::agent::cli::run(&args),
         Command::CheckConfig(args) => memcanary::agent::cli::check_config(&args),
         Command::NotifyTest(args) => memcanary::notify::cli::run(&args),
