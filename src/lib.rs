@@ -51,6 +51,7 @@ pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod durable;
+pub mod eval;
 pub mod host;
 pub mod logging;
 pub mod notify;

@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Backtest recorded series: memcanary beside the published rules.
     Replay(cli::replay::ReplayArgs),
+    /// Score the detector on a labelled corpus: lead before each incident's
+    /// cliff, false alarms, the envelope limit; sweep settings.
+    Eval(cli::eval::EvalArgs),
     /// Run the on-host early-warning daemon (defaults + stdout without a config).
     #[command(disable_help_flag = true, override_help = cli::agent::USAGE)]
     Agent(cli::agent::AgentArgs),
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         // The agent's own flags, logging and exec of the lean binary.
         Command::Agent(args) => return cli::agent::memcanary_main(args, log),
         Command::Replay(args) => logged(log, || cli::replay::run(args)),
+        Command::Eval(args) => logged(log, || cli::eval::run(args)),
         Command::CheckConfig(args) => logged(log, || cli::check_config::run(args)),
         Command::NotifyTest(args) => logged(log, || cli::notify_test::run(args)),
         Command::Rules(args) => logged(log, || cli::rules::run(args)),

@@ -1,5 +1,5 @@
 //! The commands: `memcanary agent` (and `memcanary-agent`), `check-config`,
-//! `notify-test`, `rules` and `replay`.
+//! `notify-test`, `rules`, `replay` and `eval`.
 //!
 //! Each turns its arguments into calls on the library and an exit code. The
 //! library below returns typed errors; this is the one place, besides the
@@ -11,9 +11,11 @@
 //! - [`notify_test`]: a test notification through every sink.
 //! - [`rules`]: rule files for vmalert / Prometheus / Alertmanager.
 //! - [`replay`]: the backtest of recorded series.
+//! - [`eval`]: the detector scored over a labelled corpus.
 
 pub mod agent;
 pub mod check_config;
+pub mod eval;
 pub mod notify_test;
 pub mod replay;
 pub mod rules;
