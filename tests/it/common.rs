@@ -64,3 +64,30 @@ pub fn replay_table_args() -> Vec<String> {
         .trim_start_matches("\"$BIN\" ");
     cmd.split_whitespace().map(str::to_string).collect()
 }
+
+/// Skips the calling test for want of `why` (a tool, a server, root): says
+/// so on stderr and in `$MEMCANARY_SKIP_LOG`, which `scripts/test.sh` counts
+/// in its summary. Where the prerequisites must exist
+/// (`MEMCANARY_FORBID_SKIP=1`, which the test script sets in CI), a skip is
+/// a failure instead.
+pub fn skip(test: &str, why: &str) {
+    if std::env::var_os("MEMCANARY_FORBID_SKIP").is_some_and(|v| v == "1") {
+        panic!("{test} cannot run: {why} (MEMCANARY_FORBID_SKIP=1: in CI every prerequisite is installed)");
+    }
+    eprintln!("SKIP {test}: {why}");
+    if let Some(log) = std::env::var_os("MEMCANARY_SKIP_LOG") {
+        use std::io::Write as _;
+        let line = format!("{test}: {why}\n");
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = appended {
+            panic!(
+                "cannot record the skip of {test} in {}: {e}",
+                Path::new(&log).display()
+            );
+        }
+    }
+}

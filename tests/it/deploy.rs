@@ -10,7 +10,10 @@ fn systemd_unit_verifies() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("SKIP deploy: systemd-analyze not installed (scripts/test.d/30-kernel.sh installs systemd)");
+        crate::common::skip(
+            "deploy",
+            "systemd-analyze not installed (scripts/test.d/30-kernel.sh installs systemd)",
+        );
         return;
     }
     let unit = std::fs::read_to_string(root().join("deploy/systemd/memcanary.service")).unwrap();

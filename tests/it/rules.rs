@@ -2,7 +2,7 @@
 //! and a real VictoriaMetrics replaying recorded traces through vmalert.
 //!
 //! scripts/test.d/40-rules.sh installs the tools and starts VictoriaMetrics
-//! (MEMCANARY_RULES_VM_URL); without them a test prints SKIP and returns.
+//! (MEMCANARY_RULES_VM_URL); without them a test skips (`common::skip`) and returns.
 
 use crate::common::{fixture, lab_trace, memcanary};
 use memcanary::rules::build;
@@ -20,7 +20,10 @@ fn need(tool: &str, test: &str) -> Option<PathBuf> {
             .find(|p| p.is_file())
     });
     if found.is_none() {
-        eprintln!("SKIP {test}: `{tool}` not found (scripts/test.d/40-rules.sh installs it)");
+        crate::common::skip(
+            test,
+            &format!("`{tool}` not found (scripts/test.d/40-rules.sh installs it)"),
+        );
     }
     found
 }

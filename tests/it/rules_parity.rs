@@ -7,7 +7,7 @@
 //!   imported into a real VictoriaMetrics, against the same evaluation.
 //!
 //! The vmalert half needs MEMCANARY_RULES_VM_URL (scripts/test.d/40-rules.sh),
-//! vmalert and curl; without them it prints SKIP.
+//! vmalert and curl; without them it skips (`common::skip`).
 
 use crate::common::{fixture, lab_trace, memcanary, memcanary_process};
 use memcanary::detect::DetectorConfig;
@@ -241,14 +241,14 @@ fn memcanary_firings(path: &Path, scrape_ms: i64) -> BTreeMap<(String, String), 
 #[test]
 fn vmalert_replay_fires_with_memcanary() {
     let Ok(vm) = std::env::var("MEMCANARY_RULES_VM_URL") else {
-        eprintln!(
-            "SKIP vmalert_replay_fires_with_memcanary: MEMCANARY_RULES_VM_URL unset \
-             (scripts/test.d/40-rules.sh starts VictoriaMetrics)"
+        crate::common::skip(
+            "vmalert_replay_fires_with_memcanary",
+            "MEMCANARY_RULES_VM_URL unset (scripts/test.d/40-rules.sh starts VictoriaMetrics)",
         );
         return;
     };
     let Some(vmalert) = which("vmalert") else {
-        eprintln!("SKIP vmalert_replay_fires_with_memcanary: vmalert not found");
+        crate::common::skip("vmalert_replay_fires_with_memcanary", "vmalert not found");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

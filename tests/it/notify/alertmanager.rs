@@ -11,7 +11,10 @@ use std::time::Duration;
 #[test]
 fn firing_and_resolved_come_out_of_a_real_alertmanager() {
     let Ok(am) = std::env::var("MEMCANARY_TEST_ALERTMANAGER_URL") else {
-        eprintln!("SKIP firing_and_resolved_come_out_of_a_real_alertmanager: MEMCANARY_TEST_ALERTMANAGER_URL is not set (scripts/test.sh starts Alertmanager)");
+        crate::common::skip(
+            "firing_and_resolved_come_out_of_a_real_alertmanager",
+            "MEMCANARY_TEST_ALERTMANAGER_URL is not set (scripts/test.sh starts Alertmanager)",
+        );
         return;
     };
     let hook_addr = std::env::var("MEMCANARY_TEST_ALERTMANAGER_HOOK")
