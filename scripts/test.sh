@@ -35,6 +35,24 @@ wait_http() {
   return 1
 }
 
+# free_port FROM: the first port from FROM up that nothing listens on
+# (a lab VictoriaMetrics on 18428 must not answer for the tests' own).
+free_port() {
+  local p=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# server_up NAME PID URL [SECONDS]: waits for URL and checks that our
+# server (PID) is still the one running.
+server_up() {
+  local name=$1 pid=$2 url=$3 secs=${4:-30}
+  if ! wait_http "$url" "$secs" || ! kill -0 "$pid" 2>/dev/null; then
+    echo "$name did not start ($url)" >&2
+    return 1
+  fi
+}
+
 if ! command -v curl >/dev/null; then apt_need curl; fi
 
 for part in scripts/test.d/*.sh; do

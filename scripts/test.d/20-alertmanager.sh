@@ -1,5 +1,5 @@
 # Starts a real Alertmanager (Debian's prometheus-alertmanager, 0.25 on
-# bookworm) on 127.0.0.1:19093 for the notify tests. Its one receiver is a
+# bookworm) on 127.0.0.1:19093 (or the next free port) for the notify tests. Its one receiver is a
 # webhook to 127.0.0.1:19094, where tests/it/notify/alertmanager.rs listens,
 # so the test sees exactly what Alertmanager sends on. Timings are short so
 # firing and resolved come out within seconds.
@@ -25,14 +25,15 @@ receivers:
         send_resolved: true
 YAML
 
+AM_PORT=$(free_port 19093)
 prometheus-alertmanager \
   --config.file="$AM_DIR/alertmanager.yml" \
-  --web.listen-address=127.0.0.1:19093 \
+  --web.listen-address=127.0.0.1:$AM_PORT \
   --storage.path="$AM_DIR/data" \
   --cluster.listen-address= \
   >"$AM_DIR/alertmanager.log" 2>&1 &
 AM_PID=$!
 on_exit "kill $AM_PID 2>/dev/null; wait $AM_PID 2>/dev/null"
-wait_http http://127.0.0.1:19093/-/ready 30 || { cat "$AM_DIR/alertmanager.log" >&2; return 1; }
-export MEMCANARY_TEST_ALERTMANAGER_URL=http://127.0.0.1:19093
+server_up Alertmanager "$AM_PID" "http://127.0.0.1:$AM_PORT/-/ready" 30 || { cat "$AM_DIR/alertmanager.log" >&2; return 1; }
+export MEMCANARY_TEST_ALERTMANAGER_URL=http://127.0.0.1:$AM_PORT
 export MEMCANARY_TEST_ALERTMANAGER_HOOK=127.0.0.1:19094

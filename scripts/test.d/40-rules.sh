@@ -18,7 +18,7 @@ else
 fi
 
 if command -v victoria-metrics >/dev/null; then
-  RULES_VM_PORT=${RULES_VM_PORT:-18428}
+  RULES_VM_PORT=${RULES_VM_PORT:-$(free_port 18428)}
   RULES_VM_DIR=$MEMCANARY_TEST_TMP/rules-vm
   mkdir -p "$RULES_VM_DIR"
   step "rules: starting VictoriaMetrics on 127.0.0.1:$RULES_VM_PORT"
@@ -35,6 +35,7 @@ if command -v victoria-metrics >/dev/null; then
     >"$RULES_VM_DIR/log" 2>&1 &
   RULES_VM_PID=$!
   on_exit "kill $RULES_VM_PID; wait $RULES_VM_PID 2>/dev/null"
-  wait_http "http://127.0.0.1:$RULES_VM_PORT/health" 60
+  server_up VictoriaMetrics "$RULES_VM_PID" "http://127.0.0.1:$RULES_VM_PORT/health" 60 ||
+    { cat "$RULES_VM_DIR/log" >&2; return 1; }
   export MEMCANARY_RULES_VM_URL="http://127.0.0.1:$RULES_VM_PORT"
 fi

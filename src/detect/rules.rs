@@ -142,25 +142,7 @@ impl Cond {
                 .psi_some
                 .is_some_and(|r| r > if firing { clear } else { above }),
             Cond::MemCollapse { below, drop, clear } => mem_collapse(f, firing, below, drop, clear),
-            Cond::Forecast {
-                horizon_s,
-                clear_horizon_s,
-                min_drain_ratio_per_s,
-                max_headroom_ratio,
-                min_recent_fraction,
-                hold_below_ratio,
-            } => forecast(
-                f,
-                firing,
-                Cond::Forecast {
-                    horizon_s,
-                    clear_horizon_s,
-                    min_drain_ratio_per_s,
-                    max_headroom_ratio,
-                    min_recent_fraction,
-                    hold_below_ratio,
-                },
-            ),
+            Cond::Forecast { .. } => forecast(f, firing, *self),
             Cond::Imminent {
                 below,
                 eta_s,

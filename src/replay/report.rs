@@ -143,20 +143,7 @@ pub fn human_duration(secs: f64) -> String {
 }
 
 /// Bytes in binary units, for humans.
-pub fn human_bytes(b: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", units[i])
-    }
-}
+pub use crate::signal::units::bytes as human_bytes;
 
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |x| format!("{:.0}%", x * 100.0))

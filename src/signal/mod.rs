@@ -13,6 +13,7 @@ mod parse;
 pub mod pid_status;
 mod psi;
 mod sample;
+pub mod units;
 mod vmstat;
 
 pub use meminfo::{Meminfo, MeminfoLayout};
