@@ -59,7 +59,7 @@ fn cell(k: Kind, l: Option<Lead>) -> String {
         (_, None) => "-".into(),
         (Kind::Incident, Some(l)) => match (l.lead_seconds, l.fraction) {
             (Some(s), Some(f)) if s > 0.0 => {
-                format!("{} ({f:.2})", Dur::from_millis((s * 1000.0) as i64))
+                format!("{} ({f:.2})", Dur::from_millis(s.round() as i64 * 1000))
             }
             _ => "after the cliff".into(),
         },
