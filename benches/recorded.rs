@@ -275,6 +275,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 fn year_shapes(dir: &Path, run: &dyn Fn(&str) -> bool) -> Res<()> {
+    if !["plain", "distinct", "gz"].iter().any(|v| run(v)) {
+        return Ok(());
+    }
     let days = env_u64("MEMCANARY_BENCH_DAYS", 365);
     let points = days * DAY_MS / STEP_MS as u64;
     println!("one host, {days} days at 15 s: {points} points x 11 series, one line each");
