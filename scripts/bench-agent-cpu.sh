@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 D=${1:-300}; shift || true
 ROUNDS=${ROUNDS:-3}
-[ $# -gt 0 ] || { cargo build --profile agent --quiet --bin memcanary-agent; set -- target/agent/memcanary-agent; }
+[ $# -gt 0 ] || { cargo build --profile agent --quiet -p memcanary-agent; set -- target/agent/memcanary-agent; }
 need_cmds earlyoom
 TMP=$(mktemp -d /tmp/memcanary-cpu.XXXXXX)
 PIDS=()

@@ -24,7 +24,7 @@ ROUNDS=${ROUNDS:-3}
 [ "$(id -u)" = 0 ] || { echo "bench-agent: needs root (cgroup, swapon)" >&2; exit 1; }
 . scripts/bench-lib.sh
 need_cmds earlyoom stress-ng bc curl
-cargo build --profile agent --quiet --bin memcanary-agent
+cargo build --profile agent --quiet -p memcanary-agent
 cargo build --release --quiet --example psi_latency
 BIN=target/agent/memcanary-agent
 HARNESS=target/release/examples/psi_latency

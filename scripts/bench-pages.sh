@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 AGENT=${1:-}
 if [ -z "$AGENT" ]; then
-  cargo build --profile agent --quiet --bin memcanary-agent
+  cargo build --profile agent --quiet -p memcanary-agent
   AGENT=target/agent/memcanary-agent
 fi
 need_cmds earlyoom

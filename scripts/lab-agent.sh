@@ -20,7 +20,7 @@ RECV=127.0.0.1:19190
 PORT=19101   # run-scenario.sh's port for `incident`
 . scripts/apt-lib.sh
 apt_need qemu-system-x86 kmod e2fsprogs cpio curl busybox-static prometheus-node-exporter socat gcc libc6-dev python3
-cargo build --profile agent --quiet --bin memcanary-agent
+cargo build --profile agent --quiet -p memcanary-agent
 cargo build --release --quiet --example webhook_log
 MEMCANARY_BIN=$ROOT/target/agent/memcanary-agent lab/bin/build-guest.sh >&2
 # run-scenario.sh passes GUESTFWD inside an unquoted -netdev argument, so it

@@ -67,6 +67,8 @@ cargo fmt --all --check
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
+# The lean agent alone: the library without the `plot` feature.
+cargo clippy --quiet -p memcanary-agent -- -D warnings
 
 # Unit, integration and doc tests; the benchmarks (benches/, harness = false)
 # are built by clippy above but run only by `cargo bench`: they print

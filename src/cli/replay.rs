@@ -46,6 +46,9 @@ fn parse_dur(s: &str) -> Result<Dur, String> {
 
 /// Runs `memcanary replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(not(feature = "plot")) && args.plot.is_some() {
+        anyhow::bail!("--plot: this memcanary was built without the `plot` feature (plotters, resvg); rebuild with default features");
+    }
     let cfg = match &args.config {
         Some(p) => crate::config::Config::load(p)?.detector,
         None => DetectorConfig::default(),
@@ -123,10 +126,22 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(p) = &args.plot {
-        crate::replay::plot::write(&replays, p)?;
-        eprintln!("plot written to {}", p.display());
+        write_plot(&replays, p)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "plot")]
+fn write_plot(replays: &[crate::replay::Replay], p: &Path) -> anyhow::Result<()> {
+    crate::replay::plot::write(replays, p)?;
+    eprintln!("plot written to {}", p.display());
+    Ok(())
+}
+
+/// Without the `plot` feature `--plot` is refused before any replay runs.
+#[cfg(not(feature = "plot"))]
+fn write_plot(_: &[crate::replay::Replay], _: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// A recording's name: its directory for lab traces (`incident`), else the

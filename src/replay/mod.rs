@@ -10,6 +10,7 @@
 
 pub mod baselines;
 pub mod cliff;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod report;
 pub mod table;

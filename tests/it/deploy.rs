@@ -20,7 +20,11 @@ fn systemd_unit_verifies() {
     // verify checks that ExecStart exists: point it at the binary under test.
     let unit = unit.replace(
         "/usr/local/bin/memcanary-agent",
-        env!("CARGO_BIN_EXE_memcanary-agent"),
+        // Built by `cargo test` of the workspace (crates/memcanary-agent).
+        &std::path::Path::new(env!("CARGO_BIN_EXE_memcanary"))
+            .with_file_name("memcanary-agent")
+            .display()
+            .to_string(),
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("memcanary.service");

@@ -11,6 +11,7 @@
 
 use super::assemble::{Chunk, Collector, HostKey};
 use super::error::{Pos, Problem, RecordedError};
+use super::lines::{split_lines, LineReader};
 use super::number::{check_value, secs_to_ms, slow_f64};
 use super::HostSeries;
 use crate::signal::node_exporter::Field;
@@ -22,40 +23,23 @@ use std::sync::Arc;
 ///
 /// Without an `instance` column every row belongs to one host named after
 /// the file (`gt` for the ground truth).
-pub fn parse_csv(mut reader: impl BufRead, origin: &str) -> Result<Vec<HostSeries>, RecordedError> {
+pub fn parse_csv(reader: impl BufRead, origin: &str) -> Result<Vec<HostSeries>, RecordedError> {
+    parse_csv_with(reader, origin, super::MAX_CSV_ROW_BYTES)
+}
+
+/// [`parse_csv`] refusing rows longer than `max_row` bytes.
+fn parse_csv_with(
+    reader: impl BufRead,
+    origin: &str,
+    max_row: usize,
+) -> Result<Vec<HostSeries>, RecordedError> {
     let mut rows = Rows::default();
     let mut layout: Option<Layout> = None;
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| RecordedError::Io {
-                origin: origin.to_string(),
-                source,
-            })?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let line = std::str::from_utf8(&buf)
-            .map_err(|_| {
-                RecordedError::at(origin, Pos::Line(line_no), None, syntax("not UTF-8 text"))
-            })?
-            .trim_end_matches(['\n', '\r']);
-        // Spreadsheets like to start UTF-8 files with a byte-order mark.
-        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let cells =
-            split(line).map_err(|p| RecordedError::at(origin, Pos::Line(line_no), None, p))?;
-        match &layout {
-            None => layout = Some(Layout::from_header(&cells, origin, line_no)?),
-            Some(l) => rows
-                .add(l, &cells, line_no)
-                .map_err(|(series, p)| RecordedError::at(origin, Pos::Line(line_no), series, p))?,
+    let mut lines = LineReader::new(reader, origin, max_row);
+    let mut batch = Vec::new();
+    while let Some(first) = lines.next_batch(&mut batch)? {
+        for (line_no, line) in (first..).zip(split_lines(&batch)) {
+            read_row(line, line_no, origin, &mut layout, &mut rows)?;
         }
     }
     let Some(layout) = layout else {
@@ -64,6 +48,32 @@ pub fn parse_csv(mut reader: impl BufRead, origin: &str) -> Result<Vec<HostSerie
         });
     };
     rows.finish(&layout, origin)
+}
+
+/// One line: the header if none came yet, else a data row.
+fn read_row(
+    line: &[u8],
+    line_no: u64,
+    origin: &str,
+    layout: &mut Option<Layout>,
+    rows: &mut Rows,
+) -> Result<(), RecordedError> {
+    let line = std::str::from_utf8(line)
+        .map_err(|_| RecordedError::at(origin, Pos::Line(line_no), None, syntax("not UTF-8 text")))?
+        .trim_end_matches(['\n', '\r']);
+    // Spreadsheets like to start UTF-8 files with a byte-order mark.
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+    if line.trim().is_empty() || line.starts_with('#') {
+        return Ok(());
+    }
+    let cells = split(line).map_err(|p| RecordedError::at(origin, Pos::Line(line_no), None, p))?;
+    match layout {
+        None => *layout = Some(Layout::from_header(&cells, origin, line_no)?),
+        Some(l) => rows
+            .add(l, &cells, line_no)
+            .map_err(|(series, p)| RecordedError::at(origin, Pos::Line(line_no), series, p))?,
+    }
+    Ok(())
 }
 
 fn syntax(msg: &str) -> Problem {

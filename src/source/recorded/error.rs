@@ -85,6 +85,23 @@ pub enum Problem {
         /// The value seen second (at the error's position).
         second: f64,
     },
+    /// A line longer than the reader accepts (so that no input makes it
+    /// grow without bound; see `MAX_LINE_BYTES` and `MAX_CSV_ROW_BYTES`).
+    #[error("line longer than {limit_bytes} bytes, the most this format allows")]
+    LineTooLong {
+        /// The cap, bytes.
+        limit_bytes: u64,
+    },
+    /// A `query_range` response larger than `MAX_RESPONSE_BYTES` (it is
+    /// read whole); the position is the line where the cap was reached.
+    #[error(
+        "response larger than {limit_bytes} bytes, the most read at once: \
+         split the query (a shorter range or fewer hosts per file)"
+    )]
+    ResponseTooLarge {
+        /// The cap, bytes.
+        limit_bytes: u64,
+    },
     /// Anything else about the layout (CSV header, query result type...).
     #[error("{0}")]
     Format(String),

@@ -14,10 +14,17 @@
 //! `assemble` step joins a host's metrics by exact timestamp into
 //! [`Sample`]s. Bad input is an error naming the file and line, never a
 //! panic; the parsers are fuzzed (`fuzz/`).
+//!
+//! Memory is bounded on any input: no reader holds a line longer than
+//! [`MAX_LINE_BYTES`] (CSV: [`MAX_CSV_ROW_BYTES`]) or a `query_range`
+//! response larger than [`MAX_RESPONSE_BYTES`]; past that, the error names
+//! the file and the line. What remains is what the file holds: the parsed
+//! series grow with the valid samples in it.
 
 mod assemble;
 mod csv;
 mod error;
+mod lines;
 mod number;
 mod prom;
 mod vm_export;
@@ -30,9 +37,28 @@ pub use prom::parse_prom_query_range;
 pub use vm_export::parse_vm_export;
 pub use vm_series::{parse_vm_series, VmSeries};
 
+/// The longest export line read, bytes (512 MiB). The longest real line is
+/// one series over the whole range: a year at a 5 s scrape interval is
+/// 6.3 M points, at most 14 bytes per timestamp (13 digits and a comma) and
+/// 23 per value (17 significant digits and an exponent), 234 MB; ~165 MB
+/// with the integers node_exporter's memory series hold. So the cap is 2x
+/// the worst case of such a year, and an input without line breaks
+/// (`/dev/zero`) stops there instead of filling memory.
+pub const MAX_LINE_BYTES: usize = 512 << 20;
+
+/// The longest CSV row read, bytes (1 MiB): a row is one instant of one host,
+/// tens of cells.
+pub const MAX_CSV_ROW_BYTES: usize = 1 << 20;
+
+/// The largest `query_range` response read, bytes (512 MiB). It is parsed
+/// whole; Prometheus caps a query at 11,000 points per series (~330 KB of
+/// JSON), so this is ~140 hosts of the 11 series replay reads, each at full
+/// resolution. Split larger queries over several files.
+pub const MAX_RESPONSE_BYTES: usize = 512 << 20;
+
 use crate::signal::Sample;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek};
+use std::io::{BufRead, BufReader, Seek};
 use std::path::Path;
 
 /// The samples of one host, in time order.
@@ -150,11 +176,12 @@ pub fn load_with_progress(
         None => Err(RecordedError::Empty {
             origin: origin.clone(),
         }),
-        Some(Format::VmExport) => vm_export::parse_vm_export_with(reader, &origin, &mut tick),
+        Some(Format::VmExport) => {
+            vm_export::parse_vm_export_with(reader, &origin, MAX_LINE_BYTES, &mut tick)
+        }
         Some(Format::Csv) => parse_csv(reader, &origin),
         Some(Format::PromQueryRange) => {
-            let mut bytes = Vec::new();
-            reader.read_to_end(&mut bytes).map_err(io)?;
+            let bytes = prom::read_response(reader, &origin, MAX_RESPONSE_BYTES)?;
             parse_prom_query_range(&bytes, &origin)
         }
     }?;

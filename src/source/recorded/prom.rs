@@ -15,7 +15,31 @@ use crate::signal::node_exporter::Field;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
+use std::io::Read;
 use std::sync::Arc;
+
+/// Reads a whole response, refusing one larger than `limit` bytes (the
+/// error names the line where the limit was reached).
+pub(super) fn read_response(
+    reader: impl Read,
+    origin: &str,
+    limit: usize,
+) -> Result<Vec<u8>, RecordedError> {
+    let mut bytes = Vec::new();
+    let capped = reader.take(limit as u64 + 1).read_to_end(&mut bytes);
+    capped.map_err(|source| RecordedError::Io {
+        origin: origin.to_string(),
+        source,
+    })?;
+    if bytes.len() > limit {
+        let line = memchr::memchr_iter(b'\n', &bytes[..limit]).count() as u64 + 1;
+        let p = Problem::ResponseTooLarge {
+            limit_bytes: limit as u64,
+        };
+        return Err(RecordedError::at(origin, Pos::Line(line), None, p));
+    }
+    Ok(bytes)
+}
 
 /// Parses a Prometheus `query_range` response (`resultType` `matrix`).
 ///
@@ -289,6 +313,22 @@ mod tests {
     }
 
     const OK: &str = r#"[1435781430.781,"1"],[1435781445.781,"2"]"#;
+
+    /// Regression (issue 14): a response was read whole whatever its size.
+    #[test]
+    fn a_response_over_the_cap_names_the_line_where_it_was_reached() {
+        let text = doc(&required(OK));
+        let e = read_response(text.as_bytes(), "q.json", 80).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.starts_with("q.json: line 2: response larger than 80 bytes"),
+            "{e}"
+        );
+        let endless = std::io::repeat(b' ');
+        assert!(read_response(endless, "zero", 1 << 20).is_err());
+        let whole = read_response(text.as_bytes(), "q.json", text.len()).unwrap();
+        assert_eq!(whole, text.as_bytes());
+    }
 
     #[test]
     fn a_matrix_gives_samples_with_millisecond_times() {

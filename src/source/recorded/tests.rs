@@ -3,6 +3,7 @@
 use super::*;
 use crate::signal::node_exporter::{self as ne, Field};
 use crate::testing::{fixture, gzipped_copy};
+use std::io::Read;
 use std::path::PathBuf;
 
 pub(crate) fn trace(rel: &str) -> PathBuf {
@@ -324,6 +325,55 @@ fn the_earliest_bad_line_is_reported() {
     lines.insert(2, "{".into());
     let e = vm_err(&lines);
     assert!(e.starts_with("t.jsonl: line 3 column 2: "), "{e}");
+}
+
+/// Lines are handed to the workers in batches of ~1 MiB: the earliest bad
+/// line still wins when the bad lines are in different batches.
+#[test]
+fn the_earliest_bad_line_is_reported_across_batches() {
+    let mut lines = required_lines("a");
+    let other = vm_line(
+        "node_load1",
+        "a",
+        "1,".repeat(40).trim_end_matches(','),
+        "5000",
+    );
+    lines.extend(std::iter::repeat_n(other, 40_000)); // ~6 MB
+    lines[30_000] = "{".into();
+    lines[20_000] = "[".into();
+    let e = vm_err(&lines);
+    assert!(e.starts_with("t.jsonl: line 20001 column 1: "), "{e}");
+}
+
+/// Regression (issue 14): no cap on line length. A line over the cap is an
+/// error naming the file and the line, and an endless one stops there.
+#[test]
+fn an_export_line_over_the_cap_names_file_and_line() {
+    let mut lines = required_lines("a");
+    lines.insert(2, vm_line("node_load1", "a", &"1,".repeat(999), "5000"));
+    let text = lines.join("\n");
+    let e = vm_export::parse_vm_export_with(text.as_bytes(), "t.jsonl", 1000, &mut || {});
+    let e = e.unwrap_err().to_string();
+    assert!(
+        e.starts_with("t.jsonl: line 3: line longer than 1000 bytes"),
+        "{e}"
+    );
+    let endless = std::io::BufReader::new((&b"{\"metric\":"[..]).chain(std::io::repeat(b' ')));
+    let e = vm_export::parse_vm_export_with(endless, "zero", 20 << 20, &mut || {});
+    let e = e.unwrap_err().to_string();
+    assert!(
+        e.starts_with("zero: line 1: line longer than 20971520 bytes"),
+        "{e}"
+    );
+}
+
+/// Regression (issue 14): `/dev/zero` (no line break and not whitespace,
+/// so read as CSV) grew to gigabytes; now its first row is too long.
+#[test]
+fn dev_zero_is_a_too_long_row_not_a_growing_buffer() {
+    let e = load(Path::new("/dev/zero")).unwrap_err().to_string();
+    let want = format!("/dev/zero: line 1: line longer than {MAX_CSV_ROW_BYTES} bytes");
+    assert!(e.starts_with(&want), "{e}");
 }
 
 #[test]

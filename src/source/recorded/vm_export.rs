@@ -1,8 +1,8 @@
 //! VictoriaMetrics `/api/v1/export` JSON lines: one series per line.
 //!
 //! Lines are independent, so they are parsed on a few threads while the
-//! calling thread reads the next one (a year of one host is ~11 lines of
-//! ~40 MB each). Errors stay deterministic: a worker that fails records its
+//! calling thread reads the next batch of them (a year of one host is ~11
+//! lines of ~40 MB each; a fleet's day, thousands of lines of a few kB). Errors stay deterministic: a worker that fails records its
 //! line, lines after the first failure are skipped, and the earliest failing
 //! line is the one reported.
 //!
@@ -11,6 +11,7 @@
 
 use super::assemble::{Chunk, Collector, HostKey};
 use super::error::{Pos, Problem, RecordedError};
+use super::lines::{split_lines, LineReader};
 use super::vm_line::{last_timestamp, parse_timestamps, parse_values, scan, LineError};
 use super::HostSeries;
 use crate::signal::node_exporter::Field;
@@ -27,7 +28,7 @@ pub fn parse_vm_export(
     reader: impl BufRead,
     origin: &str,
 ) -> Result<Vec<HostSeries>, RecordedError> {
-    parse_vm_export_with(reader, origin, &mut || {})
+    parse_vm_export_with(reader, origin, super::MAX_LINE_BYTES, &mut || {})
 }
 
 /// What one line contributed.
@@ -43,12 +44,47 @@ enum Parsed {
     Other { key: HostKey, last_ms: Option<i64> },
 }
 
-/// [`parse_vm_export`], calling `tick` after each line is read.
+/// [`parse_vm_export`] refusing lines longer than `max_line` bytes, calling
+/// `tick` after each batch of lines is read.
 pub(super) fn parse_vm_export_with<R: BufRead>(
-    mut reader: R,
+    reader: R,
     origin: &str,
+    max_line: usize,
     tick: &mut dyn FnMut(),
 ) -> Result<Vec<HostSeries>, RecordedError> {
+    let mut reader = reader;
+    let mut lines = LineReader::new(&mut reader as &mut dyn Read, origin, max_line);
+    let (read, outs) = parse_on_workers(&mut lines, origin, tick);
+    let mut parsed = Vec::new();
+    let (mut first_err, mut nonblank) = (None::<(u64, RecordedError)>, 0);
+    for out in outs {
+        parsed.extend(out.parsed);
+        nonblank += out.nonblank;
+        if let Some((line, e)) = out.error {
+            if first_err.as_ref().is_none_or(|(l, _)| line < *l) {
+                first_err = Some((line, e));
+            }
+        }
+    }
+    // A worker's error is on a line before any the reader failed on.
+    if let Some((_, e)) = first_err {
+        return Err(e);
+    }
+    read?;
+    if nonblank == 0 {
+        return Err(RecordedError::Empty {
+            origin: origin.to_string(),
+        });
+    }
+    collect(origin, parsed)
+}
+
+/// Reads on this thread while the workers parse; what each worker found.
+fn parse_on_workers(
+    lines: &mut LineReader<'_, &mut dyn Read>,
+    origin: &str,
+    tick: &mut dyn FnMut(),
+) -> (Result<(), RecordedError>, Vec<WorkerOut>) {
     let shared = Shared {
         cache: TsCache::default(),
         stop_at: AtomicU64::new(u64::MAX),
@@ -56,7 +92,7 @@ pub(super) fn parse_vm_export_with<R: BufRead>(
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(0);
     let (buf_tx, buf_rx) = mpsc::channel::<Vec<u8>>();
     let job_rx = Mutex::new(job_rx);
-    let (read, outs) = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let (jobs, shared) = (&job_rx, &shared);
         let handles: Vec<_> = (0..worker_count())
             .map(|_| {
@@ -64,36 +100,13 @@ pub(super) fn parse_vm_export_with<R: BufRead>(
                 s.spawn(move || worker(jobs, shared, origin, recycle))
             })
             .collect();
-        let read = read_lines(&mut reader, job_tx, &buf_rx, shared, tick);
-        let outs: Vec<WorkerOut> = handles
+        let read = read_lines(lines, job_tx, &buf_rx, shared, tick);
+        let outs = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect();
         (read, outs)
-    });
-    let mut parsed = Vec::new();
-    let mut first_err: Option<(u64, RecordedError)> = None;
-    for out in outs {
-        parsed.extend(out.parsed);
-        if let Some((line, e)) = out.error {
-            if first_err.as_ref().is_none_or(|(l, _)| line < *l) {
-                first_err = Some((line, e));
-            }
-        }
-    }
-    if let Some((_, e)) = first_err {
-        return Err(e);
-    }
-    let nonblank = read.map_err(|source| RecordedError::Io {
-        origin: origin.to_string(),
-        source,
-    })?;
-    if nonblank == 0 {
-        return Err(RecordedError::Empty {
-            origin: origin.to_string(),
-        });
-    }
-    collect(origin, parsed)
+    })
 }
 
 fn collect(origin: &str, mut parsed: Vec<(u64, Parsed)>) -> Result<Vec<HostSeries>, RecordedError> {
@@ -112,6 +125,7 @@ fn collect(origin: &str, mut parsed: Vec<(u64, Parsed)>) -> Result<Vec<HostSerie
     c.finish()
 }
 
+/// Whole lines and the number of the first.
 type Job = (u64, Vec<u8>);
 
 struct Shared {
@@ -124,6 +138,8 @@ struct Shared {
 struct WorkerOut {
     parsed: Vec<(u64, Parsed)>,
     error: Option<(u64, RecordedError)>,
+    /// Lines that are not blank.
+    nonblank: u64,
 }
 
 fn worker_count() -> usize {
@@ -134,71 +150,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Bytes read at once: lines of a long export are tens of megabytes.
-const CHUNK: u64 = 8 << 20;
-
-/// Splits a reader into lines, reading big chunks straight into the line
-/// buffer (one copy fewer than `BufRead::read_until` through a buffer).
-struct LineReader<R> {
-    inner: R,
-    /// What was read past the end of the last line.
-    carry: Vec<u8>,
-    eof: bool,
-}
-
-impl<R: Read> LineReader<R> {
-    /// The next line (with its `\n`) into `buf`; `false` at the end.
-    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<bool> {
-        buf.clear();
-        buf.append(&mut self.carry);
-        let mut searched = 0;
-        loop {
-            if let Some(p) = memchr::memchr(b'\n', &buf[searched..]) {
-                let end = searched + p + 1;
-                self.carry.extend_from_slice(&buf[end..]);
-                buf.truncate(end);
-                return Ok(true);
-            }
-            searched = buf.len();
-            if self.eof {
-                return Ok(!buf.is_empty());
-            }
-            let n = (&mut self.inner).take(CHUNK).read_to_end(buf)?;
-            self.eof = n == 0;
-        }
-    }
-}
-
-/// Reads lines and hands them to the workers; returns the non-blank count.
+/// Reads batches of lines and hands them to the workers.
 fn read_lines(
-    reader: &mut dyn Read,
+    lines: &mut LineReader<'_, &mut dyn Read>,
     jobs: SyncSender<Job>,
     recycled: &Receiver<Vec<u8>>,
     shared: &Shared,
     tick: &mut dyn FnMut(),
-) -> std::io::Result<u64> {
-    let (mut line_no, mut nonblank) = (0u64, 0u64);
-    let mut lines = LineReader {
-        inner: reader,
-        carry: Vec::new(),
-        eof: false,
-    };
+) -> Result<(), RecordedError> {
     while shared.stop_at.load(Ordering::Relaxed) == u64::MAX {
         let mut buf = recycled.try_recv().unwrap_or_default();
-        if !lines.next_line(&mut buf)? {
+        let Some(first) = lines.next_batch(&mut buf)? else {
             break;
-        }
-        line_no += 1;
+        };
         tick();
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        nonblank += 1;
-        if jobs.send((line_no, buf)).is_err() {
+        if jobs.send((first, buf)).is_err() {
             break;
         }
     }
-    Ok(nonblank)
+    Ok(())
 }
 
 fn worker(
@@ -210,17 +180,25 @@ fn worker(
     let mut out = WorkerOut::default();
     loop {
         let job = lock(jobs).recv();
-        let Ok((line_no, buf)) = job else {
+        let Ok((first, buf)) = job else {
             return out;
         };
-        if line_no < shared.stop_at.load(Ordering::Relaxed) {
-            match process_line(trim_eol(&buf), line_no, origin, &shared.cache) {
+        for (line_no, line) in (first..).zip(split_lines(&buf)) {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            out.nonblank += 1;
+            if line_no >= shared.stop_at.load(Ordering::Relaxed) {
+                break;
+            }
+            match process_line(trim_eol(line), line_no, origin, &shared.cache) {
                 Ok(p) => out.parsed.push((line_no, p)),
                 Err(e) => {
                     shared.stop_at.fetch_min(line_no, Ordering::Relaxed);
                     if out.error.as_ref().is_none_or(|(l, _)| line_no < *l) {
                         out.error = Some((line_no, e));
                     }
+                    break;
                 }
             }
         }
@@ -379,44 +357,6 @@ impl TsCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A reader that hands out one byte per call, like a slow pipe.
-    struct Trickle<'a>(&'a [u8]);
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let Some((&b, rest)) = self.0.split_first() else {
-                return Ok(0);
-            };
-            if buf.is_empty() {
-                return Ok(0);
-            }
-            buf[0] = b;
-            self.0 = rest;
-            Ok(1)
-        }
-    }
-
-    fn lines(input: &[u8]) -> Vec<String> {
-        let mut r = LineReader {
-            inner: Trickle(input),
-            carry: Vec::new(),
-            eof: false,
-        };
-        let mut out = Vec::new();
-        let mut buf = Vec::new();
-        while r.next_line(&mut buf).unwrap() {
-            out.push(String::from_utf8(buf.clone()).unwrap());
-        }
-        out
-    }
-
-    #[test]
-    fn line_reader_splits_like_read_until() {
-        assert_eq!(lines(b"ab\nc\n\nd"), ["ab\n", "c\n", "\n", "d"]);
-        assert_eq!(lines(b"x\n"), ["x\n"]);
-        assert!(lines(b"").is_empty());
-    }
 
     #[test]
     fn equal_duplicates_merge_and_a_missing_value_yields() {

@@ -185,3 +185,18 @@ fn header_problems_are_errors() {
     assert_eq!(err("# only a comment\n\n"), "dir/m.csv: file is empty");
     assert!(err(&format!("{HEAD}\n")).contains("a header but no data rows"));
 }
+
+/// Regression (issue 14): rows were read with no cap on their length.
+#[test]
+fn a_row_over_the_cap_names_file_and_line() {
+    let long = format!("{HEAD}\n1,a,1,1,1,1\n2,a,1,1,1,{}\n", "1".repeat(200));
+    let e = parse_csv_with(long.as_bytes(), "m.csv", 100).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.starts_with("m.csv: line 3: line longer than 100 bytes"),
+        "{e}"
+    );
+    let endless = std::io::BufReader::new(std::io::repeat(b'x'));
+    let e = parse_csv(endless, "zero").unwrap_err().to_string();
+    assert!(e.starts_with("zero: line 1: line longer than"), "{e}");
+}
