@@ -9,6 +9,7 @@ mod agent_restart;
 mod alloc_count;
 mod common;
 mod deploy;
+mod eval;
 mod notify;
 mod procfs;
 mod recorded;
