@@ -149,14 +149,14 @@ def notes(run, tdir, runs_log):
          f"- set: {p['set']}; designed as {p['design']}; ground-truth label: **{kind}**",
          f"- concurrency: {len(others) + 1} guest(s) at once at some point"
          f"{' (beside ' + ', '.join(others) + ')' if others else ' (alone)'}; host load (1/5/15 min) at start, end: "
-         f"{'; '.join(loads)} (other helpers compiled Rust on the same 2 cores)",
+         f"{', '.join(l.replace('load=', '') for l in loads)} (other helpers compiled Rust on the same 2 cores)",
          f"- workload start: {rel(ws)}",
          f"- cliff: {rel(cliff) + ' = ' + why if cliff else 'none'}",
          f"- min GT MemAvailable after workload start: {min_av * 100:.1f} % of MemTotal"]
     for iv, t in unrelated:
         L.append(f"- failed scrape ({iv} job) at {rel(t)} with no memory shortage in the GT (host CPU contention), not a cliff")
     auto = os.path.join(tdir, "notes-auto.md")
-    L += ["", "## Timeline (lab/bin/analyze.py)", ""] + open(auto).read().split("\n", 1)[1].splitlines()
+    L += ["", "## Timeline (lab/bin/analyze.py)", ""] + open(auto).read().split("\n", 1)[1].strip("\n").splitlines()
     open(os.path.join(d, "notes.md"), "w").write("\n".join(L).rstrip() + "\n")
     print(f"{run}: {kind}, workload_start {iso(ws)}, cliff {iso(cliff) if cliff else '-'} ({why or '-'})")
 
