@@ -126,8 +126,12 @@ def overlaps(run, runs_log):
         spans.setdefault(r, [None, None])[0 if what == "start" else 1] = float(t)
         loads.setdefault(r, []).append(" ".join(rest))
     s, e = spans[run]
-    others = [r for r, (a, b) in spans.items() if r != run and a < (e or float("inf")) and (b is None or b > s)]
-    return others, loads.get(run, [])
+    inf = float("inf")
+    others = [r for r, (a, b) in spans.items() if r != run and a < (e or inf) and (b or inf) > s]
+    # most guests running at once during this run (at every start inside the run's span)
+    points = [s] + [spans[r][0] for r in others if spans[r][0] > s]
+    most = max(sum(1 for a, b in spans.values() if a <= t < (b or inf)) for t in points)
+    return others, most, loads.get(run, [])
 
 
 def summ_mt(d):
@@ -138,7 +142,7 @@ def notes(run, tdir, runs_log):
     p = next(r for r in read_plan() if r["run"] == run)
     d = os.path.join(CORPUS, run)
     summ, (kind, ws, cliff, why, min_av, unrelated) = run_label(d, files_of(run, d, p["scenario"]))
-    others, loads = overlaps(run, runs_log)
+    others, most, loads = overlaps(run, runs_log)
     t0 = summ["host_start"]
     rel = lambda t: f"T+{t - t0:.0f}s ({iso(t)})"
     L = [f"# {run}: {p['what']}", "",
@@ -147,7 +151,7 @@ def notes(run, tdir, runs_log):
          f"- guest: MEM={p['mem']} MiB (MemTotal {summ_mt(d):.0f} MiB), "
          f"SWAP_MIB={p['swap']}, 2 vCPU, TCG; run {p['seconds']} s then hard power-off",
          f"- set: {p['set']}; designed as {p['design']}; ground-truth label: **{kind}**",
-         f"- concurrency: {len(others) + 1} guest(s) at once at some point"
+         f"- concurrency: at most {most} guest(s) at once"
          f"{' (beside ' + ', '.join(others) + ')' if others else ' (alone)'}; host load (1/5/15 min) at start, end: "
          f"{', '.join(l.replace('load=', '') for l in loads)} (other helpers compiled Rust on the same 2 cores)",
          f"- workload start: {rel(ws)}",
