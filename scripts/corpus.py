@@ -3,6 +3,7 @@
 
     scripts/corpus.py notes RUN LAB_TRACEDIR RUNS_LOG   # writes tests/fixtures/corpus/RUN/notes.md
     scripts/corpus.py manifest                          # writes tests/fixtures/corpus/manifest.toml
+    scripts/corpus.py table                             # the recorded runs, markdown
 
 A run's label comes from its ground truth (the guest's serial log: GT lines, LAB EVENT lines,
 kernel OOM lines) and from the scrapes that failed, never from what a detector says about it:
@@ -202,10 +203,27 @@ def manifest():
     open(os.path.join(CORPUS, "manifest.toml"), "w").write("\n".join(out + pending).rstrip() + "\n")
 
 
+def table():
+    """The recorded runs as a markdown table (for README.md)."""
+    print("| run | set | kind (GT) | guest MiB | workload start | cliff | lead window | min MemAvailable |")
+    print("|---|---|---|---|---|---|---|---|")
+    for p in read_plan():
+        d = os.path.join(CORPUS, p["run"])
+        if not os.path.exists(os.path.join(d, "summary.json")):
+            print(f"| {p['run']} | {p['set']} | not recorded | {p['mem']} | | | | |")
+            continue
+        _, (kind, ws, cliff, why, min_av, _) = run_label(d, files_of(p["run"], d, p["scenario"]))
+        window = f"{cliff - ws:.0f} s" if cliff else ""
+        print(f"| {p['run']} | {p['set']} | {kind} | {p['mem']} | {iso(ws)} | "
+              f"{iso(cliff) + ' (' + why + ')' if cliff else ''} | {window} | {min_av * 100:.1f} % |")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "notes":
         notes(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "manifest":
         manifest()
+    elif sys.argv[1] == "table":
+        table()
     else:
         sys.exit(__doc__)
