@@ -9,11 +9,14 @@ A run's label comes from its ground truth (the guest's serial log: GT lines, LAB
 kernel OOM lines) and from the scrapes that failed, never from what a detector says about it:
 
 - workload_start: the `LAB EVENT ... workload_start` line (host clock);
-- cliff: the first OOM kill (kernel `Killed process` line or the GT oom_kill counter) or the
-  first failed scrape (up == 0, 5 s or 15 s job) while the host is short of memory (in the 30 s
-  before it, GT MemAvailable < 5 % of MemTotal or PSI some avg10 >= 10), whichever is first;
-- kind: incident when there is a cliff; else borderline when GT MemAvailable went below
-  5 % of MemTotal after the workload start; else benign.
+- a failed scrape (up == 0, 5 s or 15 s job) counts when the host is short of memory (in the
+  30 s before it, GT MemAvailable < 5 % of MemTotal or PSI some avg10 >= 10); the host is
+  dark when such failures run on for 30 s or more (5 s job: 6 in a row; 15 s job: 2);
+- kind: incident when there is an OOM kill or the host went dark; else borderline when GT
+  MemAvailable went below 5 % of MemTotal after the workload start, or a scrape failed
+  (briefly) while short of memory; else benign;
+- cliff (incidents only): the first OOM kill (kernel `Killed process` line or the GT oom_kill
+  counter) or the first counted failed scrape, whichever is first.
 """
 import csv
 import datetime
@@ -27,6 +30,7 @@ CORPUS = os.path.join(ROOT, "tests", "fixtures", "corpus")
 EDGE = 0.05          # MemAvailable / MemTotal below which a run "touched the edge"
 PSI_PRESSED = 10.0   # PSI some avg10 (%) that makes a failed scrape a memory failure
 LOOKBACK = 30.0      # seconds of ground truth before a failed scrape that are checked
+DARK = 30            # seconds of consecutive failed scrapes that make a host "dark"
 
 # The runs recorded before the corpus (tuning set: the detector was built on them).
 EXTERNAL = [
@@ -60,7 +64,7 @@ def read_gt(path):
 
 
 def failed_scrapes(export_path):
-    """Times (s) of up == 0 after the first successful scrape."""
+    """Runs of consecutive up == 0 after the first successful scrape: [[first, last], ...] (s)."""
     with open(export_path) as f:
         for line in f:
             j = json.loads(line)
@@ -70,7 +74,16 @@ def failed_scrapes(export_path):
             first_ok = next((t for t, v in pts if v == 1), None)
             if first_ok is None:
                 return []
-            return [t / 1000 for t, v in pts if t > first_ok and v == 0]
+            runs, prev_failed = [], False
+            for t, v in pts:
+                if t <= first_ok:
+                    continue
+                if v == 0 and prev_failed:
+                    runs[-1][1] = t / 1000
+                elif v == 0:
+                    runs.append([t / 1000, t / 1000])
+                prev_failed = v == 0
+            return runs
     return []
 
 
@@ -90,19 +103,25 @@ def label(summ, gt, exports):
             events.append((t, "first OOM kill (kernel log)"))
     if summ.get("first_oom_kill_gt") and summ["first_oom_kill_gt"] >= ws:
         events.append((summ["first_oom_kill_gt"], "first OOM kill (GT oom_kill counter)"))
-    unrelated = []
+    unrelated, short_fails, dark = [], [], False
     for iv, path in exports:
-        fails = [t for t in failed_scrapes(path) if ws <= t < end]
-        hit = next((t for t in fails if short_of_memory(t)), None)
-        if hit is not None:
-            events.append((hit, f"first failed scrape ({iv} job)"))
-        unrelated += [(iv, t) for t in fails if hit is None or t < hit]
+        fails = [r for r in failed_scrapes(path) if ws <= r[0] < end]
+        pressed = [r for r in fails if short_of_memory(r[0])]
+        unrelated += [(iv, r[0]) for r in fails if not pressed or r[0] < pressed[0][0]]
+        if pressed:
+            short_fails.append((pressed[0][0], f"first failed scrape ({iv} job)"))
+        # dark: failures covering DARK s or more (5 s job: 6 in a row, 15 s job: 2)
+        dark |= any(min(b, end) - a + int(iv.rstrip("s")) >= DARK for a, b in pressed)
     min_avail = min(r["MemAvailable"] for r in gt if r["host_ts"] >= ws)
-    if events:
-        t, why = min(events)
+    if events or dark:
+        t, why = min(events + short_fails)
         return "incident", ws, t, why, min_avail / mt, unrelated
-    kind = "borderline" if min_avail < EDGE * mt else "benign"
-    return kind, ws, None, None, min_avail / mt, unrelated
+    kind = "borderline" if min_avail < EDGE * mt or short_fails else "benign"
+    why = None
+    if short_fails:
+        t, what = min(short_fails)
+        why = f"{what} at {iso(t)}, short of memory, but no dark spell and no OOM kill"
+    return kind, ws, None, why, min_avail / mt, unrelated
 
 
 def run_label(d, job_files):
@@ -156,7 +175,7 @@ def notes(run, tdir, runs_log):
          f"{' (beside ' + ', '.join(others) + ')' if others else ' (alone)'}; host load (1/5/15 min) at start, end: "
          f"{', '.join(l.replace('load=', '') for l in loads)} (other helpers compiled Rust on the same 2 cores)",
          f"- workload start: {rel(ws)}",
-         f"- cliff: {rel(cliff) + ' = ' + why if cliff else 'none'}",
+         f"- cliff: {rel(cliff) + ' = ' + why if cliff else 'none' + ('; ' + why if why else '')}",
          f"- min GT MemAvailable after workload start: {min_av * 100:.1f} % of MemTotal"]
     for iv, t in unrelated:
         L.append(f"- failed scrape ({iv} job) at {rel(t)} with no memory shortage in the GT (host CPU contention), not a cliff")
