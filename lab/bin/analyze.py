@@ -16,6 +16,7 @@ for l in open(f"{T}/serial.log", errors="replace"):
     ht, rest = float(m.group(1)), m.group(2)
     if rest.startswith("GT "):
         d = dict(re.findall(r"(\w+)=(-?\d+)", rest.split(" load=")[0]))
+        if "MemAvailable" not in d or "SwapFree" not in d or "oom_kill" not in d: continue  # memcanary copy: a line cut by the power-off
         psi = re.findall(r"(some|full) avg10=([\d.]+) avg60=([\d.]+) avg300=([\d.]+) total=(\d+)", rest)
         row = {"host_ts": ht, "guest_ts": float(rest.split()[1])}
         row.update({k: int(v) for k, v in d.items()})
