@@ -105,7 +105,9 @@ def label(summ, gt, exports):
         events.append((summ["first_oom_kill_gt"], "first OOM kill (GT oom_kill counter)"))
     unrelated, short_fails, dark = [], [], False
     for iv, path in exports:
-        fails = [r for r in failed_scrapes(path) if ws <= r[0] < end]
+        # a scrape still in flight at the power-off (timeout 4 s / 10 s) did not fail on its own
+        cut = end - {"5s": 4, "15s": 10}[iv]
+        fails = [[a, min(b, cut)] for a, b in failed_scrapes(path) if ws <= a < cut]
         pressed = [r for r in fails if short_of_memory(r[0])]
         unrelated += [(iv, r[0]) for r in fails if not pressed or r[0] < pressed[0][0]]
         if pressed:
