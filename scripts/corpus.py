@@ -9,7 +9,7 @@ A run's label comes from its ground truth (the guest's serial log: GT lines, LAB
 kernel OOM lines) and from the scrapes that failed, never from what a detector says about it:
 
 - workload_start: the `LAB EVENT ... workload_start` line (host clock);
-- a failed scrape (up == 0, 5 s or 15 s job) counts when the host is short of memory (in the
+- a failed scrape (up == 0, 5 s or 15 s job; not one in flight at the power-off) counts when the host is short of memory (in the
   30 s before it, GT MemAvailable < 5 % of MemTotal or PSI some avg10 >= 10); the host is
   dark when such failures run on for 30 s or more (5 s job: 6 in a row; 15 s job: 2);
 - kind: incident when there is an OOM kill or the host went dark; else borderline when GT
