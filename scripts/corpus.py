@@ -8,7 +8,7 @@
 A run's label comes from its ground truth (the guest's serial log: GT lines, LAB EVENT lines,
 kernel OOM lines) and from the scrapes that failed, never from what a detector says about it:
 
-- workload_start: the `LAB EVENT ... workload_start` line (host clock);
+- workload_start: the `LAB EVENT ... workload_start` line (host clock; idle: its only LAB EVENT);
 - a failed scrape (up == 0, 5 s or 15 s job; not one in flight at the power-off) counts when the host is short of memory (in the
   30 s before it, GT MemAvailable < 5 % of MemTotal or PSI some avg10 >= 10); the host is
   dark when such failures run on for 30 s or more (5 s job: 6 in a row; 15 s job: 2);
@@ -89,7 +89,8 @@ def failed_scrapes(export_path):
 
 def label(summ, gt, exports):
     """kind, workload_start, cliff (None for benign/borderline), and why, from ground truth."""
-    ws = summ["workload_start"]
+    # idle has no workload: its start is its only LAB EVENT line ("idle scenario ...")
+    ws = summ["workload_start"] or summ["events"][0][0]
     end = summ.get("power_off") or float("inf")
     mt = gt[0]["MemTotal"]
 
