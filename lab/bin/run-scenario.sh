@@ -5,7 +5,7 @@ LAB=${LAB:-/var/tmp/memcanary-lab-agent}; SRC=$(cd "$(dirname "$0")/.." && pwd);
 # memcanary copy: GUESTFWD (e.g. tcp:10.0.2.100:19190-cmd:socat STDIO TCP:127.0.0.1:19190) adds a
 # qemu guestfwd rule so the guest's agent can reach a receiver on host loopback.
 SCEN=$1; DUR=$2
-declare -A PORT=([idle]=19100 [incident]=19101 [benign-high]=19102 [fast-spike]=19103 [slow-leak]=19104 [cache-heavy]=19105 [incident2]=19106)
+. $LAB/bin/ports.sh   # memcanary copy: the slots are defined once, in ports.sh (the original had them inline)
 # JOB: scrape slot (port + victoria-metrics job name), default = scenario; use JOB=incident2 to run a 2nd incident VM concurrently
 JOB=${JOB:-$SCEN}; P=${PORT[$JOB]}; T=$LAB/traces/${TDIR:-$SCEN}; mkdir -p $T; W=$LAB/state/$JOB; mkdir -p $W
 MEM=${MEM:-1024}; SWAP_MIB=${SWAP_MIB:-64}; ACCEL=${ACCEL:-tcg}   # nested KVM hangs on this host (see README); TCG is the default
@@ -14,7 +14,7 @@ ev() { echo "$(date +%s.%3N) $*" | tee -a $T/host-events.log; }
 : > $T/host-events.log
 ev "host_start scenario=$SCEN job=$JOB duration=${DUR}s mem=${MEM}MiB swap=${SWAP_MIB}MiB accel=$ACCEL port=$P"
 if [ "$ACCEL" = kvm ]; then A="-enable-kvm -cpu host"; else A="-accel tcg,thread=multi"; fi
-( qemu-system-x86_64 $A -m $MEM -smp 2 -name lab-$SCEN \
+( qemu-system-x86_64 $A -m $MEM -smp 2 -name lab-$JOB \
    -kernel $LAB/out/vmlinuz -initrd $LAB/out/initramfs.cpio.gz \
    -append "console=ttyS0 loglevel=4 panic=0 scenario=$SCEN ${KAPPEND:-}" \
    -drive file=$LAB/out/rootfs.img,if=virtio,format=raw,readonly=on,cache=none,aio=threads \
