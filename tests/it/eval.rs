@@ -134,3 +134,29 @@ fn eval_names_the_bad_entry_key_or_sweep() {
         "{err}"
     );
 }
+
+#[test]
+fn the_shipped_corpus_manifest_loads_and_scores() {
+    let out = memcanary()
+        .arg("eval")
+        .arg(crate::common::fixture("corpus/manifest.toml"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let traces = v[0]["traces"].as_array().unwrap();
+    assert!(traces.len() >= 24, "{} recordings", traces.len());
+    for set in ["tuning", "evaluation"] {
+        for kind in ["incident", "benign", "borderline"] {
+            assert!(
+                traces.iter().any(|t| t["set"] == set && t["kind"] == kind),
+                "no {kind} recording in the {set} set"
+            );
+        }
+    }
+}
