@@ -3,7 +3,6 @@
 use crate::detect::{DetectorConfig, Dur};
 use crate::replay::report::{write_timeline, InstanceReport};
 use crate::source::recorded::{self, HostSeries, Progress};
-use anyhow::Context as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -181,6 +180,6 @@ fn load(file: &Path) -> anyhow::Result<Vec<HostSeries>> {
             }
         }
     };
-    recorded::load_with_progress(file, &mut progress)
-        .with_context(|| format!("cannot replay {}", file.display()))
+    // Every RecordedError names the file: no context that would repeat it.
+    Ok(recorded::load_with_progress(file, &mut progress)?)
 }

@@ -246,3 +246,25 @@ fn readme_table_is_current() {
         "README.md's lead-time table is stale: rerun scripts/lead-times.sh and paste its output:\n{table}"
     );
 }
+
+/// `memcanary replay FILE` failing: its stderr.
+fn replay_error(file: &Path) -> String {
+    let out = memcanary().arg("replay").arg(file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn replay_errors_name_the_file_and_the_reason_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("once-missing.jsonl");
+    let err = replay_error(&missing);
+    assert_eq!(err.matches("once-missing.jsonl").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+
+    let bad = dir.path().join("once-bad.jsonl");
+    std::fs::write(&bad, "{\"metric\":{\"__name__\":\"x\"},\"values\":[1,2\n").unwrap();
+    let err = replay_error(&bad);
+    assert_eq!(err.matches("once-bad.jsonl").count(), 1, "{err}");
+    assert_eq!(err.matches("malformed input").count(), 1, "{err}");
+}
