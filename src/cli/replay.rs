@@ -109,7 +109,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 replay,
             })
             .collect();
-        print!("{}", crate::replay::table::render(&rows));
+        write!(
+            std::io::stdout().lock(),
+            "{}",
+            crate::replay::table::render(&rows)
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let replays: Vec<_> = runs.into_iter().map(|r| r.3).collect();

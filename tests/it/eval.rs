@@ -134,3 +134,11 @@ fn eval_names_the_bad_entry_key_or_sweep() {
         "{err}"
     );
 }
+
+#[test]
+fn eval_into_a_closed_pipe_exits_0_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path());
+    let (code, err) = crate::common::with_stdout_closed(&["eval".as_ref(), m.as_ref()]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+}

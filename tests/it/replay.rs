@@ -268,3 +268,15 @@ fn replay_errors_name_the_file_and_the_reason_once() {
     assert_eq!(err.matches("once-bad.jsonl").count(), 1, "{err}");
     assert_eq!(err.matches("malformed input").count(), 1, "{err}");
 }
+
+#[test]
+fn replay_into_a_closed_pipe_exits_0_quietly() {
+    let file = fixture("incident-184/export-kai-server-15s.jsonl");
+    for extra in [&[][..], &["--json"][..]] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["replay".as_ref()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        args.push(file.as_ref());
+        let (code, err) = crate::common::with_stdout_closed(&args);
+        assert_eq!((code, err.as_str()), (Some(0), ""), "{extra:?}");
+    }
+}

@@ -376,3 +376,9 @@ fn alertmanager_delivers_a_critical_alert_to_discord() {
         "{body}"
     );
 }
+
+#[test]
+fn rules_into_a_closed_pipe_exit_0_quietly() {
+    let (code, err) = crate::common::with_stdout_closed(&["rules".as_ref()]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+}
