@@ -280,3 +280,22 @@ fn replay_into_a_closed_pipe_exits_0_quietly() {
         assert_eq!((code, err.as_str()), (Some(0), ""), "{extra:?}");
     }
 }
+
+#[test]
+fn replay_of_all_null_values_says_the_instance_had_no_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stale.jsonl");
+    let series = ["MemAvailable", "MemTotal", "SwapTotal", "SwapFree"].map(|m| {
+        format!(
+            "{{\"metric\":{{\"__name__\":\"node_memory_{m}_bytes\",\"instance\":\"h:9100\",\"job\":\"node\"}},\"values\":[null,null],\"timestamps\":[1700000000000,1700000015000]}}\n"
+        )
+    });
+    std::fs::write(&file, series.concat()).unwrap();
+    let out = memcanary().arg("replay").arg(&file).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let head = text.lines().next().unwrap();
+    assert_eq!(
+        head,
+        "h:9100: no samples (no time at which every required metric has a value)"
+    );
+}
