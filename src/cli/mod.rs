@@ -33,7 +33,9 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 /// A command's exit code; an error is printed as `program: error: ...`
-/// with its whole chain, and exits 2. A closed stdout (`memcanary rules |
+/// with its whole chain (a cause whose text the message before it already
+/// ends with, as some libraries' errors print their source, is said once),
+/// and exits 2. A closed stdout (`memcanary rules |
 /// head -1`) is not an error: the reader has all it wanted, so it exits 0
 /// and prints nothing.
 pub fn finish(program: &str, result: anyhow::Result<ExitCode>) -> ExitCode {
@@ -41,7 +43,7 @@ pub fn finish(program: &str, result: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{program}: error: {e:#}");
+            eprintln!("{program}: error: {}", chain(&e));
             ExitCode::from(2)
         }
     }
@@ -57,4 +59,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
                     .and_then(serde_json::Error::io_error_kind),
             )
     })
+}
+
+/// `e`'s messages joined by `": "`, each cause once.
+fn chain(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.ends_with(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
 }
