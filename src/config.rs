@@ -40,7 +40,7 @@ pub enum ConfigFileError {
     },
     /// TOML syntax, an unknown key, or a wrong type (the message names the
     /// key and line).
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -49,7 +49,7 @@ pub enum ConfigFileError {
         source: toml::de::Error,
     },
     /// A `[detector]` value out of range.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Detector {
         /// The file.
         path: PathBuf,
@@ -58,7 +58,7 @@ pub enum ConfigFileError {
         source: DetectorConfigError,
     },
     /// A `[notify]` value that is wrong.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Notify {
         /// The file.
         path: PathBuf,
@@ -67,7 +67,7 @@ pub enum ConfigFileError {
         source: NotifyError,
     },
     /// An `[agent]` value out of range.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Agent {
         /// The file.
         path: PathBuf,
@@ -135,7 +135,7 @@ mod tests {
     fn unknown_key_names_file_and_key() {
         let e =
             Config::parse("[agent]\nintervall = \"1s\"\n", Path::new("/etc/m.toml")).unwrap_err();
-        let msg = e.to_string();
+        let msg = format!("{:#}", anyhow::Error::new(e));
         assert!(
             msg.contains("/etc/m.toml") && msg.contains("intervall"),
             "{msg}"
@@ -145,7 +145,10 @@ mod tests {
     #[test]
     fn range_error_names_file_and_key() {
         let cfg = Config::parse("[agent]\nring_seconds = 1\n", Path::new("m.toml")).unwrap();
-        let msg = cfg.validate(Path::new("m.toml")).unwrap_err().to_string();
+        let msg = format!(
+            "{:#}",
+            anyhow::Error::new(cfg.validate(Path::new("m.toml")).unwrap_err())
+        );
         assert_eq!(
             msg,
             "m.toml: agent.ring_seconds = 1: must be between 10 and 86400"
@@ -159,7 +162,10 @@ mod tests {
         assert_eq!(cfg.notify.sinks.len(), 1);
         cfg.validate(Path::new("m.toml")).unwrap();
         let bad = Config::parse("[notify]\nqueue_capacity = 0\n", Path::new("m.toml")).unwrap();
-        let msg = bad.validate(Path::new("m.toml")).unwrap_err().to_string();
+        let msg = format!(
+            "{:#}",
+            anyhow::Error::new(bad.validate(Path::new("m.toml")).unwrap_err())
+        );
         assert!(msg.starts_with("m.toml: notify.queue_capacity"), "{msg}");
     }
 

@@ -33,13 +33,46 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 /// A command's exit code; an error is printed as `program: error: ...`
-/// with its whole chain, and exits 2.
+/// with its whole chain (a cause whose text the message before it already
+/// ends with, as some libraries' errors print their source, is said once),
+/// and exits 2. A closed stdout (`memcanary rules |
+/// head -1`) is not an error: the reader has all it wanted, so it exits 0
+/// and prints nothing.
 pub fn finish(program: &str, result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{program}: error: {e:#}");
+            eprintln!("{program}: error: {}", chain(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = |k: Option<std::io::ErrorKind>| k == Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|c| {
+        pipe(c.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
+            || pipe(
+                c.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind),
+            )
+    })
+}
+
+/// `e`'s messages joined by `": "`, each cause once.
+fn chain(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.ends_with(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
 }

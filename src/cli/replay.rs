@@ -3,7 +3,6 @@
 use crate::detect::{DetectorConfig, Dur};
 use crate::replay::report::{write_timeline, InstanceReport};
 use crate::source::recorded::{self, HostSeries, Progress};
-use anyhow::Context as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -110,7 +109,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 replay,
             })
             .collect();
-        print!("{}", crate::replay::table::render(&rows));
+        write!(
+            std::io::stdout().lock(),
+            "{}",
+            crate::replay::table::render(&rows)
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let replays: Vec<_> = runs.into_iter().map(|r| r.3).collect();
@@ -181,6 +184,6 @@ fn load(file: &Path) -> anyhow::Result<Vec<HostSeries>> {
             }
         }
     };
-    recorded::load_with_progress(file, &mut progress)
-        .with_context(|| format!("cannot replay {}", file.display()))
+    // Every RecordedError names the file: no context that would repeat it.
+    Ok(recorded::load_with_progress(file, &mut progress)?)
 }

@@ -171,22 +171,29 @@ pub fn event_line(e: &Event) -> String {
     line
 }
 
+/// The timeline's first line: the instance, its samples, span and interval,
+/// or that it had none (e.g. an export of staleness markers only).
+fn header(r: &Replay) -> String {
+    if r.samples == 0 {
+        return format!(
+            "{}: no samples (no time at which every required metric has a value)",
+            r.instance
+        );
+    }
+    let mut line = format!("{}: {} samples", r.instance, r.samples);
+    if let Some((a, b)) = r.span_ms {
+        let _ = write!(line, ", {} .. {}", rfc3339(a), rfc3339(b));
+    }
+    if let Some(i) = r.interval_ms {
+        let _ = write!(line, ", every {}", human_duration(i as f64 / 1000.0));
+    }
+    line
+}
+
 /// Writes the readable timeline of one replay.
 pub fn write_timeline(w: &mut dyn io::Write, r: &Replay) -> io::Result<()> {
     let rep = InstanceReport::new(r);
-    let span = r
-        .span_ms
-        .map(|(a, b)| format!("{} .. {}", rfc3339(a), rfc3339(b)))
-        .unwrap_or_default();
-    let every = r
-        .interval_ms
-        .map(|i| human_duration(i as f64 / 1000.0))
-        .unwrap_or_default();
-    writeln!(
-        w,
-        "{}: {} samples, {span}, every {every}",
-        r.instance, r.samples
-    )?;
+    writeln!(w, "{}", header(r))?;
     for e in &r.events {
         writeln!(w, "{}", event_line(e))?;
     }

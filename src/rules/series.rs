@@ -55,7 +55,7 @@ pub struct Trace {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TraceError {
     /// Malformed JSON or fields.
-    #[error("line {line}: {problem}")]
+    #[error("line {line}")]
     Line {
         /// 1-based line number.
         line: u64,
@@ -226,10 +226,16 @@ mod tests {
     #[test]
     fn bad_lines_are_named() {
         let e = parse_export(b"{\"metric\":{}}\n").unwrap_err();
-        assert!(e.to_string().starts_with("line 1: "), "{e}");
+        assert!(
+            format!("{:#}", anyhow::Error::new(e.clone())).starts_with("line 1: "),
+            "{e}"
+        );
         let e = parse_export(br#"{"metric":{"__name__":"up"},"values":[1],"timestamps":[]}"#)
             .unwrap_err();
-        assert_eq!(e.to_string(), "line 1: 1 values but 0 timestamps");
+        assert_eq!(
+            format!("{:#}", anyhow::Error::new(e)),
+            "line 1: 1 values but 0 timestamps"
+        );
         assert_eq!(parse_export(b"").unwrap_err(), TraceError::NoMemory);
     }
 }

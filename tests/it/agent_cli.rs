@@ -284,3 +284,37 @@ fn memcanary_agent_and_the_lean_binary_share_help_and_flags() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument \"--confg\""));
 }
+
+/// `memcanary check-config --config FILE` failing: its stderr.
+fn check_config_error(f: &std::path::Path) -> String {
+    let out = memcanary()
+        .args(["check-config", "--config"])
+        .arg(f)
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn check_config_says_each_part_of_a_config_error_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("once-bad.toml");
+    std::fs::write(&bad, "[agent]\nintervall = \"1s\"\n").unwrap();
+    let err = check_config_error(&bad);
+    assert_eq!(err.matches("once-bad.toml").count(), 1, "{err}");
+    assert_eq!(err.matches("unknown field").count(), 1, "{err}");
+
+    let range = dir.path().join("once-range.toml");
+    std::fs::write(&range, "[agent]\nfast_interval = \"5s\"\n").unwrap();
+    let err = check_config_error(&range);
+    assert_eq!(err.matches("once-range.toml").count(), 1, "{err}");
+    assert_eq!(err.matches("agent.fast_interval").count(), 1, "{err}");
+
+    let missing = dir.path().join("once-missing.toml");
+    let err = check_config_error(&missing);
+    assert_eq!(err.matches("once-missing.toml").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}

@@ -91,3 +91,18 @@ pub fn skip(test: &str, why: &str) {
         }
     }
 }
+
+/// Runs `memcanary ARGS` with stdout a pipe whose reader is already closed
+/// (`memcanary ... | head -0`, without the race): its exit code and stderr.
+pub fn with_stdout_closed(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    let writer = std::fs::File::from(writer);
+    drop(reader);
+    let out = memcanary_process()
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stderr).unwrap())
+}

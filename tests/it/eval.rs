@@ -160,3 +160,11 @@ fn the_shipped_corpus_manifest_loads_and_scores() {
         }
     }
 }
+
+#[test]
+fn eval_into_a_closed_pipe_exits_0_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path());
+    let (code, err) = crate::common::with_stdout_closed(&["eval".as_ref(), m.as_ref()]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+}

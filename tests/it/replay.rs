@@ -246,3 +246,56 @@ fn readme_table_is_current() {
         "README.md's lead-time table is stale: rerun scripts/lead-times.sh and paste its output:\n{table}"
     );
 }
+
+/// `memcanary replay FILE` failing: its stderr.
+fn replay_error(file: &Path) -> String {
+    let out = memcanary().arg("replay").arg(file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn replay_errors_name_the_file_and_the_reason_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("once-missing.jsonl");
+    let err = replay_error(&missing);
+    assert_eq!(err.matches("once-missing.jsonl").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+
+    let bad = dir.path().join("once-bad.jsonl");
+    std::fs::write(&bad, "{\"metric\":{\"__name__\":\"x\"},\"values\":[1,2\n").unwrap();
+    let err = replay_error(&bad);
+    assert_eq!(err.matches("once-bad.jsonl").count(), 1, "{err}");
+    assert_eq!(err.matches("malformed input").count(), 1, "{err}");
+}
+
+#[test]
+fn replay_into_a_closed_pipe_exits_0_quietly() {
+    let file = fixture("incident-184/export-kai-server-15s.jsonl");
+    for extra in [&[][..], &["--json"][..]] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["replay".as_ref()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        args.push(file.as_ref());
+        let (code, err) = crate::common::with_stdout_closed(&args);
+        assert_eq!((code, err.as_str()), (Some(0), ""), "{extra:?}");
+    }
+}
+
+#[test]
+fn replay_of_all_null_values_says_the_instance_had_no_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stale.jsonl");
+    let series = ["MemAvailable", "MemTotal", "SwapTotal", "SwapFree"].map(|m| {
+        format!(
+            "{{\"metric\":{{\"__name__\":\"node_memory_{m}_bytes\",\"instance\":\"h:9100\",\"job\":\"node\"}},\"values\":[null,null],\"timestamps\":[1700000000000,1700000015000]}}\n"
+        )
+    });
+    std::fs::write(&file, series.concat()).unwrap();
+    let out = memcanary().arg("replay").arg(&file).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let head = text.lines().next().unwrap();
+    assert_eq!(
+        head,
+        "h:9100: no samples (no time at which every required metric has a value)"
+    );
+}

@@ -376,3 +376,25 @@ fn alertmanager_delivers_a_critical_alert_to_discord() {
         "{body}"
     );
 }
+
+#[test]
+fn rules_into_a_closed_pipe_exit_0_quietly() {
+    let (code, err) = crate::common::with_stdout_closed(&["rules".as_ref()]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn rules_into_a_full_disk_says_the_reason_once() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = crate::common::memcanary_process()
+        .arg("rules")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.matches("No space left").count(), 1, "{err}");
+}

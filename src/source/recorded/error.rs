@@ -112,7 +112,7 @@ pub enum Problem {
 #[non_exhaustive]
 pub enum RecordedError {
     /// Reading (or decompressing) the file failed.
-    #[error("cannot read {origin}: {source}")]
+    #[error("cannot read {origin}")]
     Io {
         /// The file.
         origin: String,
