@@ -7,7 +7,9 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{free_port, memcanary, memcanary_agent, memcanary_process, test_agent_table};
+use crate::common::{
+    free_port, memcanary, memcanary_agent, memcanary_process, root, test_agent_table,
+};
 
 #[test]
 fn check_config_without_file_prints_defaults_and_advice() {
@@ -36,7 +38,7 @@ fn check_config_rejects_unknown_key_naming_file_and_key() {
         .args(["check-config", "--config"])
         .arg(&f)
         .assert()
-        .code(1)
+        .code(2)
         .get_output()
         .stderr
         .clone();
@@ -56,13 +58,56 @@ fn check_config_rejects_out_of_range_value() {
         .args(["check-config", "-c"])
         .arg(&f)
         .assert()
-        .code(1)
+        .code(2)
         .get_output()
         .stderr
         .clone();
     assert!(String::from_utf8(out)
         .unwrap()
         .contains("agent.fast_interval = 5s"));
+}
+
+/// The TOML blocks of a Markdown file (fenced with a `toml` info string).
+fn toml_blocks(md: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut open: Option<String> = None;
+    for line in md.lines() {
+        match (&mut open, line.trim_start()) {
+            (None, l) if l.starts_with("```toml") => open = Some(String::new()),
+            (Some(b), l) if l.starts_with("```") => {
+                blocks.push(std::mem::take(b));
+                open = None;
+            }
+            (Some(b), _) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn check_config_accepts_every_toml_example_of_docs_config_md() {
+    let md = std::fs::read_to_string(root().join("docs/config.md")).unwrap();
+    let blocks = toml_blocks(&md);
+    assert!(!blocks.is_empty(), "docs/config.md has no ```toml block");
+    let dir = tempfile::tempdir().unwrap();
+    for (i, block) in blocks.iter().enumerate() {
+        let f = dir.path().join(format!("example-{i}.toml"));
+        std::fs::write(&f, block).unwrap();
+        let out = memcanary()
+            .args(["check-config", "-c"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docs/config.md example {i} rejected:\n{block}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
