@@ -67,6 +67,58 @@ fn check_config_rejects_out_of_range_value() {
         .contains("agent.fast_interval = 5s"));
 }
 
+/// `check-config -c FILE` with `text` in FILE: exit 2 and the message.
+fn check_config_rejects(text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.toml");
+    std::fs::write(&f, text).unwrap();
+    let out = memcanary()
+        .args(["check-config", "-c"])
+        .arg(&f)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn check_config_rejects_values_that_break_the_detector_or_the_notifier() {
+    for (text, want) in [
+        (
+            "[detector]\nstale_after_intervals = 1e15\n",
+            "detector.stale_after_intervals = 1000000000000000: must be between 1 and 1000",
+        ),
+        (
+            "[detector]\ntrend_window = \"30d\"\n",
+            "detector.trend_window = \"720h\": must be between 1s and 1d",
+        ),
+        (
+            "[detector.swap_low]\nfor = \"400d\"\n",
+            "detector.swap_low.for = \"9600h\": must be between 0s and 1d",
+        ),
+        (
+            "[notify]\nreminder_interval = \"1ms\"\n",
+            "notify.reminder_interval: must be 0s (never) or between 1m and 7d, got 1ms",
+        ),
+        (
+            "[notify]\nrequest_timeout = \"3h\"\n",
+            "notify.request_timeout: must be between",
+        ),
+        (
+            "[agent]\nstall_after = \"2d\"\n",
+            "agent.stall_after = 48h: must be between 100ms and 1h",
+        ),
+    ] {
+        let err = check_config_rejects(text);
+        assert!(
+            err.contains("b.toml") && err.contains(want),
+            "{text}: {err}"
+        );
+    }
+}
+
 /// The TOML blocks of a Markdown file (fenced with a `toml` info string).
 fn toml_blocks(md: &str) -> Vec<String> {
     let mut blocks = Vec::new();
