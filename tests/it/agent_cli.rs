@@ -31,40 +31,14 @@ fn check_config_without_file_prints_defaults_and_advice() {
 
 #[test]
 fn check_config_rejects_unknown_key_naming_file_and_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("bad.toml");
-    std::fs::write(&f, "[agent]\nintervall = \"1s\"\n").unwrap();
-    let out = memcanary()
-        .args(["check-config", "--config"])
-        .arg(&f)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
-    assert!(
-        err.contains("bad.toml") && err.contains("intervall"),
-        "{err}"
-    );
+    let err = check_config_rejects("[agent]\nintervall = \"1s\"\n");
+    assert!(err.contains("b.toml") && err.contains("intervall"), "{err}");
 }
 
 #[test]
 fn check_config_rejects_out_of_range_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("r.toml");
-    std::fs::write(&f, "[agent]\nfast_interval = \"5s\"\n").unwrap();
-    let out = memcanary()
-        .args(["check-config", "-c"])
-        .arg(&f)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(out)
-        .unwrap()
-        .contains("agent.fast_interval = 5s"));
+    let err = check_config_rejects("[agent]\nfast_interval = \"5s\"\n");
+    assert!(err.contains("agent.fast_interval = 5s"), "{err}");
 }
 
 /// `check-config -c FILE` with `text` in FILE: exit 2 and the message.
