@@ -29,7 +29,7 @@ pub struct AgentConfig {
     /// PSI "some" ratio (over the detector's rate window) that switches to
     /// fast sampling.
     pub fast_above_psi_ratio: f64,
-    /// Forecast time to exhaustion that switches to fast sampling.
+    /// Forecast time to exhaustion that switches to fast sampling (0s..1d).
     pub fast_below_eta: Dur,
     /// While calm (sampling at `interval`), `/proc/vmstat` (major faults,
     /// swap-ins, OOM kills) is re-read at most this often; at the fast
@@ -45,7 +45,7 @@ pub struct AgentConfig {
     /// Kernel PSI trigger (`/proc/pressure/memory`, POLLPRI).
     pub psi_trigger: PsiTriggerConfig,
     /// Loop lateness (woke later than asked) above this raises the agent's own
-    /// `loop_stalled` warning: the daemon itself is being starved.
+    /// `loop_stalled` warning: the daemon itself is being starved (100ms..1h).
     pub stall_after: Dur,
     /// `/metrics` listen address; empty disables the endpoint.
     pub metrics_listen: String,
@@ -107,7 +107,8 @@ pub struct PsiTriggerConfig {
 pub struct SnapshotConfig {
     /// Read at most this many processes.
     pub max_processes: u32,
-    /// Stop scanning after this long.
+    /// Stop scanning after this long (10ms..10s: it runs off the alert path,
+    /// but a long scan delays the snapshot the alert is waiting to carry).
     pub max_time: Dur,
     /// Groups listed in the notification and state file.
     pub top: u32,
@@ -172,6 +173,9 @@ pub struct AgentConfigError {
     pub why: &'static str,
 }
 
+/// One day in milliseconds: the longest duration of `[agent]`.
+const DAY_MS: i64 = 86_400_000;
+
 fn check(
     ok: bool,
     key: &'static str,
@@ -230,10 +234,22 @@ impl AgentConfig {
         )?;
         self.validate_trigger()?;
         check(
-            ms(self.stall_after) >= 100,
+            ms(self.fast_below_eta) <= DAY_MS,
+            "fast_below_eta",
+            self.fast_below_eta,
+            "must be between 0s and 1d",
+        )?;
+        check(
+            (100..=3_600_000).contains(&ms(self.stall_after)),
             "stall_after",
             self.stall_after,
-            "must be at least 100ms",
+            "must be between 100ms and 1h",
+        )?;
+        check(
+            (10..=10_000).contains(&ms(self.snapshot.max_time)),
+            "snapshot.max_time",
+            self.snapshot.max_time,
+            "must be between 10ms and 10s",
         )?;
         if !self.metrics_listen.is_empty() {
             let ok = self.metrics_listen.parse::<std::net::SocketAddr>().is_ok();
@@ -287,10 +303,10 @@ impl AgentConfig {
                 "must be an http:// or https:// URL",
             )?;
             check(
-                ms(hb.every) >= 1000,
+                (1000..=DAY_MS).contains(&ms(hb.every)),
                 "heartbeat.every",
                 hb.every,
-                "must be at least 1s",
+                "must be between 1s and 1d",
             )?;
         }
         Ok(())
@@ -322,6 +338,31 @@ mod tests {
     #[test]
     fn defaults_validate() {
         assert_eq!(AgentConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn durations_are_bounded_above_and_below() {
+        let err = |f: fn(&mut AgentConfig)| {
+            let mut c = AgentConfig::default();
+            f(&mut c);
+            c.validate()
+                .map_err(|e| e.to_string())
+                .err()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            err(|c| c.stall_after = Dur::from_secs(2 * 86_400)),
+            "agent.stall_after = 48h: must be between 100ms and 1h"
+        );
+        assert!(
+            err(|c| c.stall_after = Dur::from_millis(10)).starts_with("agent.stall_after = 10ms")
+        );
+        assert!(err(|c| c.fast_below_eta = Dur::from_secs(90_000))
+            .starts_with("agent.fast_below_eta = 25h"));
+        assert!(err(|c| c.snapshot.max_time = Dur::from_secs(60))
+            .starts_with("agent.snapshot.max_time = 1m"));
+        assert!(err(|c| c.snapshot.max_time = Dur::from_millis(1))
+            .starts_with("agent.snapshot.max_time = 1ms"));
     }
 
     #[test]

@@ -14,13 +14,14 @@ pub struct CheckConfigArgs {
 }
 
 /// Prints the effective config, the validation result and advice.
-/// Exit 0 when valid, 1 when not (the error is printed).
+/// Exit 0 when valid, 2 when not (the error is printed), the code of every
+/// other config error.
 pub fn run(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
     let cfg = match super::load_config(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("invalid: {e:#}");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(2));
         }
     };
     println!(

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
     /// Window for rates of PSI stall time, major faults and swap-in
-    /// (PromQL's `rate(x[1m])`).
+    /// (PromQL's `rate(x[1m])`). 1s..1d, like every window.
     pub rate_window: Dur,
     /// Window for the robust slope of headroom (`MemAvailable + SwapFree`).
     pub trend_window: Dur,
@@ -22,9 +22,9 @@ pub struct DetectorConfig {
     /// while headroom is still falling over this last stretch.
     pub recent_window: Dur,
     /// A host is silent once no sample came for this many median sample
-    /// intervals...
+    /// intervals (1..1000)...
     pub stale_after_intervals: f64,
-    /// ...but never sooner than this.
+    /// ...but never sooner than this (0s..1d).
     pub stale_after_min: Dur,
     /// The user's rule 1: swap nearly used up.
     pub swap_low: SwapLowRule,
@@ -54,7 +54,7 @@ pub struct SwapLowRule {
     pub below_ratio: f64,
     /// Clears only above this fraction (hysteresis; >= `below_ratio`).
     pub clear_ratio: f64,
-    /// How long the condition must hold before firing.
+    /// How long the condition must hold before firing (0s..1d, every `for`).
     #[serde(rename = "for")]
     pub for_: Dur,
     /// Severity of the alert.
@@ -110,9 +110,10 @@ pub struct MemCollapseRule {
 pub struct ForecastRule {
     /// Turn the rule off.
     pub enabled: bool,
-    /// Fires when headroom is forecast to run out within this time.
+    /// Fires when headroom is forecast to run out within this time (1s..1d).
     pub horizon: Dur,
-    /// Clears once the forecast is beyond this time (or the drain stopped).
+    /// Clears once the forecast is beyond this time (or the drain stopped);
+    /// `horizon`..7d.
     pub clear_horizon: Dur,
     /// Ignore drains slower than this fraction of `MemTotal + SwapTotal` per
     /// minute (noise floor).
@@ -140,7 +141,7 @@ pub struct ImminentRule {
     /// Headroom below this fraction of capacity...
     pub below_headroom_ratio: f64,
     /// ...and forecast to run out within this time (or already draining
-    /// with PSI "some" above `psi_rising.above_ratio`).
+    /// with PSI "some" above `psi_rising.above_ratio`); 1s..1d.
     pub eta: Dur,
     /// Clears once headroom is back above this fraction.
     pub clear_headroom_ratio: f64,
@@ -159,7 +160,7 @@ pub struct ThrashingRule {
     pub psi_full_above_ratio: f64,
     /// ...with at least this many corroborating signals: major faults above
     /// `major_faults_per_s`, swap-in above `swap_in_pages_per_s`, headroom
-    /// below `exhaustion_imminent.below_headroom_ratio`, an OOM kill.
+    /// below `exhaustion_imminent.below_headroom_ratio`, an OOM kill (0..4).
     pub min_corroborating: u32,
     /// Major faults per second that count as corroboration.
     pub major_faults_per_s: f64,
@@ -343,31 +344,64 @@ fn order(key: &str, lo: f64, hi: f64, v: f64, why: &str) -> Result<(), ConfigErr
     }
 }
 
-fn positive(key: &str, d: Dur) -> Result<(), ConfigError> {
-    if d.as_millis() > 0 {
+/// One day: the longest window, `for` or forecast horizon accepted. Longer
+/// ones make the detector keep (and PromQL range over) more than a day of
+/// samples per host, which no memory alarm needs.
+const DAY: Dur = Dur::from_secs(86_400);
+
+/// Longest `stale_after_intervals`: beyond it the silence threshold
+/// (intervals x median interval) overflows into nonsense (1e15 wrapped:
+/// `went_dark` on every sample, alerts at negative times).
+pub const MAX_STALE_AFTER_INTERVALS: f64 = 1000.0;
+
+/// `d` within `lo..=hi`, else an error naming `key` and quoting `d`.
+fn within(key: &str, d: Dur, lo: Dur, hi: Dur) -> Result<(), ConfigError> {
+    if lo <= d && d <= hi {
         Ok(())
     } else {
         Err(ConfigError {
             key: key.into(),
             value: format!("\"{d}\""),
-            why: "must be longer than 0s".into(),
+            why: format!("must be between {lo} and {}", day_name(hi)),
         })
     }
+}
+
+/// `24h` written the way the docs say it: `1d`.
+fn day_name(d: Dur) -> String {
+    if d == DAY {
+        "1d".into()
+    } else {
+        d.to_string()
+    }
+}
+
+/// A window of samples: 1s..1d.
+fn window(key: &str, d: Dur) -> Result<(), ConfigError> {
+    within(key, d, Dur::from_secs(1), DAY)
+}
+
+/// A rule's `for`: 0s (fire on the first sample) ..1d.
+fn hold(key: &str, d: Dur) -> Result<(), ConfigError> {
+    within(key, d, Dur::default(), DAY)
 }
 
 impl DetectorConfig {
     /// Range and cross-field checks. Pure; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        positive("rate_window", self.rate_window)?;
-        positive("trend_window", self.trend_window)?;
-        positive("recent_window", self.recent_window)?;
-        if !(self.stale_after_intervals >= 1.0 && self.stale_after_intervals.is_finite()) {
+        window("rate_window", self.rate_window)?;
+        window("trend_window", self.trend_window)?;
+        window("recent_window", self.recent_window)?;
+        let n = self.stale_after_intervals;
+        if !(1.0..=MAX_STALE_AFTER_INTERVALS).contains(&n) {
             return Err(ConfigError {
                 key: "stale_after_intervals".into(),
-                value: self.stale_after_intervals.to_string(),
-                why: "must be a number >= 1".into(),
+                value: n.to_string(),
+                why: format!("must be between 1 and {MAX_STALE_AFTER_INTERVALS}"),
             });
         }
+        hold("stale_after_min", self.stale_after_min)?;
+        self.validate_holds()?;
         let s = &self.swap_low;
         ratio("swap_low.below_ratio", s.below_ratio)?;
         ratio("swap_low.clear_ratio", s.clear_ratio)?;
@@ -400,7 +434,13 @@ impl DetectorConfig {
             "must be >= mem_available_collapse.below_ratio",
         )?;
         let f = &self.headroom_forecast;
-        positive("headroom_forecast.horizon", f.horizon)?;
+        window("headroom_forecast.horizon", f.horizon)?;
+        within(
+            "headroom_forecast.clear_horizon",
+            f.clear_horizon,
+            Dur::default(),
+            Dur::from_secs(7 * 86_400),
+        )?;
         if f.clear_horizon < f.horizon {
             return Err(ConfigError {
                 key: "headroom_forecast.clear_horizon".into(),
@@ -433,7 +473,15 @@ impl DetectorConfig {
             i.clear_headroom_ratio,
             "must be >= exhaustion_imminent.below_headroom_ratio",
         )?;
+        window("exhaustion_imminent.eta", i.eta)?;
         let t = &self.thrashing;
+        if t.min_corroborating > 4 {
+            return Err(ConfigError {
+                key: "thrashing.min_corroborating".into(),
+                value: t.min_corroborating.to_string(),
+                why: "must be between 0 and 4 (there are four signals)".into(),
+            });
+        }
         ratio("thrashing.psi_full_above_ratio", t.psi_full_above_ratio)?;
         ratio("thrashing.clear_ratio", t.clear_ratio)?;
         order(
@@ -461,6 +509,19 @@ impl DetectorConfig {
         )?;
         Ok(())
     }
+
+    /// Every rule's `for`: 0s..1d.
+    fn validate_holds(&self) -> Result<(), ConfigError> {
+        hold("swap_low.for", self.swap_low.for_)?;
+        hold("psi_rising.for", self.psi_rising.for_)?;
+        hold(
+            "mem_available_collapse.for",
+            self.mem_available_collapse.for_,
+        )?;
+        hold("headroom_forecast.for", self.headroom_forecast.for_)?;
+        hold("exhaustion_imminent.for", self.exhaustion_imminent.for_)?;
+        hold("thrashing.for", self.thrashing.for_)
+    }
 }
 
 #[cfg(test)]
@@ -487,6 +548,49 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(e.unwrap_or_default().contains("unknown field `below`"));
+    }
+
+    #[test]
+    fn durations_and_counts_that_break_the_detector_are_rejected() {
+        let err = |f: fn(&mut DetectorConfig)| {
+            let mut c = DetectorConfig::default();
+            f(&mut c);
+            c.validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            err(|c| c.stale_after_intervals = 1e15),
+            "detector.stale_after_intervals = 1000000000000000: must be between 1 and 1000"
+        );
+        assert!(err(|c| c.stale_after_intervals = f64::NAN).contains("between 1 and 1000"));
+        assert_eq!(
+            err(|c| c.rate_window = Dur::from_millis(500)),
+            "detector.rate_window = \"500ms\": must be between 1s and 1d"
+        );
+        assert_eq!(
+            err(|c| c.trend_window = Dur::from_secs(2 * 86_400)),
+            "detector.trend_window = \"48h\": must be between 1s and 1d"
+        );
+        assert!(err(|c| c.stale_after_min = Dur::from_secs(2 * 86_400))
+            .starts_with("detector.stale_after_min"));
+        assert!(err(|c| c.psi_rising.for_ = Dur::from_secs(90_000))
+            .starts_with("detector.psi_rising.for = \"25h\""));
+        assert!(err(|c| c.exhaustion_imminent.eta = Dur::default())
+            .starts_with("detector.exhaustion_imminent.eta"));
+        assert!(err(|c| {
+            c.headroom_forecast.clear_horizon = Dur::from_secs(8 * 86_400);
+        })
+        .starts_with("detector.headroom_forecast.clear_horizon = \"192h\""));
+        assert!(err(|c| c.thrashing.min_corroborating = 5).contains("between 0 and 4"));
+        let mut edge = DetectorConfig {
+            stale_after_intervals: 1000.0,
+            trend_window: DAY,
+            ..DetectorConfig::default()
+        };
+        edge.swap_low.for_ = Dur::default();
+        assert_eq!(edge.validate(), Ok(()));
     }
 
     #[test]

@@ -25,16 +25,18 @@ pub struct NotifyConfig {
     /// Which sinks get which severity (`[notify.routes]`); a severity with
     /// no route goes to every sink.
     pub routes: Routes,
-    /// Remind while an alert keeps firing, every this long (`0`: never).
+    /// Remind while an alert keeps firing, every this long (`0`: never;
+    /// otherwise 1m..7d, Alertmanager's `repeat_interval` range in practice).
     /// A sink's `repeat_interval` overrides it.
     pub reminder_interval: Dur,
-    /// TCP/TLS connect timeout.
+    /// TCP/TLS connect timeout (100ms..1m).
     pub connect_timeout: Dur,
-    /// Timeout for a whole request (connect, send, response).
+    /// Timeout for a whole request (connect, send, response); 100ms..5m.
     pub request_timeout: Dur,
-    /// First retry delay ceiling; doubles per attempt (full jitter).
+    /// First retry delay ceiling; doubles per attempt (full jitter); at most
+    /// 1h.
     pub retry_initial: Dur,
-    /// Largest retry delay ceiling.
+    /// Largest retry delay ceiling (`retry_initial`..1d).
     pub retry_max: Dur,
     /// Alerts that may wait between the caller and the dispatcher thread;
     /// beyond that they go to the spool's inbox (or are dropped, logged, if
@@ -133,21 +135,113 @@ pub struct SinkConfig {
     #[serde(default)]
     pub generator_url: Option<String>,
     /// Alertmanager: `endsAt` this far ahead while firing (default 4 x
-    /// `repeat_interval`).
+    /// `repeat_interval`); 1m..30d.
     #[serde(default)]
     pub ends_after: Option<Dur>,
     /// stdout: `human` or `json`.
     #[serde(default)]
     pub format: Option<Format>,
     /// Reminder interval for this sink (Alertmanager default: 1m, to keep
-    /// `endsAt` fresh; others: `notify.reminder_interval`).
+    /// `endsAt` fresh; others: `notify.reminder_interval`); `0`: never,
+    /// otherwise 1m..7d.
     #[serde(default)]
     pub repeat_interval: Option<Dur>,
 }
 
+/// A duration bound of the `[notify]` table: `lo..=hi`, and `0s` too when
+/// `zero_means_never`.
+struct Bound {
+    lo: Dur,
+    hi: Dur,
+    zero_means_never: bool,
+}
+
+const MINUTE: Dur = Dur::from_secs(60);
+const DAY_S: i64 = 86_400;
+
+/// Reminders: `0s` (never) or 1m..7d. Faster reminders only spam (and a
+/// millisecond one spins the dispatcher: 73 % CPU, thousands of drops).
+const REMINDER: Bound = Bound {
+    lo: MINUTE,
+    hi: Dur::from_secs(7 * DAY_S),
+    zero_means_never: true,
+};
+
+impl Bound {
+    fn check(&self, key: &str, d: Dur) -> Result<(), NotifyError> {
+        if (self.lo <= d && d <= self.hi) || (self.zero_means_never && d.as_millis() == 0) {
+            return Ok(());
+        }
+        let never = if self.zero_means_never {
+            "0s (never) or "
+        } else {
+            ""
+        };
+        Err(NotifyError::invalid(
+            key.to_string(),
+            format!(
+                "must be {never}between {} and {}, got {d}",
+                self.lo,
+                day_name(self.hi)
+            ),
+        ))
+    }
+}
+
+/// `168h` written the way the docs say it: `7d`.
+fn day_name(d: Dur) -> String {
+    let ms = d.as_millis();
+    if ms >= DAY_S * 1000 && ms % (DAY_S * 1000) == 0 {
+        format!("{}d", ms / (DAY_S * 1000))
+    } else {
+        d.to_string()
+    }
+}
+
+const fn bound(lo: Dur, hi: Dur) -> Bound {
+    Bound {
+        lo,
+        hi,
+        zero_means_never: false,
+    }
+}
+
 impl NotifyConfig {
-    /// Checks everything that can be checked without I/O.
+    /// Checks everything that can be checked without I/O: the durations'
+    /// ranges ([`NotifyConfig::validate_ranges`]) and the sinks and routes
+    /// ([`NotifyConfig::validate_sinks`]). What the config loader runs.
     pub fn validate(&self) -> Result<(), NotifyError> {
+        self.validate_ranges()?;
+        self.validate_sinks()
+    }
+
+    /// The ranges a config file's durations must keep (reminders >= 1m,
+    /// timeouts and retries within minutes..a day). Not part of
+    /// [`NotifyConfig::validate_sinks`], so tests can drive a
+    /// [`super::Dispatcher`] at millisecond timescales.
+    pub fn validate_ranges(&self) -> Result<(), NotifyError> {
+        let ms = Dur::from_millis;
+        REMINDER.check("notify.reminder_interval", self.reminder_interval)?;
+        bound(ms(100), MINUTE).check("notify.connect_timeout", self.connect_timeout)?;
+        bound(ms(100), Dur::from_secs(300))
+            .check("notify.request_timeout", self.request_timeout)?;
+        bound(ms(1), Dur::from_secs(3600)).check("notify.retry_initial", self.retry_initial)?;
+        bound(ms(1), Dur::from_secs(DAY_S)).check("notify.retry_max", self.retry_max)?;
+        for (i, s) in self.sinks.iter().enumerate() {
+            if let Some(d) = s.repeat_interval {
+                REMINDER.check(&format!("notify.sinks[{i}].repeat_interval"), d)?;
+            }
+            if let Some(d) = s.ends_after {
+                bound(MINUTE, Dur::from_secs(30 * DAY_S))
+                    .check(&format!("notify.sinks[{i}].ends_after"), d)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Timeouts > 0, the retry order, capacities, sinks and routes: what the
+    /// [`super::Dispatcher`] needs to run at all.
+    pub fn validate_sinks(&self) -> Result<(), NotifyError> {
         for (key, d) in [
             ("connect_timeout", self.connect_timeout),
             ("request_timeout", self.request_timeout),
@@ -349,12 +443,16 @@ impl SinkConfig {
                 ));
             }
         }
-        if self.ends_after.is_some_and(|d| d.as_millis() <= 0)
-            || self.repeat_interval.is_some_and(|d| d.as_millis() < 0)
-        {
+        if self.ends_after.is_some_and(|d| d.as_millis() <= 0) {
             return Err(NotifyError::invalid(
                 format!("{key}.ends_after"),
                 "must be more than 0",
+            ));
+        }
+        if self.repeat_interval.is_some_and(|d| d.as_millis() < 0) {
+            return Err(NotifyError::invalid(
+                format!("{key}.repeat_interval"),
+                "must be 0 (never) or more",
             ));
         }
         Ok(())

@@ -67,7 +67,8 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         seed: u64,
     ) -> Result<Dispatcher, NotifyError> {
-        cfg.validate()?;
+        // The ranges are the config loader's (`NotifyConfig::validate`).
+        cfg.validate_sinks()?;
         let targets = targets::build(cfg)?;
         let state_path = spool_dir.map(|d| d.join("state.json"));
         let inbox = spool_dir.map(|d| Spool::open(d, "inbox")).transpose()?;

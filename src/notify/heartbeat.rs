@@ -24,7 +24,7 @@ pub struct HeartbeatConfig {
     /// The URL to GET (it may carry a token: never logged).
     #[serde(serialize_with = "redact")]
     pub url: String,
-    /// Ping interval.
+    /// Ping interval (1s..1d).
     #[serde(default = "default_heartbeat_every")]
     pub every: Dur,
 }

@@ -2,6 +2,8 @@
 //!
 //! Fields every kernel since 2.6 has are required (`MemTotal`, `MemFree`,
 //! `Buffers`, `Cached`, `SwapTotal`, `SwapFree`); newer ones are `Option`.
+//! `MemTotal` 0 and `MemAvailable` above `MemTotal` are errors (a lying
+//! file, never clamped: see [`ParseErrorKind::AboveTotal`]).
 //! Unknown keys are ignored (lines that cannot hold a wanted key are not
 //! looked at) so a new kernel never breaks the parser, and
 //! parsing allocates nothing on success (the daemon parses every second).
@@ -121,7 +123,8 @@ impl MeminfoLayout {
             set(&mut m, k, kb_value(&rest[..end]).ok()?);
             seen |= 1 << k;
         }
-        (seen & REQUIRED == REQUIRED).then_some(m)
+        // An implausible file is the full parse's to name (line and key).
+        (seen & REQUIRED == REQUIRED && m.plausible()).then_some(m)
     }
 }
 
@@ -162,6 +165,7 @@ impl Meminfo {
         let mut m = Meminfo::default();
         let mut learned = MeminfoLayout::default();
         let mut seen = 0u16;
+        let mut lines = [0usize; 3];
         for (i, line) in numbered_lines(text) {
             // Every key we want starts with one of these: skip the other
             // ~45 lines of a modern kernel's meminfo without splitting them.
@@ -179,6 +183,9 @@ impl Meminfo {
                 .map_err(|kind| ParseError::at(ProcFile::Meminfo, i + 1, key, kind))?;
             set(&mut m, k, bytes);
             seen |= 1 << k;
+            if let Some(l) = lines.get_mut(k) {
+                *l = i + 1;
+            }
             learned.offsets.note(k, text, line);
         }
         if let Some(k) = (0..KEYS.len()).find(|k| REQUIRED & !seen & (1 << k) != 0) {
@@ -190,8 +197,40 @@ impl Meminfo {
                 ParseErrorKind::Missing,
             ));
         }
+        if !m.plausible() {
+            return Err(m.implausible(lines[0], lines[2]));
+        }
         *layout = learned;
         Ok(m)
+    }
+
+    /// `MemTotal` > 0 and `MemAvailable` (when present) <= `MemTotal`.
+    fn plausible(&self) -> bool {
+        self.mem_total_bytes > 0
+            && self
+                .mem_available_bytes
+                .is_none_or(|a| a <= self.mem_total_bytes)
+    }
+
+    /// Why [`Meminfo::plausible`] said no, naming the line and key. A
+    /// monitoring agent must not silently clamp a lying file: the error is
+    /// logged, exported and names the file, where a clamp would report a
+    /// full, calm host that may be neither.
+    #[cold]
+    #[inline(never)]
+    fn implausible(&self, total_line: usize, avail_line: usize) -> ParseError {
+        let (line, key, kind) = match self.mem_available_bytes {
+            Some(a) if self.mem_total_bytes > 0 => (
+                avail_line,
+                "MemAvailable",
+                ParseErrorKind::AboveTotal {
+                    value_kb: a / 1024,
+                    total_kb: self.mem_total_bytes / 1024,
+                },
+            ),
+            _ => (total_line, "MemTotal", ParseErrorKind::Zero),
+        };
+        ParseError::new(ProcFile::Meminfo, line, key, kind)
     }
 
     /// `MemAvailable`, or on kernels before 3.14 an estimate (see the module
@@ -396,6 +435,37 @@ SwapTotal: 0 kB\nSwapFree: 0 kB\nShmem: 50 kB\n";
                 proptest::prop_assert_eq!(got, want);
             }
         }
+    }
+
+    #[test]
+    fn memtotal_0_is_an_error() {
+        let e = Meminfo::parse(&MODERN.replace("24684092 kB", "0 kB")).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.kind.clone()),
+            ("MemTotal", ParseErrorKind::Zero)
+        );
+        assert_eq!(
+            e.to_string(),
+            "meminfo: line 1, key \"MemTotal\": must be more than 0"
+        );
+    }
+
+    #[test]
+    fn memavailable_above_memtotal_is_an_error_in_place_too() {
+        let mut layout = MeminfoLayout::default();
+        Meminfo::parse_with_layout(MODERN.as_bytes(), &mut layout).unwrap();
+        let lying = MODERN.replace("23990616 kB", "24684093 kB");
+        for e in [
+            Meminfo::parse(&lying).unwrap_err(),
+            Meminfo::parse_with_layout(lying.as_bytes(), &mut layout).unwrap_err(),
+        ] {
+            assert_eq!(
+                e.to_string(),
+                "meminfo: line 3, key \"MemAvailable\": 24684093 kB is more than MemTotal (24684092 kB)"
+            );
+        }
+        let equal = MODERN.replace("23990616 kB", "24684092 kB");
+        assert!(Meminfo::parse(&equal).is_ok());
     }
 
     #[test]

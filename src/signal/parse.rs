@@ -42,6 +42,16 @@ pub enum ParseErrorKind {
     BadUnit(String),
     /// The value times its unit does not fit in 64 bits.
     Overflow,
+    /// A value that must be positive is 0 (`MemTotal`).
+    Zero,
+    /// `MemAvailable` above `MemTotal`: the file lies (a broken LXCFS or fake
+    /// procfs); headroom from it would exceed capacity and hide every alert.
+    AboveTotal {
+        /// The value, in kB as written.
+        value_kb: u64,
+        /// `MemTotal`, in kB as written.
+        total_kb: u64,
+    },
 }
 
 impl std::fmt::Display for ParseErrorKind {
@@ -53,6 +63,10 @@ impl std::fmt::Display for ParseErrorKind {
             ParseErrorKind::BadNumber(v) => write!(f, "not a number: {v:?}"),
             ParseErrorKind::BadUnit(u) => write!(f, "unexpected unit {u:?} (want kB)"),
             ParseErrorKind::Overflow => f.write_str("value overflows 64 bits"),
+            ParseErrorKind::Zero => f.write_str("must be more than 0"),
+            ParseErrorKind::AboveTotal { value_kb, total_kb } => {
+                write!(f, "{value_kb} kB is more than MemTotal ({total_kb} kB)")
+            }
         }
     }
 }

@@ -7,7 +7,9 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{free_port, memcanary, memcanary_agent, memcanary_process, test_agent_table};
+use crate::common::{
+    free_port, memcanary, memcanary_agent, memcanary_process, root, test_agent_table,
+};
 
 #[test]
 fn check_config_without_file_prints_defaults_and_advice() {
@@ -29,40 +31,109 @@ fn check_config_without_file_prints_defaults_and_advice() {
 
 #[test]
 fn check_config_rejects_unknown_key_naming_file_and_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("bad.toml");
-    std::fs::write(&f, "[agent]\nintervall = \"1s\"\n").unwrap();
-    let out = memcanary()
-        .args(["check-config", "--config"])
-        .arg(&f)
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
-    assert!(
-        err.contains("bad.toml") && err.contains("intervall"),
-        "{err}"
-    );
+    let err = check_config_rejects("[agent]\nintervall = \"1s\"\n");
+    assert!(err.contains("b.toml") && err.contains("intervall"), "{err}");
 }
 
 #[test]
 fn check_config_rejects_out_of_range_value() {
+    let err = check_config_rejects("[agent]\nfast_interval = \"5s\"\n");
+    assert!(err.contains("agent.fast_interval = 5s"), "{err}");
+}
+
+/// `check-config -c FILE` with `text` in FILE: exit 2 and the message.
+fn check_config_rejects(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("r.toml");
-    std::fs::write(&f, "[agent]\nfast_interval = \"5s\"\n").unwrap();
+    let f = dir.path().join("b.toml");
+    std::fs::write(&f, text).unwrap();
     let out = memcanary()
         .args(["check-config", "-c"])
         .arg(&f)
         .assert()
-        .code(1)
+        .code(2)
         .get_output()
         .stderr
         .clone();
-    assert!(String::from_utf8(out)
-        .unwrap()
-        .contains("agent.fast_interval = 5s"));
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn check_config_rejects_values_that_break_the_detector_or_the_notifier() {
+    for (text, want) in [
+        (
+            "[detector]\nstale_after_intervals = 1e15\n",
+            "detector.stale_after_intervals = 1000000000000000: must be between 1 and 1000",
+        ),
+        (
+            "[detector]\ntrend_window = \"30d\"\n",
+            "detector.trend_window = \"720h\": must be between 1s and 1d",
+        ),
+        (
+            "[detector.swap_low]\nfor = \"400d\"\n",
+            "detector.swap_low.for = \"9600h\": must be between 0s and 1d",
+        ),
+        (
+            "[notify]\nreminder_interval = \"1ms\"\n",
+            "notify.reminder_interval: must be 0s (never) or between 1m and 7d, got 1ms",
+        ),
+        (
+            "[notify]\nrequest_timeout = \"3h\"\n",
+            "notify.request_timeout: must be between",
+        ),
+        (
+            "[agent]\nstall_after = \"2d\"\n",
+            "agent.stall_after = 48h: must be between 100ms and 1h",
+        ),
+    ] {
+        let err = check_config_rejects(text);
+        assert!(
+            err.contains("b.toml") && err.contains(want),
+            "{text}: {err}"
+        );
+    }
+}
+
+/// The TOML blocks of a Markdown file (fenced with a `toml` info string).
+fn toml_blocks(md: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut open: Option<String> = None;
+    for line in md.lines() {
+        match (&mut open, line.trim_start()) {
+            (None, l) if l.starts_with("```toml") => open = Some(String::new()),
+            (Some(b), l) if l.starts_with("```") => {
+                blocks.push(std::mem::take(b));
+                open = None;
+            }
+            (Some(b), _) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn check_config_accepts_every_toml_example_of_docs_config_md() {
+    let md = std::fs::read_to_string(root().join("docs/config.md")).unwrap();
+    let blocks = toml_blocks(&md);
+    assert!(!blocks.is_empty(), "docs/config.md has no ```toml block");
+    let dir = tempfile::tempdir().unwrap();
+    for (i, block) in blocks.iter().enumerate() {
+        let f = dir.path().join(format!("example-{i}.toml"));
+        std::fs::write(&f, block).unwrap();
+        let out = memcanary()
+            .args(["check-config", "-c"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docs/config.md example {i} rejected:\n{block}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -80,6 +80,36 @@ fn truncated_meminfo_is_an_error_naming_the_file() {
 }
 
 #[test]
+fn memtotal_0_and_memavailable_above_memtotal_are_errors_naming_the_file() {
+    let good = fs::read_to_string(fixture("proc/linux-5.15-swap/meminfo")).unwrap();
+    let total = good
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .to_string();
+    let zero = good.replacen(&format!("{total} kB"), "0 kB", 1);
+    let avail_line = good
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))
+        .unwrap();
+    let above = good.replacen(avail_line, &format!("MemAvailable:   {}1 kB", total), 1);
+    for (text, key) in [(zero, "MemTotal"), (above, "MemAvailable")] {
+        let dir = copy_tree("linux-5.15-swap");
+        fs::write(dir.path().join("meminfo"), text).unwrap();
+        let mut src = ProcSource::open(dir.path()).unwrap();
+        let err = src.read(0).unwrap_err();
+        let msg = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        let file = dir.path().join("meminfo");
+        assert!(
+            msg.contains(&file.display().to_string()) && msg.contains(key),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
 fn garbage_number_is_an_error_and_the_next_read_recovers() {
     let dir = copy_tree("garbage");
     let mut src = ProcSource::open(dir.path()).unwrap();

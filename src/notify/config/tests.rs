@@ -86,6 +86,48 @@ fn validation_names_the_key() {
 }
 
 #[test]
+fn durations_are_bounded_and_zero_reminders_mean_never() {
+    assert_eq!(
+        invalid("[notify]\nreminder_interval = \"1ms\"\n"),
+        "notify.reminder_interval: must be 0s (never) or between 1m and 7d, got 1ms"
+    );
+    let e = invalid("[notify]\nreminder_interval = \"8d\"\n");
+    assert!(
+        e.starts_with("notify.reminder_interval") && e.contains("192h"),
+        "{e}"
+    );
+    let e = invalid("[notify]\nrequest_timeout = \"3h\"\n");
+    assert_eq!(
+        e,
+        "notify.request_timeout: must be between 100ms and 5m, got 3h"
+    );
+    let e = invalid("[notify]\nconnect_timeout = \"10ms\"\n");
+    assert!(e.starts_with("notify.connect_timeout"), "{e}");
+    let e = invalid("[notify]\nretry_initial = \"2h\"\nretry_max = \"3h\"\n");
+    assert!(e.starts_with("notify.retry_initial"), "{e}");
+    let sink = "[[notify.sinks]]\nname = \"a\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n";
+    let e = invalid(&format!("{sink}repeat_interval = \"100ms\"\n"));
+    assert!(
+        e.starts_with("notify.sinks[0].repeat_interval") && e.contains("100ms"),
+        "{e}"
+    );
+    let e = invalid(&format!("{sink}ends_after = \"10s\"\n"));
+    assert!(
+        e.starts_with("notify.sinks[0].ends_after") && e.contains("10s"),
+        "{e}"
+    );
+    let ok = parse(&format!(
+        "[notify]\nreminder_interval = \"0s\"\n{sink}repeat_interval = \"7d\"\n"
+    ));
+    assert!(ok.validate().is_ok());
+    // What the dispatcher checks leaves the ranges to the loader.
+    let fast = parse(&format!(
+        "[notify]\nretry_initial = \"20ms\"\n{sink}repeat_interval = \"100ms\"\n"
+    ));
+    assert!(fast.validate_sinks().is_ok());
+}
+
+#[test]
 fn secrets_come_from_env_and_files() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("tok");
