@@ -2,6 +2,7 @@
 //! advice about what is valid but probably not what the user wants.
 
 use crate::config::Config;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,23 +25,25 @@ pub fn run(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "# effective config ({})",
         args.config
             .as_deref()
             .map_or("defaults".into(), |p| p.display().to_string())
-    );
-    print!("{}", toml::to_string(&cfg)?);
-    println!("\n# [notify]: secrets not shown");
+    )?;
+    write!(out, "{}", toml::to_string(&cfg)?)?;
+    writeln!(out, "\n# [notify]: secrets not shown")?;
     if cfg.notify.sinks.is_empty() {
-        println!("# no sinks: notifications go to stdout");
+        writeln!(out, "# no sinks: notifications go to stdout")?;
     }
     for s in &cfg.notify.sinks {
-        println!("# sink {:?}: kind {:?}", s.name, s.kind);
+        writeln!(out, "# sink {:?}: kind {:?}", s.name, s.kind)?;
     }
-    println!("\n# valid");
+    writeln!(out, "\n# valid")?;
     for line in advice(&cfg) {
-        println!("# advice: {line}");
+        writeln!(out, "# advice: {line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -389,3 +389,9 @@ fn check_config_says_each_part_of_a_config_error_once() {
     assert_eq!(err.matches("once-missing.toml").count(), 1, "{err}");
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
+
+#[test]
+fn check_config_into_a_closed_pipe_exits_0_quietly() {
+    let (code, err) = crate::common::with_stdout_closed(&["check-config".as_ref()]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+}
