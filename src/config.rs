@@ -135,7 +135,7 @@ mod tests {
     fn unknown_key_names_file_and_key() {
         let e =
             Config::parse("[agent]\nintervall = \"1s\"\n", Path::new("/etc/m.toml")).unwrap_err();
-        let msg = format!("{:#}", anyhow::Error::new(e));
+        let msg = crate::logging::error_chain(&(e));
         assert!(
             msg.contains("/etc/m.toml") && msg.contains("intervall"),
             "{msg}"
@@ -145,10 +145,7 @@ mod tests {
     #[test]
     fn range_error_names_file_and_key() {
         let cfg = Config::parse("[agent]\nring_seconds = 1\n", Path::new("m.toml")).unwrap();
-        let msg = format!(
-            "{:#}",
-            anyhow::Error::new(cfg.validate(Path::new("m.toml")).unwrap_err())
-        );
+        let msg = crate::logging::error_chain(&cfg.validate(Path::new("m.toml")).unwrap_err());
         assert_eq!(
             msg,
             "m.toml: agent.ring_seconds = 1: must be between 10 and 86400"
@@ -162,10 +159,7 @@ mod tests {
         assert_eq!(cfg.notify.sinks.len(), 1);
         cfg.validate(Path::new("m.toml")).unwrap();
         let bad = Config::parse("[notify]\nqueue_capacity = 0\n", Path::new("m.toml")).unwrap();
-        let msg = format!(
-            "{:#}",
-            anyhow::Error::new(bad.validate(Path::new("m.toml")).unwrap_err())
-        );
+        let msg = crate::logging::error_chain(&bad.validate(Path::new("m.toml")).unwrap_err());
         assert!(msg.starts_with("m.toml: notify.queue_capacity"), "{msg}");
     }
 

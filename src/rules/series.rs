@@ -227,13 +227,13 @@ mod tests {
     fn bad_lines_are_named() {
         let e = parse_export(b"{\"metric\":{}}\n").unwrap_err();
         assert!(
-            format!("{:#}", anyhow::Error::new(e.clone())).starts_with("line 1: "),
+            crate::logging::error_chain(&(e.clone())).starts_with("line 1: "),
             "{e}"
         );
         let e = parse_export(br#"{"metric":{"__name__":"up"},"values":[1],"timestamps":[]}"#)
             .unwrap_err();
         assert_eq!(
-            format!("{:#}", anyhow::Error::new(e)),
+            crate::logging::error_chain(&(e)),
             "line 1: 1 values but 0 timestamps"
         );
         assert_eq!(parse_export(b"").unwrap_err(), TraceError::NoMemory);

@@ -101,11 +101,11 @@ fn config_errors_name_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, "[detector.swap_low]\nbelow_ratio = 2.0\n").unwrap();
-    let e = format!("{:#}", anyhow::Error::from(load_config(&p).unwrap_err()));
+    let e = crate::logging::error_chain(&(load_config(&p).unwrap_err()));
     assert!(e.contains("bad.toml: detector.swap_low.below_ratio"), "{e}");
     assert!(e.contains("detector.swap_low.below_ratio = 2"), "{e}");
     std::fs::write(&p, "[detector.swap_low]\nbelow = 2.0\n").unwrap();
-    let e = format!("{:#}", anyhow::Error::from(load_config(&p).unwrap_err()));
+    let e = crate::logging::error_chain(&(load_config(&p).unwrap_err()));
     assert!(e.contains("unknown field `below`"), "{e}");
 }
 
