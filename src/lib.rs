@@ -16,10 +16,12 @@
 //!   notifications, built to stay alive under the pressure it watches.
 //! - [`config`]: the TOML config file (`[detector]`, `[agent]`, `[notify]`).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
+//! - [`eval`]: the detector scored over a labelled corpus (lead fractions,
+//!   false alarms, the envelope limit, sweeps).
 //! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
 //! - [`rules`]: the same rules for vmalert / Prometheus / Alertmanager.
 //! - [`cli`]: the commands (`agent`, `check-config`, `notify-test`, `rules`,
-//!   `replay`) for both binaries; the only module that uses `anyhow`.
+//!   `replay`, `eval`) for both binaries; the only module that uses `anyhow`.
 //! - The edge, one of each: [`clock`] (the only reader of time),
 //!   [`durable`] (the atomic file writer), [`host`] (the host name),
 //!   [`logging`] (the one logging setup and error-chain flattener).
