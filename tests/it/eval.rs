@@ -38,12 +38,11 @@ fn manifest(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn eval_scores_every_recording_and_each_set() {
-    let dir = tempfile::tempdir().unwrap();
+/// `memcanary eval MANIFEST --json`, which must succeed.
+fn eval_json(manifest: &Path) -> serde_json::Value {
     let out = memcanary()
         .arg("eval")
-        .arg(manifest(dir.path()))
+        .arg(manifest)
         .arg("--json")
         .output()
         .unwrap();
@@ -52,7 +51,13 @@ fn eval_scores_every_recording_and_each_set() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn eval_scores_every_recording_and_each_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = eval_json(&manifest(dir.path()));
     let row = &v[0];
     assert_eq!(row["traces"].as_array().unwrap().len(), 4);
     let sets: Vec<_> = row["totals"]
@@ -137,18 +142,7 @@ fn eval_names_the_bad_entry_key_or_sweep() {
 
 #[test]
 fn the_shipped_corpus_manifest_loads_and_scores() {
-    let out = memcanary()
-        .arg("eval")
-        .arg(crate::common::fixture("corpus/manifest.toml"))
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = eval_json(&crate::common::fixture("corpus/manifest.toml"));
     let traces = v[0]["traces"].as_array().unwrap();
     assert!(traces.len() >= 24, "{} recordings", traces.len());
     for set in ["tuning", "evaluation"] {
