@@ -9,20 +9,37 @@
 use serde::Serialize;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 /// Writes what `fill` produces to `path` atomically and durably. The file is
-/// created with the process umask (as `File::create` does).
+/// readable by its owner only (0600, whatever the umask: alerts, state and
+/// spool name hosts and processes). On any error the temporary file is
+/// removed and `path` keeps its old content.
 pub fn write(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let tmp = tmp_path(path);
-    let mut f = File::create(&tmp)?;
+    let written = write_tmp(&tmp, fill).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    sync_dir(parent(path))
+}
+
+fn write_tmp(tmp: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(tmp)?;
+    // An existing temporary file (left by an older version) keeps its mode.
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
     let mut w = BufWriter::new(&mut f);
     fill(&mut w)?;
     w.flush()?;
     drop(w);
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    sync_dir(parent(path))
+    f.sync_all()
 }
 
 /// Writes `value` as one line of JSON to `path` atomically and durably.
@@ -82,5 +99,33 @@ mod tests {
     fn a_bare_file_name_syncs_the_current_directory() {
         assert_eq!(parent(Path::new("state.json")), Path::new("."));
         assert_eq!(tmp_path(Path::new("a/b.json")), Path::new("a/b.json.tmp"));
+    }
+
+    #[test]
+    fn files_are_owner_only_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        fs::write(path.with_extension("json.tmp"), "stale").unwrap();
+        fs::set_permissions(
+            path.with_extension("json.tmp"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        write_json(&path, &1).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file_and_the_old_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.json");
+        fs::write(&path, "old").unwrap();
+        let full = || io::Error::new(io::ErrorKind::StorageFull, "disk full");
+        assert!(write(&path, |_| Err(full())).is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        assert!(!tmp_path(&path).exists(), "the .tmp file leaked");
     }
 }
