@@ -61,3 +61,25 @@ fn daemonset_keeps_the_settings_the_agent_needs() {
         assert!(y.contains(needle), "daemonset.yaml lost {needle:?}");
     }
 }
+
+#[test]
+fn systemd_unit_does_not_restart_on_a_config_error() {
+    let unit = std::fs::read_to_string(root().join("deploy/systemd/memcanary.service")).unwrap();
+    let prevent: Vec<&str> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("RestartPreventExitStatus="))
+        .flat_map(str::split_whitespace)
+        .collect();
+    // The exit status the agent gives a missing config file, as the unit runs it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::common::memcanary_agent()
+        .arg("--config")
+        .arg(dir.path().join("memcanary.toml"))
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap().to_string();
+    assert!(
+        prevent.contains(&code.as_str()),
+        "a missing config exits {code}; the unit restarts on it every second (RestartPreventExitStatus={prevent:?})"
+    );
+}
