@@ -196,7 +196,14 @@ impl Dispatcher {
             alert,
         };
         match inbox.put(&job) {
-            Ok(()) => self.inbox_dirty.store(true, Relaxed),
+            Ok(()) => {
+                self.inbox_dirty.store(true, Relaxed);
+                // The router checks the flag after each message: a full
+                // queue already holds one for it; otherwise this wakes it.
+                if let Some(intake) = &self.intake {
+                    let _ = intake.try_send(RouterMsg::Wake);
+                }
+            }
             Err(e) => {
                 self.dropped_intake.fetch_add(1, Relaxed);
                 tracing::warn!(error = %e, "notification queue full and spool write failed: alert dropped");

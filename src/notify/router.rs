@@ -25,6 +25,9 @@ pub(crate) enum RouterMsg {
     Alert(Box<Alert>),
     /// Stop; workers finish until this time (ms).
     Shutdown(i64),
+    /// An alert went to the inbox spool: drain it now, not at the next
+    /// reminder (up to a minute later).
+    Wake,
 }
 
 /// The router's view of one target.
@@ -74,6 +77,7 @@ impl Router {
             match msg {
                 Ok(RouterMsg::Alert(a)) => self.handle(*a),
                 Ok(RouterMsg::Shutdown(deadline)) => return self.stop(deadline),
+                Ok(RouterMsg::Wake) => {}
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.stop(self.clock.now_ms()),
             }
