@@ -359,6 +359,30 @@ mod tests {
     }
 
     #[test]
+    fn blind_after_is_bounded_and_at_least_the_interval() {
+        let err = |blind_after: Dur, interval: Dur| {
+            let c = AgentConfig {
+                blind_after,
+                interval,
+                fast_interval: Dur::from_millis(50),
+                ..AgentConfig::default()
+            };
+            c.validate().map_err(|e| e.to_string()).err()
+        };
+        let s = Dur::from_secs;
+        assert_eq!(err(s(30), s(1)), None);
+        assert_eq!(
+            err(Dur::from_millis(500), Dur::from_millis(100)).as_deref(),
+            Some("agent.blind_after = 500ms: must be between 1s and 1h")
+        );
+        assert!(err(s(7200), s(1)).is_some_and(|e| e.contains("between 1s and 1h")));
+        assert_eq!(
+            err(s(5), s(10)).as_deref(),
+            Some("agent.blind_after = 5s: must be at least agent.interval")
+        );
+    }
+
+    #[test]
     fn durations_are_bounded_above_and_below() {
         let err = |f: fn(&mut AgentConfig)| {
             let mut c = AgentConfig::default();

@@ -6,5 +6,6 @@
 pub mod harness;
 
 mod blind_alert;
+mod reads;
 mod scope;
 mod sources;
