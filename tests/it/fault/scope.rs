@@ -45,7 +45,8 @@ fn a_scope_removed_and_recreated_is_reopened_and_said() {
     let log = agent.stop();
     assert!(count_lines(&log, &["scope back"]) == 2, "{log}");
     // Each disappearance: its first failure (the emptied file) and then the
-    // missing directory, a different error, are both said; never per retry.
+    // missing directory, a different error, are both said (a read racing
+    // the re-creation may say one more); never once per retry.
     let gone = count_lines(&log, &["scope vanished"]) + count_lines(&log, &["scope unreadable"]);
-    assert!((2..=4).contains(&gone), "{log}");
+    assert!((2..=6).contains(&gone), "{log}");
 }
