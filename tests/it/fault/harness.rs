@@ -291,3 +291,62 @@ impl Receiver {
             .collect()
     }
 }
+
+/// A real memory cgroup (v1 `/sys/fs/cgroup/memory`, or v2 with the memory
+/// controller enabled) that a root test removes and makes again; removed on
+/// drop. Its kept fds fail with the kernel's own `ENODEV` once it is gone.
+pub struct RealCgroup {
+    dir: PathBuf,
+    limit_file: &'static str,
+}
+
+impl RealCgroup {
+    /// Makes `memcanary-NAME-PID` with a `limit` in bytes; `None` without
+    /// root or a writable memory hierarchy.
+    pub fn create(name: &str, limit: u64) -> Option<RealCgroup> {
+        let name = format!("memcanary-{name}-{}", std::process::id());
+        let v1 = Path::new("/sys/fs/cgroup/memory");
+        let cg = if v1.join("memory.limit_in_bytes").exists() {
+            RealCgroup {
+                dir: v1.join(name),
+                limit_file: "memory.limit_in_bytes",
+            }
+        } else {
+            let root = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+                .into_iter()
+                .map(Path::new)
+                .find(|r| {
+                    std::fs::read_to_string(r.join("cgroup.subtree_control"))
+                        .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
+                })?;
+            RealCgroup {
+                dir: root.join(name),
+                limit_file: "memory.max",
+            }
+        };
+        cg.make(limit).ok()?;
+        Some(cg)
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// (Re)makes the directory with `limit` bytes.
+    pub fn make(&self, limit: u64) -> std::io::Result<()> {
+        std::fs::create_dir(&self.dir)?;
+        std::fs::write(self.dir.join(self.limit_file), limit.to_string())
+    }
+
+    /// Removes the (empty) cgroup.
+    pub fn remove(&self) {
+        std::fs::remove_dir(&self.dir).unwrap();
+    }
+}
+
+impl Drop for RealCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}

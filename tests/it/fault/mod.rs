@@ -8,4 +8,5 @@ pub mod harness;
 mod blind_alert;
 mod reads;
 mod scope;
+mod scope_kernel;
 mod sources;
