@@ -47,6 +47,11 @@ pub struct AgentConfig {
     /// Loop lateness (woke later than asked) above this raises the agent's own
     /// `loop_stalled` warning: the daemon itself is being starved (100ms..1h).
     pub stall_after: Dur,
+    /// No usable sample for this long (meminfo unreadable, the watched
+    /// cgroup gone, samples refused) raises the agent's own
+    /// `memcanary_blind` warning through the sinks; it resolves with the
+    /// next usable sample (1s..1h, and at least `interval`).
+    pub blind_after: Dur,
     /// `/metrics` listen address; empty disables the endpoint.
     pub metrics_listen: String,
     /// Black box: JSON state file written (and fsynced) when a warning fires.
@@ -127,6 +132,7 @@ impl Default for AgentConfig {
             calm_psi_interval: Dur::from_secs(5),
             psi_trigger: PsiTriggerConfig::default(),
             stall_after: Dur::from_secs(2),
+            blind_after: Dur::from_secs(30),
             metrics_listen: "127.0.0.1:9559".into(),
             state_file: PathBuf::from("/var/lib/memcanary/state.json"),
             spool_dir: Some(PathBuf::from("/var/lib/memcanary/spool")),
@@ -246,6 +252,18 @@ impl AgentConfig {
             "must be between 100ms and 1h",
         )?;
         check(
+            (1000..=3_600_000).contains(&ms(self.blind_after)),
+            "blind_after",
+            self.blind_after,
+            "must be between 1s and 1h",
+        )?;
+        check(
+            ms(self.blind_after) >= ms(self.interval),
+            "blind_after",
+            self.blind_after,
+            "must be at least agent.interval",
+        )?;
+        check(
             (10..=10_000).contains(&ms(self.snapshot.max_time)),
             "snapshot.max_time",
             self.snapshot.max_time,
@@ -338,6 +356,30 @@ mod tests {
     #[test]
     fn defaults_validate() {
         assert_eq!(AgentConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn blind_after_is_bounded_and_at_least_the_interval() {
+        let err = |blind_after: Dur, interval: Dur| {
+            let c = AgentConfig {
+                blind_after,
+                interval,
+                fast_interval: Dur::from_millis(50),
+                ..AgentConfig::default()
+            };
+            c.validate().map_err(|e| e.to_string()).err()
+        };
+        let s = Dur::from_secs;
+        assert_eq!(err(s(30), s(1)), None);
+        assert_eq!(
+            err(Dur::from_millis(500), Dur::from_millis(100)).as_deref(),
+            Some("agent.blind_after = 500ms: must be between 1s and 1h")
+        );
+        assert!(err(s(7200), s(1)).is_some_and(|e| e.contains("between 1s and 1h")));
+        assert_eq!(
+            err(s(5), s(10)).as_deref(),
+            Some("agent.blind_after = 5s: must be at least agent.interval")
+        );
     }
 
     #[test]

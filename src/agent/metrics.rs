@@ -24,6 +24,7 @@
 //! | `memcanary_memory_locked` | gauge | 1 if mlockall took effect |
 //! | `memcanary_process_resident_bytes`, `memcanary_process_locked_bytes` | gauge | the agent's own VmRSS / VmLck |
 //! | `memcanary_build_info{version}` | info | build |
+//! | `memcanary_source_ok{source}`, `memcanary_source_errors_total{source}`, `memcanary_scope_vanished`, `memcanary_last_sample_timestamp_seconds` | | the sample's files: see [`super::source_metrics`] |
 
 use crate::detect::RuleStatus;
 use prometheus_client::encoding::text::encode;
@@ -81,6 +82,9 @@ pub struct Metrics {
     pub sampling_interval_seconds: FGauge,
     /// 1 if memory is locked.
     pub memory_locked: FGauge,
+    /// The sample's sources (see [`super::source_metrics`]); registered by
+    /// [`SourceMetrics::register`] once the source is open.
+    pub sources: super::source_metrics::SourceMetrics,
     resident_bytes: FGauge,
     locked_bytes: FGauge,
 }

@@ -24,11 +24,12 @@ pub mod notifier;
 pub mod protect;
 pub mod ring;
 pub mod snapshot;
+pub mod source_metrics;
 pub mod statefile;
 pub mod trigger;
 
 pub use config::AgentConfig;
-pub use daemon::LOOP_STALLED;
+pub use daemon::{LOOP_STALLED, MEMCANARY_BLIND};
 
 use crate::config::Config;
 use crate::source::{CgroupScope, ProcError, ProcSource};

@@ -18,8 +18,13 @@
 //! kubelet's "working set" makes the same cut). Without `memsw` files (v1
 //! booted without swap accounting) the host's swap figures are used.
 //! vmstat counters (major faults, swap-in, OOM kills) stay host-wide.
+//!
+//! The usage, limit and `memory.stat` files make the scope's view and are
+//! essential; its swap and pressure files are not (see [`Part`]): when they
+//! fail the host's swap figures stand in, and PSI is absent.
 
 use super::error::ProcError;
+use super::health::{Health, Part};
 use super::kept_file::{parse_psi, KeptFile};
 use crate::signal::{Meminfo, Sample};
 use std::path::{Path, PathBuf};
@@ -51,6 +56,12 @@ const NUM_BUF: usize = 64;
 impl CgroupScope {
     /// Opens the cgroup directory `dir`, detecting its version.
     pub fn open(dir: &Path) -> Result<CgroupScope, ProcError> {
+        if let Err(source) = std::fs::metadata(dir) {
+            return Err(ProcError::Open {
+                path: dir.to_owned(),
+                source,
+            });
+        }
         let version = if dir.join("memory.current").exists() {
             CgroupVersion::V2
         } else if dir.join("memory.usage_in_bytes").exists() {
@@ -112,9 +123,16 @@ impl CgroupScope {
 
     /// Overwrites the memory and swap fields of `s` (already filled from the
     /// host) with the cgroup's view; PSI too when the cgroup has its own.
+    /// An error is an essential file's; the swap and pressure files report
+    /// into `health` and leave the host's swap figures, and no PSI.
     /// (Out of line: the host-wide sample path does not carry it.)
     #[inline(never)]
-    pub(crate) fn apply(&mut self, host: &Meminfo, s: &mut Sample) -> Result<(), ProcError> {
+    pub(crate) fn apply(
+        &mut self,
+        host: &Meminfo,
+        s: &mut Sample,
+        health: &mut Health,
+    ) -> Result<(), ProcError> {
         let limit = clamp(self.limit.read_u64_or_max()?, host.mem_total_bytes);
         let usage = self.usage.read_u64_or_max()?.unwrap_or(0);
         let inactive_file = self.inactive_file()?;
@@ -123,13 +141,25 @@ impl CgroupScope {
             .saturating_sub(usage)
             .saturating_add(inactive_file)
             .min(limit);
-        self.apply_swap(host, limit, usage, s)?;
+        match self.apply_swap(host, limit, usage, s) {
+            Ok(()) => health.pass(Part::CgroupSwap),
+            Err(e) => health.fail(Part::CgroupSwap, e),
+        }
         if let Some(p) = self.pressure.as_mut() {
-            let psi = parse_psi(p)?;
-            s.psi_some_total_us = Some(psi.some.total_us);
-            s.psi_full_total_us = psi.full.map(|f| f.total_us);
+            let psi = parse_psi(p);
+            s.psi_some_total_us = psi.as_ref().ok().map(|p| p.some.total_us);
+            s.psi_full_total_us = psi.as_ref().ok().and_then(|p| p.full).map(|f| f.total_us);
+            match psi {
+                Ok(_) => health.pass(Part::CgroupPressure),
+                Err(e) => health.fail(Part::CgroupPressure, e),
+            }
         }
         Ok(())
+    }
+
+    /// Whether the scope has swap files (v2 `memory.swap.*`, v1 `memsw`).
+    pub(crate) fn has_swap(&self) -> bool {
+        self.swap_usage.is_some() && self.swap_limit.is_some()
     }
 
     fn apply_swap(

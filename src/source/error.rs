@@ -57,10 +57,33 @@ pub enum ProcError {
         /// The text found (truncated).
         value: String,
     },
+    /// The scope's files were closed after a failure and it has not been
+    /// reopened yet (that is retried once per interval).
+    #[error("{path}: the scope vanished (reopening it once per interval)")]
+    Vanished {
+        /// The directory.
+        path: PathBuf,
+    },
     /// The scope directory has no memory controller files.
     #[error("{path}: not a memory cgroup (no memory.current or memory.usage_in_bytes)")]
     NotACgroup {
         /// The directory.
         path: PathBuf,
     },
+}
+
+impl ProcError {
+    /// Whether the file or directory is gone (removed, or a cgroup's kept fd
+    /// answering `ENODEV`), rather than there and unreadable.
+    pub fn is_gone(&self) -> bool {
+        let gone = |e: &std::io::Error| {
+            e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(rustix::io::Errno::NODEV.raw_os_error())
+        };
+        match self {
+            ProcError::Open { source, .. } | ProcError::Read { source, .. } => gone(source),
+            ProcError::Vanished { .. } | ProcError::NotACgroup { .. } => true,
+            _ => false,
+        }
+    }
 }

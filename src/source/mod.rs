@@ -10,10 +10,13 @@
 
 mod cgroup;
 mod error;
+mod health;
 mod kept_file;
 pub mod procfs;
 pub mod recorded;
+mod scope;
 
 pub use cgroup::{CgroupScope, CgroupVersion};
 pub use error::ProcError;
+pub use health::{Health, Part, PARTS};
 pub use procfs::{ProcSource, Refresh};

@@ -10,6 +10,7 @@ mod alloc_count;
 mod common;
 mod deploy;
 mod eval;
+mod fault;
 mod lab_summary;
 mod notify;
 mod procfs;

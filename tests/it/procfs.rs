@@ -4,7 +4,7 @@
 use crate::alloc_count::allocations;
 use crate::common::fixture;
 use memcanary::signal::{Meminfo, ParseErrorKind, Psi, Vmstat};
-use memcanary::source::{CgroupScope, CgroupVersion, ProcError, ProcSource, Refresh};
+use memcanary::source::{CgroupScope, CgroupVersion, Part, ProcError, ProcSource, Refresh};
 use std::fs;
 use std::path::Path;
 
@@ -198,10 +198,15 @@ fn calm_reads_can_repeat_the_psi_totals_too() {
     assert_eq!(repeated.psi_full_total_us, first.psi_full_total_us);
     let fresh = src.read_calm(2000, calm(true)).unwrap();
     assert_eq!(fresh.psi_some_total_us, Some(98800000));
-    // A broken pressure file is an error only when it is read.
+    // A broken pressure file is an error only when it is read, and then
+    // one of the pressure file alone: the sample stands, without PSI.
     fs::write(&path, "some total=oops\n").unwrap();
     assert!(src.read_calm(3000, calm(false)).is_ok());
-    let e = src.read(4000).unwrap_err().to_string();
+    assert!(src.health().error(Part::Pressure).is_none());
+    let s = src.read(4000).unwrap();
+    assert_eq!((s.psi_some_total_us, s.psi_full_total_us), (None, None));
+    assert!(s.mem_available_bytes > 0 && s.pgmajfault.is_some());
+    let e = src.health().error(Part::Pressure).unwrap().to_string();
     assert!(e.contains("pressure/memory"), "{e}");
 }
 

@@ -2,6 +2,7 @@
 //! (`try_send`: never blocks; a full queue drops the event and counts it),
 //! and the rule-state gauges follow them.
 
+use super::blind::MEMCANARY_BLIND;
 use super::stall::LOOP_STALLED;
 use crate::agent::blackbox::Note;
 use crate::agent::metrics::{state_value, Metrics};
@@ -29,6 +30,7 @@ pub(super) fn all_rule_names(det: &Detector) -> Vec<&'static str> {
         .collect();
     v.push(WENT_DARK);
     v.push(LOOP_STALLED);
+    v.push(MEMCANARY_BLIND);
     let mut seen = Vec::new();
     v.retain(|n| {
         let new = !seen.contains(n);
@@ -61,18 +63,29 @@ impl FanOut {
         }
     }
 
-    /// Copies every rule's state into its gauge.
+    /// Copies every rule's state into its gauge (`stalled` and `blind`: the
+    /// agent's own rules).
     #[cold]
     #[inline(never)]
-    pub(super) fn update_rule_gauges(&self, det: &Detector, stalled: bool, metrics: &Metrics) {
+    pub(super) fn update_rule_gauges(
+        &self,
+        det: &Detector,
+        (stalled, blind): (bool, bool),
+        metrics: &Metrics,
+    ) {
         for (spec, st) in det.rules().iter() {
             if let Some(i) = self.rule_names.iter().position(|n| *n == spec.name) {
                 metrics.alert_state[i].set(state_value(st));
             }
         }
         let dark = if det.is_dark() { 2.0 } else { 0.0 };
-        let stalled = if stalled { 2.0 } else { 0.0 };
-        for (name, v) in [(WENT_DARK, dark), (LOOP_STALLED, stalled)] {
+        let firing = |on: bool| if on { 2.0 } else { 0.0 };
+        let own = [
+            (WENT_DARK, dark),
+            (LOOP_STALLED, firing(stalled)),
+            (MEMCANARY_BLIND, firing(blind)),
+        ];
+        for (name, v) in own {
             if let Some(i) = self.rule_names.iter().position(|n| *n == name) {
                 metrics.alert_state[i].set(v);
             }

@@ -12,18 +12,24 @@
 //! - [`wait`]: waiting, in one `epoll_wait`, and the signal flags;
 //! - [`pace`]: the next interval and which files a calm sample re-reads;
 //! - [`stall`]: the `loop_stalled` rule, a pure state machine;
+//! - [`blind`]: the `memcanary_blind` rule (no usable sample for
+//!   `agent.blind_after`), a pure state machine;
+//! - [`sources`]: which files of the sample fail, logged and exported;
 //! - [`turn`]: one sample through the detector ([`crate::detect::drive`]);
 //! - [`fanout`]: events to the notifier and the black box, rule gauges;
 //! - [`reload`]: SIGHUP, what may change live and applying it.
 
+mod blind;
 mod fanout;
 mod pace;
 mod reload;
+mod sources;
 mod stall;
 mod start;
 mod turn;
 mod wait;
 
+pub use blind::MEMCANARY_BLIND;
 pub use stall::LOOP_STALLED;
 
 use super::metrics::Metrics;
@@ -32,13 +38,13 @@ use super::AgentError;
 use crate::config::Config;
 use crate::detect::{Detector, Event};
 use crate::source::ProcSource;
+use blind::BlindRule;
 use fanout::FanOut;
 use pace::Pacer;
 use stall::StallRule;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use turn::ReadErrors;
 use wait::{Waiter, Wake};
 
 /// The running daemon: the parts above and the state they share.
@@ -55,7 +61,7 @@ pub(super) struct Daemon {
     waiter: Waiter,
     pacer: Pacer,
     stall: StallRule,
-    errors: ReadErrors,
+    blind: BlindRule,
     /// The latest sample's time (each turn's is later).
     last_at_ms: i64,
     max_lateness_s: f64,

@@ -39,14 +39,17 @@ impl Daemon {
             tracing::warn!(keys = ?restart, "SIGHUP: these settings need a restart; keeping their old values");
         }
         self.cfg.agent = live_part(&self.cfg.agent, &new.agent);
+        let interval = self.cfg.agent.interval.as_millis().max(1) as u64;
+        self.src
+            .set_retry(std::time::Duration::from_millis(interval));
         if new.detector != self.cfg.detector {
             self.det = self.warmed_detector(&new.detector);
             self.cfg.detector = new.detector;
             // The replay's events are dropped, so copy its rule states now:
             // turns only copy them when an event comes.
-            let stalled = self.stall.is_stalled();
+            let own = (self.stall.is_stalled(), self.blind.is_blind());
             self.fanout
-                .update_rule_gauges(&self.det, stalled, &self.metrics);
+                .update_rule_gauges(&self.det, own, &self.metrics);
         }
         tracing::info!("SIGHUP: config reloaded");
     }
@@ -104,6 +107,7 @@ pub fn live_part(old: &AgentConfig, new: &AgentConfig) -> AgentConfig {
         calm_vmstat_interval: new.calm_vmstat_interval,
         calm_psi_interval: new.calm_psi_interval,
         stall_after: new.stall_after,
+        blind_after: new.blind_after,
         ..old.clone()
     }
 }

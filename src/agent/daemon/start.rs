@@ -1,10 +1,10 @@
 //! Start-up: open the source, arm the trigger, lock memory, start the
 //! threads, in the order the locking needs (docs/agent.md, "Memory").
 
+use super::blind::BlindRule;
 use super::fanout::{all_rule_names, FanOut};
 use super::pace::Pacer;
 use super::stall::StallRule;
-use super::turn::ReadErrors;
 use super::wait::{wait_set, Waiter};
 use super::{setup_err, Daemon};
 use crate::agent::blackbox::{Blackbox, Latest};
@@ -12,6 +12,7 @@ use crate::agent::config::AgentConfig;
 use crate::agent::metrics::Metrics;
 use crate::agent::notifier::Notifier;
 use crate::agent::ring::Ring;
+use crate::agent::source_metrics::SourceMetrics;
 use crate::agent::trigger::{PsiTrigger, TriggerMode};
 use crate::agent::{instance_name, open_source, protect, AgentError};
 use crate::config::Config;
@@ -41,7 +42,12 @@ impl Daemon {
         let epoll = wait_set(&mut trigger)?;
         log_start(a, &src, &trigger);
         let rule_names = all_rule_names(&det);
-        let (metrics, registry) = Metrics::new(&rule_names, trigger.mode().label());
+        let (mut metrics, mut registry) = Metrics::new(&rule_names, trigger.mode().label());
+        let scoped = a.cgroup.is_some();
+        metrics.sources = SourceMetrics::register(&mut registry, &src.parts(), scoped);
+        src.set_retry(std::time::Duration::from_millis(
+            a.interval.as_millis().max(1) as u64,
+        ));
         let ring = Arc::new(Mutex::new(Ring::new(a.ring_seconds as usize, 900)));
         let latest: Latest = Arc::default();
         let instance = instance_name(a);
@@ -70,7 +76,7 @@ impl Daemon {
             waiter,
             pacer: Pacer::START,
             stall: StallRule::default(),
-            errors: ReadErrors::default(),
+            blind: BlindRule::default(),
             last_at_ms: 0,
             max_lateness_s: 0.0,
             cfg,
@@ -183,6 +189,8 @@ fn warm_up(src: &mut ProcSource, det: &Detector) {
     if let Ok(s) = src.read(1) {
         let _ = d.observe(&s, &mut sink);
     }
+    // The loop's first turn reports every failing file afresh.
+    src.reset_health();
 }
 
 /// The notification pipeline, with the spool if its directory is usable.

@@ -1,40 +1,15 @@
 //! One turn of the alert path: read a sample, run the detector, keep the
-//! ring and the gauges, check the loop's own lateness, fan out the events.
+//! ring and the gauges, check the loop's own lateness and whether it sees
+//! memory at all, fan out the events.
 
+use super::blind::{BlindChange, MEMCANARY_BLIND};
 use super::stall::{StallChange, LOOP_STALLED};
 use super::Daemon;
 use crate::agent::ring::Row;
 use crate::clock::wall_ms;
 use crate::detect::{AlertState, Event, Evidence, ObserveError, Severity};
 use crate::signal::Sample;
-use crate::source::ProcError;
 use std::time::Duration;
-
-/// Samples skipped for bad /proc content, and the kind of the latest error
-/// (each kind is logged once until reads recover).
-#[derive(Debug, Default)]
-pub(super) struct ReadErrors {
-    last: Option<std::mem::Discriminant<ProcError>>,
-    skipped: u64,
-}
-
-impl ReadErrors {
-    /// A read failed; whether its kind differs from the previous failure's
-    /// (then it is worth a log line).
-    fn note(&mut self, e: &ProcError) -> bool {
-        self.skipped += 1;
-        let kind = std::mem::discriminant(e);
-        let new = self.last != Some(kind);
-        self.last = Some(kind);
-        new
-    }
-
-    /// A read succeeded: the samples skipped so far, if it ends a failure.
-    #[inline]
-    fn recovered(&mut self) -> Option<u64> {
-        self.last.take().map(|_| self.skipped)
-    }
-}
 
 impl Daemon {
     /// One sample through the detector, and the hand-offs.
@@ -45,17 +20,19 @@ impl Daemon {
         self.note_lateness(lateness);
         let sample = self.read(at);
         let observed = self.det.turn(at, sample.as_ref(), &mut self.events);
+        let seeing = sample.is_some() && observed.is_ok();
         if let Some(s) = &sample {
             self.on_sample(s, observed, lateness);
         }
         self.check_stall(lateness, at);
+        self.check_blind(at, seeing);
         // Rule states change only with an event (pending, firing, resolved,
-        // went dark, stalled): no event, nothing to copy.
+        // went dark, stalled, blind): no event, nothing to copy.
         if !self.events.is_empty() {
             self.fanout.dispatch(&mut self.events, &self.metrics);
-            let stalled = self.stall.is_stalled();
+            let own = (self.stall.is_stalled(), self.blind.is_blind());
             self.fanout
-                .update_rule_gauges(&self.det, stalled, &self.metrics);
+                .update_rule_gauges(&self.det, own, &self.metrics);
         }
     }
 
@@ -75,16 +52,17 @@ impl Daemon {
         let refresh = self
             .pacer
             .refresh(at, armed, &self.cfg.agent, rate_window_ms);
-        match self.src.read_calm(at, refresh) {
+        let read = self.src.read_calm(at, refresh);
+        if self.src.health().eventful() {
+            self.on_source_trouble();
+        }
+        match read {
             Ok(s) => {
                 self.metrics.samples.inc();
-                if let Some(skipped) = self.errors.recovered() {
-                    tracing::info!(skipped, "samples readable again");
-                }
                 Some(s)
             }
-            Err(e) => {
-                self.on_read_error(e);
+            Err(_) => {
+                self.metrics.sample_errors.inc();
                 None
             }
         }
@@ -102,6 +80,7 @@ impl Daemon {
             });
         }
         let m = &self.metrics;
+        m.sources.last_sample_timestamp.set(s.at_ms as f64 / 1000.0);
         m.mem_available_bytes.set(s.mem_available_bytes as f64);
         m.swap_free_bytes.set(s.swap_free_bytes as f64);
         m.headroom_bytes.set(s.headroom_bytes() as f64);
@@ -113,21 +92,14 @@ impl Daemon {
         }
     }
 
-    /// Bad /proc content: logged once per kind of error, sample skipped.
-    #[cold]
-    #[inline(never)]
-    fn on_read_error(&mut self, e: ProcError) {
-        self.metrics.sample_errors.inc();
-        if self.errors.note(&e) {
-            tracing::warn!(error = %crate::logging::error_chain(&e), "sample skipped (logged once until it recovers)");
-        }
-    }
-
     fn check_stall(&mut self, lateness: Duration, at: i64) {
         let limit = Duration::from_millis(self.cfg.agent.stall_after.as_millis().max(1) as u64);
         match self.stall.observe(lateness, limit) {
             Some(StallChange::Began) => self.stall_began(lateness, at),
-            Some(StallChange::Ended) => self.events.push(self.own_event(at, AlertState::Resolved)),
+            Some(StallChange::Ended) => {
+                let ev = self.own_event(LOOP_STALLED, at, AlertState::Resolved);
+                self.events.push(ev);
+            }
             None => {}
         }
     }
@@ -139,15 +111,52 @@ impl Daemon {
             lateness_ms = lateness.as_millis() as u64,
             "sampling loop stalled: the agent itself is starved"
         );
-        self.events.push(self.own_event(at, AlertState::Firing));
+        self.events
+            .push(self.own_event(LOOP_STALLED, at, AlertState::Firing));
+    }
+
+    fn check_blind(&mut self, at: i64, seeing: bool) {
+        let after_ms = self.cfg.agent.blind_after.as_millis();
+        match self.blind.observe(at, seeing, after_ms) {
+            Some(BlindChange::Began { blind_for_ms }) => self.blind_began(at, blind_for_ms),
+            Some(BlindChange::Ended { blind_for_ms }) => self.blind_ended(at, blind_for_ms),
+            None => {}
+        }
     }
 
     #[cold]
     #[inline(never)]
-    fn own_event(&self, at_ms: i64, state: AlertState) -> Event {
+    fn blind_began(&mut self, at: i64, blind_for_ms: i64) {
+        tracing::warn!(
+            why = %self.why_blind(),
+            blind_for_s = blind_for_ms / 1000,
+            "memcanary cannot see memory: no usable sample; alerting through the sinks"
+        );
+        self.push_blind(at, blind_for_ms, AlertState::Firing);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn blind_ended(&mut self, at: i64, blind_for_ms: i64) {
+        tracing::info!(
+            blind_for_s = blind_for_ms / 1000,
+            "memcanary sees memory again"
+        );
+        self.push_blind(at, blind_for_ms, AlertState::Resolved);
+    }
+
+    fn push_blind(&mut self, at: i64, blind_for_ms: i64, state: AlertState) {
+        let mut ev = self.own_event(MEMCANARY_BLIND, at, state);
+        ev.evidence.silent_seconds = Some(blind_for_ms as f64 / 1000.0);
+        self.events.push(ev);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn own_event(&self, rule: &'static str, at_ms: i64, state: AlertState) -> Event {
         Event {
             at_ms,
-            rule: LOOP_STALLED,
+            rule,
             severity: Severity::Warning,
             state,
             evidence: self.evidence(),
