@@ -7,6 +7,7 @@
 
 use super::alert::{Alert, State};
 use super::spool::{Job, Spool};
+use super::stats::Counters;
 use super::worker::WorkerMsg;
 use crate::clock::Clock;
 use crate::detect::Severity;
@@ -36,6 +37,9 @@ pub(crate) struct Route {
     pub repeat_ms: i64,
     pub tx: Sender<WorkerMsg>,
     pub spool: Option<Spool>,
+    /// The target's counters: jobs sent to the worker count as pending
+    /// until it takes them.
+    pub counters: Arc<Counters>,
 }
 
 /// Last notified state of one (host, rule).
@@ -148,13 +152,17 @@ impl Router {
                 seq: self.seq.fetch_add(1, Relaxed) + 1,
                 alert: alert.clone(),
             };
-            if let Some(spool) = &route.spool {
-                if let Err(e) = spool.put(&job) {
+            let on_disk = route.spool.as_ref().is_some_and(|spool| match spool.put(&job) {
+                Ok(()) => true,
+                Err(e) => {
                     tracing::warn!(sink = %route.name, seq = job.seq, error = %e, "could not spool notification; keeping it in memory only");
+                    false
                 }
-            }
-            if route.tx.send(WorkerMsg::Job(Box::new(job))).is_err() {
-                tracing::warn!(sink = %route.name, "delivery thread is gone; notification left in the spool");
+            });
+            let job = Box::new(job);
+            route.counters.sent_to_worker(on_disk);
+            if route.tx.send(WorkerMsg::Job { job, on_disk }).is_err() {
+                tracing::warn!(sink = %route.name, on_disk, "delivery thread is gone; notification not sent (on_disk: left in the spool)");
             }
         }
     }
@@ -213,7 +221,7 @@ impl Router {
         let Some(inbox) = self.inbox.clone() else {
             return;
         };
-        let jobs = match inbox.load() {
+        let jobs = match inbox.jobs() {
             Ok(j) => j,
             Err(e) => return tracing::warn!(error = %e, "cannot read the spool inbox"),
         };
@@ -231,13 +239,20 @@ impl Router {
     }
 }
 
-/// Loads `state.json` (absent or unreadable: empty, logged).
+/// The largest `state.json` read back (one entry per rule: a few kB).
+const MAX_STATE_BYTES: u64 = 4 << 20;
+
+/// Loads `state.json` (absent, unreadable or oversized: empty, logged).
 pub(crate) fn load_state(path: &std::path::Path) -> BTreeMap<String, Entry> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+    match crate::durable::read_bounded(path, MAX_STATE_BYTES) {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::warn!(file = %path.display(), error = %e, "notification state unreadable; starting afresh");
             BTreeMap::new()
         }),
+        Ok(None) => {
+            tracing::warn!(file = %path.display(), max_bytes = MAX_STATE_BYTES, "notification state too large to be real; starting afresh");
+            BTreeMap::new()
+        }
         Err(_) => BTreeMap::new(),
     }
 }

@@ -11,6 +11,7 @@ mod common;
 mod deploy;
 mod eval;
 mod notify;
+mod notify_deliver;
 mod procfs;
 mod recorded;
 mod replay;
