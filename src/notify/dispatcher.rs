@@ -48,6 +48,7 @@ pub struct Dispatcher {
     seq: Arc<AtomicU64>,
     dropped_intake: AtomicU64,
     clock: Arc<dyn Clock>,
+    restored_firing: Vec<String>,
 }
 
 impl Dispatcher {
@@ -97,6 +98,7 @@ impl Dispatcher {
             seq: seq.clone(),
             dropped_intake: AtomicU64::new(0),
             clock: clock.clone(),
+            restored_firing: Vec::new(),
         };
         let mut routes = Vec::new();
         for (i, (t, spool)) in targets.iter().zip(spools).enumerate() {
@@ -111,14 +113,16 @@ impl Dispatcher {
                 counters: d.counters[i].2.clone(),
             });
         }
+        let state = state_path
+            .as_deref()
+            .map(router::load_state)
+            .unwrap_or_default();
+        d.restored_firing = router::firing_rules(&state);
         let router = Router {
             routes,
             warning: targets::route(cfg, &targets, Severity::Warning),
             critical: targets::route(cfg, &targets, Severity::Critical),
-            state: state_path
-                .as_deref()
-                .map(router::load_state)
-                .unwrap_or_default(),
+            state,
             state_path,
             inbox,
             inbox_dirty: d.inbox_dirty.clone(),
@@ -170,6 +174,14 @@ impl Dispatcher {
         .map_err(NotifyError::Thread)?;
         self.workers.push(handle);
         Ok(tx)
+    }
+
+    /// The rules the spool's state says were notified as firing by a
+    /// previous run (not yet confirmed by this one). The caller resolves
+    /// those its detector does not hold once it has warmed up, by sending
+    /// their resolve; a firing confirms one (not notified again).
+    pub fn restored_firing(&self) -> &[String] {
+        &self.restored_firing
     }
 
     /// Queues `alert` for delivery without blocking: when the queue is

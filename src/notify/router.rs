@@ -3,7 +3,9 @@
 //! it to that target's worker; it also sends reminders while an alert keeps
 //! firing. Its dedupe state is saved in the spool (`state.json`), so a
 //! restarted agent whose detector fires again for the same condition does not
-//! notify twice.
+//! notify twice; that firing's values are what later reminders show. An
+//! alert the detector of the restarted agent does not confirm is resolved by
+//! the agent ([`super::Dispatcher::restored_firing`]).
 
 use super::alert::{Alert, State};
 use super::spool::{Job, Spool};
@@ -108,13 +110,7 @@ impl Router {
         let key = Router::key(&alert);
         let prev = self.state.get(&key).map(|e| e.alert.state);
         match (prev, alert.state) {
-            (Some(State::Firing), State::Firing) => {
-                tracing::debug!(rule = %alert.rule, instance = %alert.instance, "already notified as firing; not repeated");
-                if let Some(e) = self.state.get_mut(&key) {
-                    e.confirmed = true;
-                }
-                return;
-            }
+            (Some(State::Firing), State::Firing) => return self.confirm(&key, alert),
             (None | Some(State::Resolved), State::Resolved) => {
                 tracing::debug!(rule = %alert.rule, instance = %alert.instance, "resolved without a notified firing; not sent");
                 return;
@@ -135,6 +131,20 @@ impl Router {
                 confirmed: true,
             },
         );
+        self.save_state();
+    }
+
+    /// A firing for an alert already notified as firing (the detector of a
+    /// restarted agent found the condition still there): not notified
+    /// again, but reminders from now on carry its current values.
+    fn confirm(&mut self, key: &str, alert: Alert) {
+        tracing::debug!(rule = %alert.rule, instance = %alert.instance, "already notified as firing; not repeated");
+        let Some(e) = self.state.get_mut(key) else {
+            return;
+        };
+        e.confirmed = true;
+        e.alert.values = alert.values;
+        e.alert.consumers = alert.consumers;
         self.save_state();
     }
 
@@ -237,6 +247,18 @@ impl Router {
             tracing::warn!(file = %path.display(), error = %e, "could not save notification state");
         }
     }
+}
+
+/// The rules of the firing (non-test) alerts in `state`, each once.
+pub(crate) fn firing_rules(state: &BTreeMap<String, Entry>) -> Vec<String> {
+    let mut rules: Vec<String> = state
+        .values()
+        .filter(|e| e.alert.state == State::Firing && !e.alert.is_test)
+        .map(|e| e.alert.rule.clone())
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
 }
 
 /// The largest `state.json` read back (one entry per rule: a few kB).

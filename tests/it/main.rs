@@ -6,6 +6,7 @@
 mod agent_cli;
 mod agent_kernel;
 mod agent_restart;
+mod agent_restart_deliver;
 mod alloc_count;
 mod common;
 mod deploy;

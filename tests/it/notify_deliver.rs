@@ -246,3 +246,35 @@ fn walk(p: &Path) -> Vec<PathBuf> {
             .collect()
     })
 }
+
+#[test]
+fn after_a_restart_reminders_carry_the_values_of_the_confirming_firing() {
+    use crate::notify::receiver::Receiver;
+    let spool = tempfile::tempdir().unwrap();
+    let rx = Receiver::start(false);
+    let cfg = config(
+        "",
+        &format!("{}\"\nrepeat_interval = \"100ms", rx.url("/hook")),
+    );
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    let mut old = alert("swap_low", State::Firing, 1_000);
+    old.values.headroom_bytes = 111;
+    d.send(old);
+    rx.wait_for("the firing", |r| !r.is_empty());
+    d.shutdown(Duration::ZERO);
+    let before = rx.received().len();
+
+    // Restarted: the detector finds the condition still there, now.
+    let d = Dispatcher::build(&cfg, Some(spool.path())).unwrap();
+    let mut now = alert("swap_low", State::Firing, 5_000);
+    now.values.headroom_bytes = 222;
+    d.send(now);
+    let got = rx.wait_for("a reminder", |r| r.len() > before);
+    d.shutdown(Duration::ZERO);
+    let reminder = got[before].json();
+    assert!(reminder["repeat"].as_u64().unwrap() > 0, "{reminder}");
+    assert_eq!(
+        reminder["alert"]["values"]["headroom_bytes"], 222,
+        "the reminder shows the old run's numbers"
+    );
+}
