@@ -5,32 +5,14 @@
 
 #![allow(clippy::disallowed_methods)] // a test of a real process waits on the real clock
 
-use crate::common::{fixture, memcanary_process, test_agent_table};
+use crate::agent_restart::fake_proc;
+use crate::common::{memcanary_process, test_agent_table};
 use crate::notify::faults::Hang;
 use crate::notify::receiver::{Received, Receiver};
 use rustix::process::{kill_process, Pid, Signal};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// The fake /proc the agent reads, with `oom_kills` in vmstat (rewritten in
-/// place, same length: the agent keeps its fds open).
-fn fake_proc(dir: &Path, oom_kills: u32) {
-    let src = fixture("proc/linux-6.18");
-    std::fs::create_dir_all(dir.join("pressure")).unwrap();
-    std::fs::copy(src.join("meminfo"), dir.join("meminfo")).unwrap();
-    std::fs::copy(src.join("pressure/memory"), dir.join("pressure/memory")).unwrap();
-    let vmstat = std::fs::read_to_string(src.join("vmstat")).unwrap();
-    let vmstat = vmstat.replace("oom_kill 0", &format!("oom_kill {oom_kills}"));
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("vmstat"))
-        .unwrap();
-    f.write_all(vmstat.as_bytes()).unwrap();
-}
 
 /// A config for an agent on `proc` sending to `url`; windows short, so the
 /// warm-up after a restart is 5 s.
