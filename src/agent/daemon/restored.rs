@@ -80,8 +80,10 @@ impl Daemon {
     #[cold]
     #[inline(never)]
     pub(super) fn resolve_restored(&mut self) {
-        let Some(f) = self.det.features() else {
-            return; // no fresh sample yet: nothing to judge by
+        // Judged only on this turn's own sample: not on old features while
+        // reads fail.
+        let Some(f) = self.det.features().filter(|f| f.at_ms == self.last_at_ms) else {
+            return;
         };
         let (at_ms, evidence) = (self.last_at_ms, self.det.evidence(f, None));
         let mut events = Vec::new();
