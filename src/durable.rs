@@ -4,7 +4,8 @@
 //! The content goes to `<path>.tmp`, which is fsynced and renamed over
 //! `<path>`; then the directory is fsynced so the rename itself survives.
 //! Used by the notification spool (jobs and dedupe state) and the agent's
-//! black box (`state_file`).
+//! black box (`state_file`). [`remove_stale_tmp`] clears what a crash left
+//! behind, and [`read_bounded`] reads such a file back with a size cap.
 
 use serde::Serialize;
 use std::fs::{self, File};
@@ -48,6 +49,33 @@ pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> io::Result<(
         serde_json::to_writer(&mut *w, value).map_err(io::Error::other)?;
         w.write_all(b"\n")
     })
+}
+
+/// Removes the temporary files (`*.tmp`) a crash or a full disk left in
+/// `dir`, returning how many; called at start, before anything writes there.
+pub fn remove_stale_tmp(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "tmp") && path.is_file() {
+            fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Reads `path` whole if it is at most `max` bytes; `Ok(None)` (nothing
+/// read) when it is larger, so a huge or endless file cannot fill memory.
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let f = File::open(path)?;
+    if f.metadata()?.len() > max {
+        return Ok(None);
+    }
+    let mut buf = Vec::new();
+    f.take(max + 1).read_to_end(&mut buf)?;
+    Ok((buf.len() as u64 <= max).then_some(buf))
 }
 
 /// fsyncs a directory so a rename in it is durable.
@@ -127,5 +155,29 @@ mod tests {
         assert!(write(&path, |_| Err(full())).is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert!(!tmp_path(&path).exists(), "the .tmp file leaked");
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("1.json.tmp"), "").unwrap();
+        fs::write(dir.path().join("state.json.tmp"), "{").unwrap();
+        fs::write(dir.path().join("2.json"), "{}").unwrap();
+        assert_eq!(remove_stale_tmp(dir.path()).unwrap(), 2);
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1);
+        assert_eq!(remove_stale_tmp(dir.path()).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        fs::write(&path, vec![b'x'; 100]).unwrap();
+        assert_eq!(
+            read_bounded(&path, 100).unwrap().map(|b| b.len()),
+            Some(100)
+        );
+        assert_eq!(read_bounded(&path, 99).unwrap(), None);
     }
 }

@@ -48,6 +48,7 @@ pub struct Dispatcher {
     seq: Arc<AtomicU64>,
     dropped_intake: AtomicU64,
     clock: Arc<dyn Clock>,
+    restored_firing: Vec<String>,
 }
 
 impl Dispatcher {
@@ -70,6 +71,9 @@ impl Dispatcher {
         // The ranges are the config loader's (`NotifyConfig::validate`).
         cfg.validate_sinks()?;
         let targets = targets::build(cfg)?;
+        if let Some(d) = spool_dir {
+            super::spool::remove_stale_tmp(d);
+        }
         let state_path = spool_dir.map(|d| d.join("state.json"));
         let inbox = spool_dir.map(|d| Spool::open(d, "inbox")).transpose()?;
         let mut spools = Vec::new();
@@ -94,33 +98,31 @@ impl Dispatcher {
             seq: seq.clone(),
             dropped_intake: AtomicU64::new(0),
             clock: clock.clone(),
+            restored_firing: Vec::new(),
         };
         let mut routes = Vec::new();
         for (i, (t, spool)) in targets.iter().zip(spools).enumerate() {
-            let initial = spool
-                .as_ref()
-                .map(Spool::load)
-                .transpose()?
-                .unwrap_or_default();
-            if !initial.is_empty() {
-                tracing::info!(sink = %t.name, pending = initial.len(), "resuming spooled notifications");
-            }
+            let initial = spool.as_ref().map(Spool::jobs).transpose()?;
+            let initial = initial.into_iter().flatten();
             let tx = d.start_worker(cfg, t, spool.clone(), initial, seed.wrapping_add(i as u64))?;
             routes.push(Route {
                 name: t.name.clone(),
                 repeat_ms: t.repeat_ms,
                 tx,
                 spool,
+                counters: d.counters[i].2.clone(),
             });
         }
+        let state = state_path
+            .as_deref()
+            .map(router::load_state)
+            .unwrap_or_default();
+        d.restored_firing = router::firing_rules(&state);
         let router = Router {
             routes,
             warning: targets::route(cfg, &targets, Severity::Warning),
             critical: targets::route(cfg, &targets, Severity::Critical),
-            state: state_path
-                .as_deref()
-                .map(router::load_state)
-                .unwrap_or_default(),
+            state,
             state_path,
             inbox,
             inbox_dirty: d.inbox_dirty.clone(),
@@ -145,7 +147,7 @@ impl Dispatcher {
         cfg: &NotifyConfig,
         t: &Target,
         spool: Option<Spool>,
-        initial: Vec<Job>,
+        initial: impl IntoIterator<Item = Job>,
         seed: u64,
     ) -> Result<mpsc::Sender<WorkerMsg>, NotifyError> {
         let ms = |d: crate::detect::Dur| Duration::from_millis(d.as_millis() as u64);
@@ -172,6 +174,14 @@ impl Dispatcher {
         .map_err(NotifyError::Thread)?;
         self.workers.push(handle);
         Ok(tx)
+    }
+
+    /// The rules the spool's state says were notified as firing by a
+    /// previous run (not yet confirmed by this one). The caller resolves
+    /// those its detector does not hold once it has warmed up, by sending
+    /// their resolve; a firing confirms one (not notified again).
+    pub fn restored_firing(&self) -> &[String] {
+        &self.restored_firing
     }
 
     /// Queues `alert` for delivery without blocking: when the queue is
@@ -235,14 +245,19 @@ impl Dispatcher {
     }
 
     /// Stops: workers keep delivering what is pending until `deadline` has
-    /// passed, then exit; anything undelivered stays in the spool. Returns
-    /// the final counters.
+    /// passed; no attempt starts after it, and a request still in flight
+    /// then is abandoned (its job stays in the spool). Logs, per sink, how
+    /// many notifications were left and how many of them are on disk.
+    /// Returns the final counters.
     pub fn shutdown(mut self, deadline: Duration) -> Stats {
         self.stop(deadline);
         self.stats()
     }
 
     fn stop(&mut self, deadline: Duration) {
+        if self.intake.is_none() && self.workers.is_empty() {
+            return;
+        }
         let until = self
             .clock
             .now_ms()
@@ -254,11 +269,53 @@ impl Dispatcher {
         if let Some(r) = self.router.take() {
             let _ = r.join();
         }
-        for w in self.workers.drain(..) {
+        let left_ms = (until - self.clock.now_ms()).max(0) as u64;
+        let busy = self.join_workers(Duration::from_millis(left_ms) + JOIN_GRACE);
+        self.log_left(&busy);
+    }
+
+    /// Joins the workers that finish within `wait`; the names of those still
+    /// busy (blocked in a request), which are left to the process exit.
+    fn join_workers(&mut self, wait: Duration) -> Vec<String> {
+        let end = crate::clock::mono() + wait;
+        let mut workers: Vec<JoinHandle<()>> = self.workers.drain(..).collect();
+        while workers.iter().any(|w| !w.is_finished()) && crate::clock::mono() < end {
+            std::thread::sleep(JOIN_POLL);
+        }
+        let (done, busy): (Vec<_>, Vec<_>) = workers.drain(..).partition(|w| w.is_finished());
+        for w in done {
             let _ = w.join();
+        }
+        busy.iter()
+            .filter_map(|w| w.thread().name())
+            .map(|n| n.trim_start_matches("notify-").to_string())
+            .collect()
+    }
+
+    /// Says, per sink, what was left undelivered: kept in the spool (sent
+    /// after the restart) or not persisted (lost).
+    fn log_left(&self, busy: &[String]) {
+        for (name, _, c) in &self.counters {
+            let (pending, on_disk) = c.waiting();
+            let in_flight = busy.contains(name);
+            if pending == 0 && !in_flight {
+                continue;
+            }
+            let lost = pending - on_disk;
+            if lost > 0 {
+                tracing::warn!(sink = %name, pending, kept_in_spool = on_disk, not_persisted = lost, in_flight, "stopping with undelivered notifications: {on_disk} kept in the spool, {lost} not persisted (lost)");
+            } else {
+                tracing::info!(sink = %name, pending, kept_in_spool = on_disk, not_persisted = 0, in_flight, "stopping with undelivered notifications: all {on_disk} kept in the spool");
+            }
         }
     }
 }
+
+/// After the shutdown deadline, how long an idle worker may take to notice
+/// it; a worker blocked in a request longer than that is abandoned.
+const JOIN_GRACE: Duration = Duration::from_millis(200);
+/// How often the shutdown checks whether the workers have finished.
+const JOIN_POLL: Duration = Duration::from_millis(10);
 
 impl Drop for Dispatcher {
     fn drop(&mut self) {

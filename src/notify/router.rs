@@ -3,10 +3,13 @@
 //! it to that target's worker; it also sends reminders while an alert keeps
 //! firing. Its dedupe state is saved in the spool (`state.json`), so a
 //! restarted agent whose detector fires again for the same condition does not
-//! notify twice.
+//! notify twice; that firing's values are what later reminders show. An
+//! alert the detector of the restarted agent does not confirm is resolved by
+//! the agent ([`super::Dispatcher::restored_firing`]).
 
 use super::alert::{Alert, State};
 use super::spool::{Job, Spool};
+use super::stats::Counters;
 use super::worker::WorkerMsg;
 use crate::clock::Clock;
 use crate::detect::Severity;
@@ -36,6 +39,9 @@ pub(crate) struct Route {
     pub repeat_ms: i64,
     pub tx: Sender<WorkerMsg>,
     pub spool: Option<Spool>,
+    /// The target's counters: jobs sent to the worker count as pending
+    /// until it takes them.
+    pub counters: Arc<Counters>,
 }
 
 /// Last notified state of one (host, rule).
@@ -104,13 +110,7 @@ impl Router {
         let key = Router::key(&alert);
         let prev = self.state.get(&key).map(|e| e.alert.state);
         match (prev, alert.state) {
-            (Some(State::Firing), State::Firing) => {
-                tracing::debug!(rule = %alert.rule, instance = %alert.instance, "already notified as firing; not repeated");
-                if let Some(e) = self.state.get_mut(&key) {
-                    e.confirmed = true;
-                }
-                return;
-            }
+            (Some(State::Firing), State::Firing) => return self.confirm(&key, alert),
             (None | Some(State::Resolved), State::Resolved) => {
                 tracing::debug!(rule = %alert.rule, instance = %alert.instance, "resolved without a notified firing; not sent");
                 return;
@@ -134,6 +134,20 @@ impl Router {
         self.save_state();
     }
 
+    /// A firing for an alert already notified as firing (the detector of a
+    /// restarted agent found the condition still there): not notified
+    /// again, but reminders from now on carry its current values.
+    fn confirm(&mut self, key: &str, alert: Alert) {
+        tracing::debug!(rule = %alert.rule, instance = %alert.instance, "already notified as firing; not repeated");
+        let Some(e) = self.state.get_mut(key) else {
+            return;
+        };
+        e.confirmed = true;
+        e.alert.values = alert.values;
+        e.alert.consumers = alert.consumers;
+        self.save_state();
+    }
+
     fn targets(&self, severity: Severity) -> Vec<usize> {
         match severity {
             Severity::Warning => self.warning.clone(),
@@ -148,13 +162,17 @@ impl Router {
                 seq: self.seq.fetch_add(1, Relaxed) + 1,
                 alert: alert.clone(),
             };
-            if let Some(spool) = &route.spool {
-                if let Err(e) = spool.put(&job) {
+            let on_disk = route.spool.as_ref().is_some_and(|spool| match spool.put(&job) {
+                Ok(()) => true,
+                Err(e) => {
                     tracing::warn!(sink = %route.name, seq = job.seq, error = %e, "could not spool notification; keeping it in memory only");
+                    false
                 }
-            }
-            if route.tx.send(WorkerMsg::Job(Box::new(job))).is_err() {
-                tracing::warn!(sink = %route.name, "delivery thread is gone; notification left in the spool");
+            });
+            let job = Box::new(job);
+            route.counters.sent_to_worker(on_disk);
+            if route.tx.send(WorkerMsg::Job { job, on_disk }).is_err() {
+                tracing::warn!(sink = %route.name, on_disk, "delivery thread is gone; notification not sent (on_disk: left in the spool)");
             }
         }
     }
@@ -213,7 +231,7 @@ impl Router {
         let Some(inbox) = self.inbox.clone() else {
             return;
         };
-        let jobs = match inbox.load() {
+        let jobs = match inbox.jobs() {
             Ok(j) => j,
             Err(e) => return tracing::warn!(error = %e, "cannot read the spool inbox"),
         };
@@ -231,13 +249,32 @@ impl Router {
     }
 }
 
-/// Loads `state.json` (absent or unreadable: empty, logged).
+/// The rules of the firing (non-test) alerts in `state`, each once.
+pub(crate) fn firing_rules(state: &BTreeMap<String, Entry>) -> Vec<String> {
+    let mut rules: Vec<String> = state
+        .values()
+        .filter(|e| e.alert.state == State::Firing && !e.alert.is_test)
+        .map(|e| e.alert.rule.clone())
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
+}
+
+/// The largest `state.json` read back (one entry per rule: a few kB).
+const MAX_STATE_BYTES: u64 = 4 << 20;
+
+/// Loads `state.json` (absent, unreadable or oversized: empty, logged).
 pub(crate) fn load_state(path: &std::path::Path) -> BTreeMap<String, Entry> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+    match crate::durable::read_bounded(path, MAX_STATE_BYTES) {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::warn!(file = %path.display(), error = %e, "notification state unreadable; starting afresh");
             BTreeMap::new()
         }),
+        Ok(None) => {
+            tracing::warn!(file = %path.display(), max_bytes = MAX_STATE_BYTES, "notification state too large to be real; starting afresh");
+            BTreeMap::new()
+        }
         Err(_) => BTreeMap::new(),
     }
 }

@@ -2,6 +2,11 @@
 //! reused request, sends, and retries with backoff until delivered, given up
 //! or the sink is disabled. A job's spool file is removed only when the job
 //! is finished, so a restart resumes where this left off.
+//!
+//! A full queue evicts reminders first (oldest first), then the oldest state
+//! change: a firing or a resolve outranks any reminder about it. At shutdown
+//! no attempt starts after the deadline; what is left is counted as kept in
+//! the spool or not persisted (see [`super::stats::Counters`]).
 
 use super::request::Request;
 use super::retry::{classify_transport_error, Backoff, RetryAction};
@@ -19,8 +24,13 @@ use std::time::Duration;
 /// Messages to a worker.
 #[derive(Debug)]
 pub(crate) enum WorkerMsg {
-    /// Deliver this (already spooled) job.
-    Job(Box<Job>),
+    /// Deliver this job; `on_disk`: its spool file was written.
+    Job {
+        /// The job.
+        job: Box<Job>,
+        /// Whether it is in the spool (survives a restart).
+        on_disk: bool,
+    },
     /// Finish pending work until this time (ms), then exit.
     Shutdown(i64),
 }
@@ -29,6 +39,8 @@ struct Pending {
     job: Job,
     attempts: u32,
     next_ms: i64,
+    /// Its spool file exists.
+    on_disk: bool,
 }
 
 /// The delivery loop of one target.
@@ -55,7 +67,7 @@ impl Worker {
         backoff: Backoff,
         counters: Arc<Counters>,
         clock: Arc<dyn Clock>,
-        initial: Vec<Job>,
+        initial: impl IntoIterator<Item = Job>,
     ) -> Worker {
         let mut w = Worker {
             target,
@@ -69,10 +81,24 @@ impl Worker {
             req: Request::default(),
             disabled: false,
         };
-        for job in initial {
-            w.push(job);
-        }
+        w.resume(initial);
         w
+    }
+
+    /// Queues the jobs found in the spool at start, one at a time, so a
+    /// spool larger than the queue never sits in memory whole.
+    fn resume(&mut self, jobs: impl IntoIterator<Item = Job>) {
+        let mut dropped = 0u64;
+        for job in jobs {
+            dropped += u64::from(self.enqueue(job, true).is_some());
+        }
+        self.publish_pending();
+        let (sink, pending) = (&self.target.name, self.queue.len());
+        if dropped > 0 {
+            tracing::warn!(sink = %sink, pending, dropped, capacity = self.capacity, "resuming spooled notifications: more than the queue holds, dropped reminders first, then the oldest");
+        } else if pending > 0 {
+            tracing::info!(sink = %sink, pending, "resuming spooled notifications");
+        }
     }
 
     /// Runs until shut down (or the router goes away).
@@ -107,41 +133,69 @@ impl Worker {
             while let Ok(msg) = rx.try_recv() {
                 self.handle(msg, &mut deadline);
             }
+            // A shutdown read just now: no new attempt after its deadline.
+            if deadline.is_some_and(|d| self.clock.now_ms() >= d) {
+                break;
+            }
             self.attempt();
         }
-        if !self.queue.is_empty() {
-            tracing::info!(sink = %self.target.name, pending = self.queue.len(), "stopping with notifications still pending (kept in the spool, if there is one)");
-        }
+        self.publish_pending();
     }
 
     fn handle(&mut self, msg: WorkerMsg, deadline: &mut Option<i64>) {
         match msg {
-            WorkerMsg::Job(job) => self.push(*job),
+            WorkerMsg::Job { job, on_disk } => {
+                self.counters.taken_by_worker(on_disk);
+                self.push(*job, on_disk)
+            }
             WorkerMsg::Shutdown(d) => *deadline = Some(d),
         }
     }
 
-    fn push(&mut self, job: Job) {
+    fn push(&mut self, job: Job, on_disk: bool) {
         if self.disabled {
             self.finish_failed(&job, "sink is disabled");
             return;
         }
+        if let Some(old) = self.enqueue(job, on_disk) {
+            let a = &old.job.alert;
+            let what = if a.repeat > 0 {
+                "reminder"
+            } else {
+                "state change"
+            };
+            let dropped = self.counters.dropped.load(Relaxed);
+            tracing::warn!(sink = %self.target.name, seq = old.job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), repeat = a.repeat, at_ms = a.at_ms, capacity = self.capacity, dropped_total = dropped, "queue full: dropped the oldest pending {what}");
+        }
+        self.publish_pending();
+    }
+
+    /// Queues `job`; when that overfills the queue, drops (counted, spool
+    /// file removed) and returns the oldest reminder, or else the oldest job.
+    fn enqueue(&mut self, job: Job, on_disk: bool) -> Option<Pending> {
         self.queue.push_back(Pending {
             job,
             attempts: 0,
             next_ms: i64::MIN,
+            on_disk,
         });
-        if self.queue.len() > self.capacity {
-            if let Some(old) = self.queue.pop_front() {
-                let a = &old.job.alert;
-                tracing::warn!(sink = %self.target.name, seq = old.job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), at_ms = a.at_ms, capacity = self.capacity, "queue full: dropped the oldest pending notification");
-                self.counters.dropped.fetch_add(1, Relaxed);
-                self.unspool(old.job.seq);
-            }
+        if self.queue.len() <= self.capacity {
+            return None;
         }
-        self.counters
-            .pending
-            .store(self.queue.len() as u64, Relaxed);
+        let old = self
+            .queue
+            .remove(victim(self.queue.iter().map(|p| p.job.alert.repeat)))?;
+        self.counters.dropped.fetch_add(1, Relaxed);
+        self.unspool(old.job.seq);
+        Some(old)
+    }
+
+    /// Copies the queue's length, and how much of it is on disk, to the counters.
+    fn publish_pending(&self) {
+        let on_disk = self.queue.iter().filter(|p| p.on_disk).count();
+        let c = &self.counters;
+        c.pending.store(self.queue.len() as u64, Relaxed);
+        c.pending_on_disk.store(on_disk as u64, Relaxed);
     }
 
     fn attempt(&mut self) {
@@ -178,9 +232,7 @@ impl Worker {
             }
             RetryAction::Disable(reason) => self.disable(&reason),
         }
-        self.counters
-            .pending
-            .store(self.queue.len() as u64, Relaxed);
+        self.publish_pending();
     }
 
     fn finish_sent(&mut self) {
@@ -218,6 +270,15 @@ impl Worker {
     }
 }
 
+/// Which of a full queue's jobs to drop, given each one's `repeat` (oldest
+/// first): the oldest reminder, or else the oldest job.
+fn victim(repeats: impl Iterator<Item = u32>) -> usize {
+    repeats
+        .enumerate()
+        .find(|&(_, r)| r > 0)
+        .map_or(0, |(i, _)| i)
+}
+
 /// `action` with `scrub` applied to its reason text.
 fn scrub_action(action: RetryAction, scrub: impl Fn(&str) -> String) -> RetryAction {
     match action {
@@ -228,5 +289,18 @@ fn scrub_action(action: RetryAction, scrub: impl Fn(&str) -> String) -> RetryAct
         },
         RetryAction::GiveUp(r) => RetryAction::GiveUp(scrub(&r)),
         RetryAction::Disable(r) => RetryAction::Disable(scrub(&r)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_reminders_before_state_changes() {
+        assert_eq!(victim([0, 1, 2, 0].into_iter()), 1);
+        assert_eq!(victim([0, 0, 3].into_iter()), 2);
+        assert_eq!(victim([0, 0].into_iter()), 0, "no reminder: the oldest");
+        assert_eq!(victim(std::iter::empty()), 0);
     }
 }

@@ -15,7 +15,7 @@ use crate::common::{fixture, free_port, memcanary_process, test_agent_table};
 
 /// A /proc tree the test can change: the agent's `proc_root` (single-digit
 /// counts keep the file's length).
-fn fake_proc(dir: &Path, oom_kills: u32) {
+pub(crate) fn fake_proc(dir: &Path, oom_kills: u32) {
     let src = fixture("proc/linux-6.18");
     std::fs::create_dir_all(dir.join("pressure")).unwrap();
     std::fs::copy(src.join("meminfo"), dir.join("meminfo")).unwrap();

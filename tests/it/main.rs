@@ -6,6 +6,7 @@
 mod agent_cli;
 mod agent_kernel;
 mod agent_restart;
+mod agent_restart_deliver;
 mod alloc_count;
 mod common;
 mod deploy;
@@ -13,6 +14,7 @@ mod eval;
 mod fault;
 mod lab_summary;
 mod notify;
+mod notify_deliver;
 mod procfs;
 mod recorded;
 mod replay;

@@ -6,5 +6,6 @@ mod alertmanager;
 mod cli;
 mod delivery;
 mod discord;
-mod receiver;
+pub mod faults;
+pub mod receiver;
 mod secrets;

@@ -17,12 +17,15 @@
 //! - [`sources`]: which files of the sample fail, logged and exported;
 //! - [`turn`]: one sample through the detector ([`crate::detect::drive`]);
 //! - [`fanout`]: events to the notifier and the black box, rule gauges;
-//! - [`reload`]: SIGHUP, what may change live and applying it.
+//! - [`reload`]: SIGHUP, what may change live and applying it;
+//! - [`restored`]: alerts a previous run left firing, resolved after the
+//!   warm-up unless they fire again.
 
 mod blind;
 mod fanout;
 mod pace;
 mod reload;
+mod restored;
 mod sources;
 mod stall;
 mod start;
@@ -41,6 +44,7 @@ use crate::source::ProcSource;
 use blind::BlindRule;
 use fanout::FanOut;
 use pace::Pacer;
+use restored::Restored;
 use stall::StallRule;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -65,6 +69,8 @@ pub(super) struct Daemon {
     /// The latest sample's time (each turn's is later).
     last_at_ms: i64,
     max_lateness_s: f64,
+    /// Alerts the previous run left firing, to resolve if they no longer hold.
+    restored: Restored,
 }
 
 fn setup_err(what: &'static str) -> impl FnOnce(std::io::Error) -> AgentError {
@@ -101,6 +107,9 @@ impl Daemon {
                 Wake::Signal => continue,
             };
             self.turn(lateness);
+            if !self.restored.is_empty() {
+                self.resolve_restored();
+            }
             let stalled = self.stall.is_stalled();
             let interval = self
                 .pacer

@@ -4,6 +4,7 @@
 use super::blind::BlindRule;
 use super::fanout::{all_rule_names, FanOut};
 use super::pace::Pacer;
+use super::restored::Restored;
 use super::stall::StallRule;
 use super::wait::{wait_set, Waiter};
 use super::{setup_err, Daemon};
@@ -15,6 +16,7 @@ use crate::agent::ring::Ring;
 use crate::agent::source_metrics::SourceMetrics;
 use crate::agent::trigger::{PsiTrigger, TriggerMode};
 use crate::agent::{instance_name, open_source, protect, AgentError};
+use crate::clock::wall_ms;
 use crate::config::Config;
 use crate::detect::Detector;
 use crate::notify::Dispatcher;
@@ -64,7 +66,8 @@ impl Daemon {
             latest,
             instance,
         };
-        let fanout = threads.spawn(registry, rule_names)?;
+        let (fanout, firing) = threads.spawn(registry, rule_names)?;
+        let restored = Restored::new(&firing, &fanout.rule_names, &det, wall_ms());
         let waiter = Waiter::new(epoll, trigger)?;
         Ok(Box::new(Daemon {
             src,
@@ -81,6 +84,7 @@ impl Daemon {
             max_lateness_s: 0.0,
             cfg,
             config_path,
+            restored,
         }))
     }
 }
@@ -96,24 +100,26 @@ struct Threads<'a> {
 }
 
 impl Threads<'_> {
-    /// Starts /metrics (if configured), the black box and the notifier.
+    /// Starts /metrics (if configured), the black box and the notifier;
+    /// also returns the rules the spool says a previous run left firing.
     fn spawn(
         self,
         registry: Registry,
         rule_names: Vec<&'static str>,
-    ) -> Result<FanOut, AgentError> {
+    ) -> Result<(FanOut, Vec<String>), AgentError> {
         let mut threads = Vec::new();
         threads.extend(self.serve_metrics(registry)?);
         let (blackbox_tx, h) = self.blackbox()?;
         threads.push(h);
-        let (notify_tx, h) = self.notifier()?;
+        let ((notify_tx, h), firing) = self.notifier()?;
         threads.push(h);
-        Ok(FanOut {
+        let fanout = FanOut {
             notify_tx,
             blackbox_tx,
             threads,
             rule_names,
-        })
+        };
+        Ok((fanout, firing))
     }
 
     fn serve_metrics(
@@ -152,15 +158,18 @@ impl Threads<'_> {
         bb.spawn().map_err(setup_err("the blackbox thread"))
     }
 
-    fn notifier(self) -> Result<Spawned<crate::detect::Event>, AgentError> {
+    fn notifier(self) -> Result<(Spawned<crate::detect::Event>, Vec<String>), AgentError> {
+        let dispatcher = build_dispatcher(self.cfg)?;
+        let firing = dispatcher.restored_firing().to_vec();
         let nt = Notifier {
             instance: self.instance,
             metrics: self.metrics.clone(),
             latest: self.latest,
             heartbeat: self.cfg.agent.heartbeat.clone(),
-            dispatcher: build_dispatcher(self.cfg)?,
+            dispatcher,
         };
-        nt.spawn().map_err(setup_err("the notifier thread"))
+        let spawned = nt.spawn().map_err(setup_err("the notifier thread"))?;
+        Ok((spawned, firing))
     }
 }
 
