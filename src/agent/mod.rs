@@ -5,7 +5,8 @@
 //! still talk. Shape (threads, each with a small stack):
 //!
 //! ```text
-//! main loop (alert path) --try_send Event--> notifier thread -> notify::Dispatcher (sinks), heartbeat
+//! main loop (alert path) --try_send Event--> notifier thread -> notify::Dispatcher (sinks)
+//!                                             heartbeat thread (its own: a hung ping waits alone)
 //!   | ProcSource (pread)   --try_send Note---> blackbox thread (snapshot, state file)
 //!   | Detector             <--atomics-------- metrics-http thread (/metrics)
 //!   | poll(PSI trigger, signal pipe, timer)

@@ -10,6 +10,7 @@ mod alloc_count;
 mod common;
 mod deploy;
 mod eval;
+mod harden;
 mod notify;
 mod procfs;
 mod recorded;
