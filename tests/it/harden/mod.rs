@@ -8,6 +8,8 @@
 #![allow(dead_code)] // helpers shared by the files below
 
 mod heartbeat;
+mod memlock;
+mod metrics_http;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
