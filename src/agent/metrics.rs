@@ -19,6 +19,7 @@
 //! | `memcanary_samples_total`, `memcanary_sample_errors_total` | counter | reads, and reads skipped as bad |
 //! | `memcanary_psi_trigger_wakeups_total` | counter | kernel PSI trigger wake-ups |
 //! | `memcanary_metrics_listen_errors_total` | counter | failed binds of this listener (retried) |
+//! | `memcanary_notify_sinks_broken` | gauge | configured sinks skipped at start (secret unreadable, URL unusable) |
 //! | `memcanary_psi_trigger_last_wakeup_timestamp_seconds` | gauge | wall-clock time of the last one (0: none yet) |
 //! | `memcanary_sampling_interval_seconds` | gauge | current interval (fast under pressure) |
 //! | `memcanary_psi_trigger_mode_info{mode}` | gauge | 1 for the active mode |
@@ -75,6 +76,8 @@ pub struct Metrics {
     pub psi_trigger_wakeups: Counter,
     /// Failed binds of the /metrics listener (retried).
     pub metrics_listen_errors: Counter,
+    /// Configured sinks skipped at start (secret unreadable, bad URL).
+    pub notify_sinks_broken: FGauge,
     /// Unix time of the last PSI trigger wake-up, seconds.
     pub psi_trigger_last_wakeup: FGauge,
     /// Current sampling interval.
@@ -214,6 +217,12 @@ impl Metrics {
             "psi_trigger_wakeups",
             "Wake-ups by the kernel PSI trigger",
             m.psi_trigger_wakeups.clone(),
+        );
+        g(
+            &mut reg,
+            "notify_sinks_broken",
+            "Configured notification sinks skipped at start (secret unreadable, URL unusable; see the log)",
+            &m.notify_sinks_broken,
         );
         reg.register(
             "metrics_listen_errors",

@@ -53,6 +53,8 @@ impl Daemon {
         metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
         let future = if p.locked_future { 1.0 } else { 0.0 };
         metrics.memory_locked_future.set(future);
+        let broken = crate::notify::targets::build_checked(&cfg.notify).1.len();
+        metrics.notify_sinks_broken.set(broken as f64);
         let threads = Threads {
             cfg: &cfg,
             metrics: &metrics,

@@ -102,12 +102,7 @@ fn as_nobody_under_the_default_memlock_limit_the_agent_starts_and_delivers() {
         agent.running(),
         agent.log_text()
     );
-    let metrics = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = super::metrics_text(port);
     assert!(
         metrics.contains("memcanary_memory_locked_future 0"),
         "{metrics}"

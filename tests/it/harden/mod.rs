@@ -5,11 +5,11 @@
 //! that records when each alert arrived.
 
 #![allow(clippy::disallowed_methods)] // tests of a real process wait on the real clock
-#![allow(dead_code)] // helpers shared by the files below
 
 mod heartbeat;
 mod memlock;
 mod metrics_http;
+mod secrets;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -155,11 +155,6 @@ impl Hook {
         Hook { url, got }
     }
 
-    /// Requests so far.
-    pub fn count(&self) -> usize {
-        self.got.lock().unwrap().len()
-    }
-
     /// When the first firing `rule` alert arrived (waiting at most `within`).
     pub fn firing(&self, rule: &str, within: Duration) -> Option<Instant> {
         let until = Instant::now() + within;
@@ -175,4 +170,14 @@ impl Hook {
         }
         None
     }
+}
+
+/// `GET /metrics` of an agent on `port`.
+pub fn metrics_text(port: u16) -> String {
+    ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
 }
