@@ -13,8 +13,14 @@ use std::hint::black_box;
 
 const CHUNK: usize = 8 * 1024;
 
-/// Spawns a named thread with a `reserve`-byte stack whose first `hot`
-/// bytes are faulted in before `f` runs.
+/// The largest stack reservation a thread gets (a larger `reserve` is cut
+/// to this): under `MCL_FUTURE` the whole reservation counts against
+/// `RLIMIT_MEMLOCK`, and [`crate::agent::protect`] budgets each thread at
+/// this much.
+pub const MAX_STACK: usize = 1024 * 1024;
+
+/// Spawns a named thread with a `reserve`-byte stack (at most
+/// [`MAX_STACK`]) whose first `hot` bytes are faulted in before `f` runs.
 pub fn spawn<F, T>(
     name: String,
     reserve: usize,
@@ -25,6 +31,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    let reserve = reserve.min(MAX_STACK);
     std::thread::Builder::new()
         .name(name)
         .stack_size(reserve)

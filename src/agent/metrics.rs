@@ -3,7 +3,7 @@
 //!
 //! Every metric (including one gauge per rule) is created at start; the
 //! alert loop only stores into atomics, which never allocates. Encoding
-//! happens on the small HTTP thread, per scrape.
+//! happens on the small HTTP thread ([`super::http`]), per scrape.
 //!
 //! | metric | type | meaning |
 //! | --- | --- | --- |
@@ -18,10 +18,13 @@
 //! | `memcanary_loop_lateness_max_seconds` | gauge | worst lateness since start |
 //! | `memcanary_samples_total`, `memcanary_sample_errors_total` | counter | reads, and reads skipped as bad |
 //! | `memcanary_psi_trigger_wakeups_total` | counter | kernel PSI trigger wake-ups |
+//! | `memcanary_metrics_listen_errors_total` | counter | failed binds of this listener (retried) |
+//! | `memcanary_notify_sinks_broken` | gauge | configured sinks skipped at start (secret unreadable, URL unusable) |
 //! | `memcanary_psi_trigger_last_wakeup_timestamp_seconds` | gauge | wall-clock time of the last one (0: none yet) |
 //! | `memcanary_sampling_interval_seconds` | gauge | current interval (fast under pressure) |
 //! | `memcanary_psi_trigger_mode_info{mode}` | gauge | 1 for the active mode |
 //! | `memcanary_memory_locked` | gauge | 1 if mlockall took effect |
+//! | `memcanary_memory_locked_future` | gauge | 1 if later mappings are locked too (0: `RLIMIT_MEMLOCK` left no room) |
 //! | `memcanary_process_resident_bytes`, `memcanary_process_locked_bytes` | gauge | the agent's own VmRSS / VmLck |
 //! | `memcanary_build_info{version}` | info | build |
 //! | `memcanary_source_ok{source}`, `memcanary_source_errors_total{source}`, `memcanary_scope_vanished`, `memcanary_last_sample_timestamp_seconds` | | the sample's files: see [`super::source_metrics`] |
@@ -33,12 +36,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
-use std::time::Duration;
 
 type FGauge = Gauge<f64, AtomicU64>;
 type Labels = Vec<(String, String)>;
@@ -76,6 +75,10 @@ pub struct Metrics {
     pub sample_errors: Counter,
     /// PSI trigger wake-ups.
     pub psi_trigger_wakeups: Counter,
+    /// Failed binds of the /metrics listener (retried).
+    pub metrics_listen_errors: Counter,
+    /// Configured sinks skipped at start (secret unreadable, bad URL).
+    pub notify_sinks_broken: FGauge,
     /// Unix time of the last PSI trigger wake-up, seconds.
     pub psi_trigger_last_wakeup: FGauge,
     /// Current sampling interval.
@@ -85,6 +88,8 @@ pub struct Metrics {
     /// The sample's sources (see [`super::source_metrics`]); registered by
     /// [`SourceMetrics::register`] once the source is open.
     pub sources: super::source_metrics::SourceMetrics,
+    /// 1 if later mappings are locked too (`RLIMIT_MEMLOCK` allowing).
+    pub memory_locked_future: FGauge,
     resident_bytes: FGauge,
     locked_bytes: FGauge,
 }
@@ -180,6 +185,12 @@ impl Metrics {
         );
         g(
             &mut reg,
+            "memory_locked_future",
+            "1 if later mappings are locked too (0: RLIMIT_MEMLOCK left no room, current pages only)",
+            &m.memory_locked_future,
+        );
+        g(
+            &mut reg,
             "process_resident_bytes",
             "The agent's own VmRSS",
             &m.resident_bytes,
@@ -211,6 +222,17 @@ impl Metrics {
             "Wake-ups by the kernel PSI trigger",
             m.psi_trigger_wakeups.clone(),
         );
+        g(
+            &mut reg,
+            "notify_sinks_broken",
+            "Configured notification sinks skipped at start (secret unreadable, URL unusable; see the log)",
+            &m.notify_sinks_broken,
+        );
+        reg.register(
+            "metrics_listen_errors",
+            "Failed binds of the /metrics listener (retried every few seconds)",
+            m.metrics_listen_errors.clone(),
+        );
         let states = Family::<Labels, FGauge>::default();
         let alert_state = rules
             .iter()
@@ -234,62 +256,16 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` on `listen` from a thread with a small stack.
-pub fn serve(
-    listen: &str,
-    registry: Registry,
-    metrics: Metrics,
-    proc_root: PathBuf,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let listener = TcpListener::bind(listen)?;
-    tracing::info!(listen = %listener.local_addr()?, "serving /metrics");
-    let registry = Arc::new(registry);
-    crate::thread::spawn("metrics-http".into(), 256 * 1024, 64 * 1024, move || {
-        for conn in listener.incoming().flatten() {
-            if let Err(e) = answer(conn, &registry, &metrics, &proc_root) {
-                tracing::debug!(error = %e, "metrics request failed");
-            }
+impl Metrics {
+    /// The exposition text of `reg`, with the agent's own VmRSS and VmLck
+    /// read now (for the HTTP server, [`super::http`], per scrape).
+    pub fn encode(&self, reg: &Registry, proc_root: &Path) -> Result<String, std::fmt::Error> {
+        if let Some((locked, rss)) = super::protect::self_memory(proc_root) {
+            self.locked_bytes.set(locked as f64);
+            self.resident_bytes.set(rss as f64);
         }
-    })
-}
-
-fn answer(
-    mut conn: TcpStream,
-    reg: &Registry,
-    m: &Metrics,
-    proc_root: &std::path::Path,
-) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(2)))?;
-    conn.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = [0u8; 2048];
-    let mut n = 0;
-    while n < buf.len() {
-        let k = conn.read(&mut buf[n..])?;
-        if k == 0 {
-            break;
-        }
-        n += k;
-        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
+        let mut body = String::with_capacity(8192);
+        encode(&mut body, reg)?;
+        Ok(body)
     }
-    let head = std::str::from_utf8(&buf[..n]).unwrap_or("");
-    let path = head.split_ascii_whitespace().nth(1).unwrap_or("");
-    if !head.starts_with("GET ") || (path != "/metrics" && path != "/") {
-        return conn.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        );
-    }
-    if let Some((locked, rss)) = super::protect::self_memory(proc_root) {
-        m.locked_bytes.set(locked as f64);
-        m.resident_bytes.set(rss as f64);
-    }
-    let mut body = String::with_capacity(8192);
-    encode(&mut body, reg).map_err(std::io::Error::other)?;
-    let header = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(header.as_bytes())?;
-    conn.write_all(body.as_bytes())
 }

@@ -5,9 +5,10 @@
 //! still talk. Shape (threads, each with a small stack):
 //!
 //! ```text
-//! main loop (alert path) --try_send Event--> notifier thread -> notify::Dispatcher (sinks), heartbeat
+//! main loop (alert path) --try_send Event--> notifier thread -> notify::Dispatcher (sinks)
+//!                                             heartbeat thread (its own: a hung ping waits alone)
 //!   | ProcSource (pread)   --try_send Note---> blackbox thread (snapshot, state file)
-//!   | Detector             <--atomics-------- metrics-http thread (/metrics)
+//!   | Detector             <--atomics-------- metrics-http thread (/metrics, poll: http.rs)
 //!   | poll(PSI trigger, signal pipe, timer)
 //! ```
 //!
@@ -19,6 +20,7 @@ pub mod blackbox;
 // The one clock, at its old path until the loop files import `crate::clock`.
 pub mod config;
 mod daemon;
+pub mod http;
 pub mod metrics;
 pub mod notifier;
 pub mod protect;
@@ -41,8 +43,9 @@ pub enum AgentError {
     /// /proc or the cgroup could not be opened.
     #[error("cannot open the memory source")]
     Source(#[from] ProcError),
-    /// The /metrics listener could not bind.
-    #[error("cannot listen on {listen} for /metrics")]
+    /// The /metrics thread could not start (a failed bind is not an
+    /// error: the server logs it and retries).
+    #[error("cannot start the /metrics server for {listen}")]
     Metrics {
         /// The address.
         listen: String,

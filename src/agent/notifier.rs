@@ -1,20 +1,21 @@
 //! The notifier thread: turns detector events into [`Alert`]s for the
 //! [`Dispatcher`] (which owns the sinks, retries and spool), attaches the
-//! top memory consumers, and pings the dead-man
-//! [heartbeat](crate::notify::heartbeat).
+//! top memory consumers, and starts the dead-man
+//! [heartbeat](crate::notify::heartbeat) on its own thread (a hung ping
+//! endpoint must not hold up an alert).
 //!
-//! It runs beside the loop so building an alert (owned strings) and talking
-//! to sinks never happens on the alert path: the loop hands the `Copy` event
-//! over a bounded channel with `try_send`. The dispatcher's HTTP clients and
-//! the heartbeat's are built at start (prepared ahead), not when the host is
-//! already short of memory. Without `[notify]` sinks the dispatcher prints to
-//! stdout.
+//! It runs beside the loop so building an alert (owned strings) never
+//! happens on the alert path: the loop hands the `Copy` event over a bounded
+//! channel with `try_send`, and this thread only hands the alert on to the
+//! dispatcher (never blocking: nothing here does network I/O). The
+//! dispatcher's HTTP clients and the heartbeat's are built at start (prepared
+//! ahead), not when the host is already short of memory. Without `[notify]`
+//! sinks the dispatcher prints to stdout.
 
 use super::blackbox::Latest;
 use super::metrics::Metrics;
 use crate::clock::{mono, wall_ms};
 use crate::detect::Event;
-use crate::notify::dispatcher::HOT_TLS_STACK;
 use crate::notify::heartbeat::{Heartbeat, HeartbeatConfig};
 use crate::notify::{Alert, Consumer, Dispatcher};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
@@ -58,18 +59,20 @@ struct Copied {
 }
 
 impl Notifier {
-    /// Starts the thread; returns the sender the loop uses.
+    /// Starts the thread (and the heartbeat's); returns the sender the loop
+    /// uses.
     pub fn spawn(self) -> std::io::Result<(SyncSender<Event>, std::thread::JoinHandle<()>)> {
         let (tx, rx) = std::sync::mpsc::sync_channel(64);
-        // The heartbeat may do a TLS handshake: room for it, and its depth hot.
-        let h = crate::thread::spawn("notifier".into(), 512 * 1024, HOT_TLS_STACK, move || {
+        // Stops with this thread (the handle is dropped when `run` returns).
+        let heartbeat = self.heartbeat.as_ref().map(Heartbeat::spawn).transpose()?;
+        let h = crate::thread::spawn("notifier".into(), 256 * 1024, 64 * 1024, move || {
+            let _heartbeat = heartbeat;
             self.run(rx)
         })?;
         Ok((tx, h))
     }
 
     fn run(self, rx: Receiver<Event>) {
-        let mut heartbeat = self.heartbeat.as_ref().map(Heartbeat::new);
         let mut copied = Copied::default();
         let mut busy_until = mono() + STATS_IDLE_EVERY;
         loop {
@@ -79,20 +82,13 @@ impl Notifier {
             } else {
                 STATS_IDLE_EVERY
             };
-            let wait = match &heartbeat {
-                Some(hb) => hb.due().saturating_duration_since(now).min(every),
-                None => every,
-            };
-            match rx.recv_timeout(wait) {
+            match rx.recv_timeout(every) {
                 Ok(ev) => {
                     self.deliver(&ev);
                     busy_until = mono() + STATS_BUSY_FOR;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
-            }
-            if let Some(hb) = &mut heartbeat {
-                hb.beat_if_due();
             }
             self.copy_stats(&mut copied);
         }

@@ -86,6 +86,9 @@ fn usage_error(program: &str, e: &dyn std::error::Error) -> ExitCode {
 /// Runs the agent in this process until SIGTERM.
 pub fn run(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(config.as_deref())?;
+    for w in crate::notify::advice::permission_warnings(config.as_deref(), &cfg.notify) {
+        tracing::warn!("{w}");
+    }
     crate::agent::run(cfg, config)?;
     Ok(ExitCode::SUCCESS)
 }

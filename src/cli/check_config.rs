@@ -1,7 +1,14 @@
 //! `memcanary check-config`: the effective config, whether it is valid, and
 //! advice about what is valid but probably not what the user wants.
+//!
+//! Valid means what the agent will need works too: every sink's secret can
+//! be read (environment, file) and its URL is one the client can send to,
+//! and the heartbeat URL. Each broken sink is named, its secret never
+//! printed.
 
 use crate::config::Config;
+use crate::notify::secret::{check_url, Secret};
+use crate::notify::targets;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +32,16 @@ pub fn run(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    for w in crate::notify::advice::permission_warnings(args.config.as_deref(), &cfg.notify) {
+        eprintln!("warning: {w}");
+    }
+    let broken = unusable(&cfg);
+    if !broken.is_empty() {
+        for b in &broken {
+            eprintln!("invalid: {b}");
+        }
+        return Ok(ExitCode::from(2));
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -46,6 +63,26 @@ pub fn run(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "# advice: {line}")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the agent would find broken at start: each sink whose secret
+/// cannot be read or whose URL cannot be sent to (the agent skips those),
+/// and a heartbeat URL the client refuses.
+pub fn unusable(cfg: &Config) -> Vec<String> {
+    let (_, broken) = targets::build_checked(&cfg.notify);
+    let mut out: Vec<String> = broken
+        .iter()
+        .map(|b| {
+            let why = crate::logging::error_chain(&b.error);
+            format!("sink {:?} ({}): {why}", b.name, b.kind.as_str())
+        })
+        .collect();
+    if let Some(hb) = &cfg.agent.heartbeat {
+        if let Err(e) = check_url("agent.heartbeat.url", &Secret::new(hb.url.clone())) {
+            out.push(e.to_string());
+        }
+    }
+    out
 }
 
 /// Things that are valid but probably not what the user wants.

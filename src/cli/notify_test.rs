@@ -5,7 +5,7 @@
 use crate::clock::wall_ms;
 use crate::detect::Dur;
 use crate::host::hostname;
-use crate::notify::advice::{advice, check_permissions};
+use crate::notify::advice::{advice, permission_warnings};
 use crate::notify::{Alert, Dispatcher, NotifyConfig};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -33,8 +33,11 @@ fn load(args: &NotifyTestArgs) -> anyhow::Result<NotifyConfig> {
     let Some(path) = &args.config else {
         return Ok(NotifyConfig::default());
     };
-    check_permissions(path);
-    Ok(super::load_config(Some(path))?.notify)
+    let cfg = super::load_config(Some(path))?.notify;
+    for w in permission_warnings(Some(path), &cfg) {
+        eprintln!("warning: {w}");
+    }
+    Ok(cfg)
 }
 
 /// Runs `memcanary notify-test`: exit 0 when every selected sink got it.
@@ -55,10 +58,16 @@ pub fn run(args: &NotifyTestArgs) -> anyhow::Result<ExitCode> {
     for a in advice(&cfg, &this_host) {
         eprintln!("advice: {a}");
     }
+    // Broken sinks are skipped by the dispatcher: report them here.
+    let broken = crate::notify::targets::build_checked(&cfg).1;
+    for b in &broken {
+        let why = crate::logging::error_chain(&b.error);
+        eprintln!("{:6} {} ({}): {why}", "FAILED", b.name, b.kind.as_str());
+    }
     let dispatcher = Dispatcher::build(&cfg, None).context("starting the notifier")?;
     dispatcher.send(Alert::test(&instance, wall_ms()));
     let stats = dispatcher.shutdown(Duration::from_millis(args.timeout.as_millis() as u64));
-    let mut all_ok = true;
+    let mut all_ok = broken.is_empty();
     for s in &stats.sinks {
         let (word, detail) = match (s.sent, s.failed) {
             (1.., _) => ("ok", "delivered".to_string()),

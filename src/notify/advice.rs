@@ -4,7 +4,8 @@
 //!
 //! The main one: a notification must leave the host that is running out of
 //! memory. A self-hosted ntfy (or any sink) on the watched host itself goes
-//! dark with it, so when every sink points at one host we say so.
+//! dark with it, so when every sink points at one host we say so. And a
+//! secret that every user of the host can read ([`permission_warnings`]).
 
 use super::config::NotifyConfig;
 use super::sink::Kind;
@@ -76,27 +77,50 @@ pub fn advice(cfg: &NotifyConfig, this_host: &str) -> Vec<String> {
     out
 }
 
-/// Warns (and returns the warning) when the config file at `path` holds
-/// inline secrets in its `[notify]` table and is readable by every user.
-/// Files that cannot be read or parsed give `None`: the loader reports those.
-pub fn check_permissions(path: &Path) -> Option<String> {
+/// Every permission warning: the config file at `path` (see
+/// [`check_permissions`]) and each `url_file`, `token_file` or
+/// `password_file` readable by every user. The agent logs them,
+/// `check-config` and `notify-test` print them.
+pub fn permission_warnings(path: Option<&Path>, cfg: &NotifyConfig) -> Vec<String> {
+    let mut out: Vec<String> = path.and_then(check_permissions).into_iter().collect();
+    for s in &cfg.sinks {
+        for f in [&s.url_file, &s.token_file, &s.password_file]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(mode) = world_readable(f) {
+                out.push(format!(
+                    "{} (a secret of sink {:?}) is readable by every user (mode {mode:o}); chmod 600 it",
+                    f.display(),
+                    s.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The permission bits of `path` when every user may read it.
+fn world_readable(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
-    if mode & 0o004 == 0 {
-        return None;
-    }
+    (mode & 0o004 != 0).then_some(mode & 0o777)
+}
+
+/// The warning when the config file at `path` holds inline secrets in its
+/// `[notify]` table and is readable by every user. Files that cannot be
+/// read or parsed give `None`: the loader reports those.
+pub fn check_permissions(path: &Path) -> Option<String> {
+    let mode = world_readable(path)?;
     let text = std::fs::read_to_string(path).ok()?;
     let cfg = super::config::notify_table(&text).ok()?;
     if !cfg.has_inline_secrets() {
         return None;
     }
-    let msg = format!(
-        "{} holds webhook URLs or tokens inline and is readable by every user (mode {:o}); chmod 600 it, or move the secrets to url_file/token_file or the environment",
+    Some(format!(
+        "{} holds webhook URLs or tokens inline and is readable by every user (mode {mode:o}); chmod 600 it, or move the secrets to url_file/token_file or the environment",
         path.display(),
-        mode & 0o777
-    );
-    tracing::warn!("{msg}");
-    Some(msg)
+    ))
 }
 
 #[cfg(test)]
@@ -142,5 +166,18 @@ mod tests {
         assert!(!w.contains("tok-SECRET"));
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(check_permissions(&p), None);
+        let secret = dir.path().join("url");
+        std::fs::write(&secret, "https://discord.com/api/webhooks/1/tok-SECRET\n").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let c = cfg(&format!(
+            "[notify]\n[[notify.sinks]]\nname = \"d\"\nkind = \"discord\"\nurl_file = \"{}\"\n",
+            secret.display()
+        ));
+        let w = permission_warnings(Some(&p), &c);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("sink \"d\"") && !w[0].contains("tok-SECRET"),
+            "{w:?}"
+        );
     }
 }

@@ -5,7 +5,8 @@
 //! Secrets (webhook URLs, tokens, passwords) can be written inline, named by
 //! an environment variable (`url_env`) or read from a file (`url_file`,
 //! `token_file`, `password_file`; trailing newline stripped). They are held as
-//! [`Secret`], so printing a config never shows them.
+//! [`Secret`], so printing a config never shows them. Looking them up is
+//! [`super::secret::resolve`]'s (I/O), at build time and in `check-config`.
 
 use super::error::NotifyError;
 use super::secret::Secret;
@@ -371,6 +372,8 @@ impl SinkConfig {
                 )
             }
         }
+        // The scheme here; whether the client can send to it is checked
+        // when the sink is built (a broken sink is skipped, not fatal).
         for u in self.url.iter().chain(&self.urls) {
             if !(u.expose().starts_with("http://") || u.expose().starts_with("https://")) {
                 return bad(
@@ -457,37 +460,6 @@ impl SinkConfig {
         }
         Ok(())
     }
-}
-
-/// Resolves one secret from its inline, `_env` or `_file` form.
-pub fn resolve_secret(
-    key: &str,
-    inline: Option<&Secret>,
-    env: Option<&str>,
-    file: Option<&PathBuf>,
-) -> Result<Option<Secret>, NotifyError> {
-    if let Some(s) = inline {
-        return Ok(Some(s.clone()));
-    }
-    if let Some(var) = env {
-        return std::env::var(var)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| Some(Secret::new(v.trim())))
-            .ok_or_else(|| NotifyError::MissingEnv {
-                key: format!("{key}_env"),
-                var: var.to_string(),
-            });
-    }
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|source| NotifyError::SecretFile {
-            key: format!("{key}_file"),
-            path: path.clone(),
-            source,
-        })?;
-        return Ok(Some(Secret::new(text.trim())));
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

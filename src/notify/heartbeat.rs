@@ -6,16 +6,24 @@
 //! (timeouts, no redirects, the memcanary user agent). The URL may carry a
 //! token: it is redacted in `Debug` and serialized forms, and scrubbed from
 //! errors; failures are logged by kind.
+//!
+//! It runs on its own thread ([`Heartbeat::spawn`]): a ping to an endpoint
+//! that hangs waits out its timeout (10 s), and nothing on the way from the
+//! detector to the sinks may wait on it.
 
 use super::secret::Secret;
 use super::transport::Transport;
 use crate::clock::mono;
 use crate::detect::Dur;
 use serde::{Deserialize, Serialize};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 /// How long one ping may take (connect included).
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// Stack reservation of the heartbeat thread, and the depth kept resident
+/// (a TLS handshake; see [`crate::thread`]).
+const STACK: (usize, usize) = (512 * 1024, super::dispatcher::HOT_TLS_STACK);
 
 /// `[agent.heartbeat]`: a URL that expects a ping every `every`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +54,14 @@ impl std::fmt::Debug for HeartbeatConfig {
     }
 }
 
+/// The running heartbeat thread: dropping this stops it (at once when it
+/// is waiting; a ping in flight ends by its timeout, and the process does
+/// not wait for it).
+#[derive(Debug)]
+pub struct Running {
+    _stop: Sender<()>,
+}
+
 /// The pinger, with its client made ahead of the first ping.
 #[derive(Debug)]
 pub struct Heartbeat {
@@ -63,6 +79,26 @@ impl Heartbeat {
             every: Duration::from_millis(cfg.every.as_millis().max(1000) as u64),
             transport: Transport::new(PING_TIMEOUT, PING_TIMEOUT),
             next: mono(),
+        }
+    }
+
+    /// Starts pinging on a thread of its own.
+    pub fn spawn(cfg: &HeartbeatConfig) -> std::io::Result<Running> {
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let mut hb = Heartbeat::new(cfg);
+        let (reserve, hot) = STACK;
+        crate::thread::spawn("heartbeat".into(), reserve, hot, move || hb.run(stopped))?;
+        Ok(Running { _stop: stop })
+    }
+
+    /// Pings when due until `stop`'s sender is dropped.
+    fn run(&mut self, stop: Receiver<()>) {
+        loop {
+            let wait = self.next.saturating_duration_since(mono());
+            match stop.recv_timeout(wait) {
+                Err(RecvTimeoutError::Timeout) => self.beat_if_due(),
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
         }
     }
 

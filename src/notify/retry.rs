@@ -4,10 +4,13 @@
 //! for an HTTP-date `Retry-After`): 2xx is done; 429, 408 and 5xx retry,
 //! honouring the server's wait (`Retry-After` in seconds or as an HTTP date,
 //! `X-RateLimit-Reset-After`, Discord's JSON `retry_after`); any other status
-//! gives up with a reason. [`Backoff`] computes exponential delays with full
+//! gives up with a reason. [`classify_transport_error`] does the same for
+//! failures before any answer: retried, unless the request itself is one
+//! the client refuses (a malformed URL). [`Backoff`] computes exponential delays with full
 //! jitter under a cap; its random source is a seeded generator, so tests are
 //! deterministic and never sleep.
 
+use super::transport::TransportError;
 use std::time::Duration;
 
 /// What to do after an attempt.
@@ -52,11 +55,16 @@ pub fn classify(
     }
 }
 
-/// A connection-level failure (refused, reset, timeout, DNS): always retried.
-pub fn classify_transport_error(what: &str) -> RetryAction {
+/// A failure before any answer: a connection-level one (refused, reset,
+/// timeout, DNS) is retried; a request the client refuses to send (a bad
+/// URL) is given up at once, since no retry can fix it.
+pub fn classify_transport_error(e: &TransportError) -> RetryAction {
+    if e.permanent {
+        return RetryAction::GiveUp(e.message.clone());
+    }
     RetryAction::Retry {
         after: None,
-        reason: what.to_string(),
+        reason: e.message.clone(),
     }
 }
 
@@ -219,6 +227,22 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn a_refused_request_is_given_up_and_a_timeout_retried() {
+        let e = |permanent| TransportError {
+            message: "invalid URL".into(),
+            permanent,
+        };
+        assert_eq!(
+            classify_transport_error(&e(true)),
+            RetryAction::GiveUp("invalid URL".into())
+        );
+        assert!(matches!(
+            classify_transport_error(&e(false)),
+            RetryAction::Retry { .. }
+        ));
     }
 
     #[test]

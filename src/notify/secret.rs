@@ -5,9 +5,16 @@
 //! secret. `Debug` and `Display` show a redacted form that still tells an
 //! operator which endpoint is meant: scheme and host, and for Discord the
 //! webhook id (`https://discord.com/api/webhooks/<id>/***`).
+//!
+//! [`resolve`] looks a secret up (inline, environment, file) and
+//! [`check_url`] checks that a URL is one the transport can send to, so a
+//! broken value is found when sinks are built (and by `check-config`), not
+//! retried forever as if the network were down.
 
+use super::error::NotifyError;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
+use std::path::PathBuf;
 
 /// A secret value; only [`Secret::expose`] gives the real text.
 #[derive(Clone, PartialEq, Eq)]
@@ -114,9 +121,96 @@ fn fragments(value: &str) -> Vec<&str> {
     [path, last].into_iter().filter(|f| f.len() >= 6).collect()
 }
 
+/// Resolves one secret from its inline, `_env` or `_file` form (`key` is
+/// the key path without the suffix, e.g. `notify.sinks[0].url`). A variable
+/// or file that is empty (after trimming) is an error naming it.
+pub fn resolve(
+    key: &str,
+    inline: Option<&Secret>,
+    env: Option<&str>,
+    file: Option<&PathBuf>,
+) -> Result<Option<Secret>, NotifyError> {
+    if let Some(s) = inline {
+        return Ok(Some(s.clone()));
+    }
+    if let Some(var) = env {
+        return std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Some(Secret::new(v.trim())))
+            .ok_or_else(|| NotifyError::MissingEnv {
+                key: format!("{key}_env"),
+                var: var.to_string(),
+            });
+    }
+    let Some(path) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|source| NotifyError::SecretFile {
+        key: format!("{key}_file"),
+        path: path.clone(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        return Err(NotifyError::invalid(
+            format!("{key}_file"),
+            format!("{} is empty", path.display()),
+        ));
+    }
+    Ok(Some(Secret::new(text.trim())))
+}
+
+/// Whether `url` is an `http://` or `https://` URL with a host that the
+/// HTTP client accepts; the error shows only its redacted form.
+pub fn check_url(key: &str, url: &Secret) -> Result<(), NotifyError> {
+    let bad = |why: &str| {
+        Err(NotifyError::invalid(
+            key.to_string(),
+            format!("{} is not {why}", url.redacted()),
+        ))
+    };
+    let v = url.expose();
+    if !(v.starts_with("http://") || v.starts_with("https://")) {
+        return bad("an http:// or https:// URL");
+    }
+    match ureq::http::Uri::try_from(v) {
+        Ok(u) if u.host().is_some_and(|h| !h.is_empty()) => Ok(()),
+        _ => bad("a valid URL (host missing, or a space or other character URLs cannot hold)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_the_client_cannot_send_to_are_refused_without_the_secret() {
+        for ok in [
+            "https://discord.com/api/webhooks/1/x",
+            "http://[::1]:8080/t",
+        ] {
+            check_url("k", &Secret::new(ok)).unwrap();
+        }
+        for bad in [
+            "ftp://h/x",
+            "http://",
+            "http://bad host/tok-SECRET",
+            "https://h/a b",
+        ] {
+            let e = check_url("k", &Secret::new(bad)).unwrap_err().to_string();
+            assert!(!e.contains("SECRET") && e.starts_with("k: "), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_empty_secret_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("url");
+        std::fs::write(&f, "\n").unwrap();
+        let e = resolve("notify.sinks[0].url", None, None, Some(&f)).unwrap_err();
+        assert!(
+            e.to_string().contains("url_file") && e.to_string().contains("is empty"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn discord_url_keeps_the_id_only() {

@@ -2,10 +2,15 @@
 //! environment, file) and each URL becomes one delivery target. An
 //! Alertmanager entry with several `urls` (an HA pair) becomes one target per
 //! instance, `NAME.1`, `NAME.2`, ..., each with its own queue and spool.
+//!
+//! A sink whose secret cannot be read (a missing variable, an unreadable or
+//! empty file) or whose URL the client cannot send to is [`Broken`]: it is
+//! logged by name and skipped, and the other sinks work ([`build`]);
+//! `check-config` reports every one ([`build_checked`]).
 
-use super::config::{resolve_secret, NotifyConfig, SinkConfig};
+use super::config::{NotifyConfig, SinkConfig};
 use super::error::NotifyError;
-use super::secret::Secret;
+use super::secret::{check_url, resolve as resolve_secret, Secret};
 use super::sink::{self, Auth, Kind, Sink};
 use crate::detect::Severity;
 
@@ -25,21 +30,52 @@ pub struct Target {
     pub repeat_ms: i64,
 }
 
-/// Every target of `cfg`, in config order; stdout alone when none is set.
+/// A configured sink that cannot be used, and why (the error names the key
+/// and file, never the secret).
+#[derive(Debug)]
+pub struct Broken {
+    /// The sink's name.
+    pub name: String,
+    /// Its kind.
+    pub kind: Kind,
+    /// Why.
+    pub error: NotifyError,
+}
+
+/// Every target of `cfg` that can be built, in config order (stdout alone
+/// when none is configured); each broken sink is logged and skipped.
 pub fn build(cfg: &NotifyConfig) -> Result<Vec<Target>, NotifyError> {
+    let (targets, broken) = build_checked(cfg);
+    for b in &broken {
+        tracing::error!(sink = %b.name, kind = b.kind.as_str(), error = %crate::logging::error_chain(&b.error), "notification sink cannot be used: skipped (the other sinks work; memcanary_notify_sinks_broken counts it)");
+    }
+    Ok(targets)
+}
+
+/// The targets that can be built and the sinks that cannot.
+pub fn build_checked(cfg: &NotifyConfig) -> (Vec<Target>, Vec<Broken>) {
     if cfg.sinks.is_empty() {
-        return Ok(vec![Target {
+        let stdout = Target {
             name: "stdout".into(),
             sink_name: "stdout".into(),
             sink: Sink::Stdout(sink::Stdout::default()),
             repeat_ms: cfg.reminder_interval.as_millis(),
-        }]);
+        };
+        return (vec![stdout], Vec::new());
     }
-    let mut out = Vec::new();
+    let (mut out, mut broken) = (Vec::new(), Vec::new());
     for (i, s) in cfg.sinks.iter().enumerate() {
-        build_one(cfg, s, &format!("notify.sinks[{i}]"), &mut out)?;
+        let mut built = Vec::new();
+        match build_one(cfg, s, &format!("notify.sinks[{i}]"), &mut built) {
+            Ok(()) => out.append(&mut built),
+            Err(error) => broken.push(Broken {
+                name: s.name.clone(),
+                kind: s.kind,
+                error,
+            }),
+        }
     }
-    Ok(out)
+    (out, broken)
 }
 
 fn build_one(
@@ -54,6 +90,9 @@ fn build_one(
         s.url_env.as_deref(),
         s.url_file.as_ref(),
     )?;
+    for u in url.iter().chain(&s.urls) {
+        check_url(&format!("{key}.url"), u)?;
+    }
     let repeat_ms = s.repeat_interval.map_or_else(
         || {
             if s.kind == Kind::Alertmanager {

@@ -26,10 +26,25 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// A connection-level failure, with secrets already scrubbed from the text.
+/// A failure before any answer, with secrets already scrubbed from the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct TransportError(pub String);
+#[error("{message}")]
+pub struct TransportError {
+    /// What happened (no URL in it).
+    pub message: String,
+    /// Whether sending again cannot help (a URL or header the client
+    /// refuses), as opposed to a timeout, reset or refused connection.
+    pub permanent: bool,
+}
+
+impl TransportError {
+    fn of(e: &ureq::Error, secrets: &[&Secret]) -> TransportError {
+        TransportError {
+            message: scrub(&describe(e), secrets),
+            permanent: is_permanent(e),
+        }
+    }
+}
 
 /// Sends requests for one sink.
 #[derive(Debug)]
@@ -56,9 +71,9 @@ impl Transport {
     pub fn send(&self, req: &Request, secrets: &[&Secret]) -> Result<Response, TransportError> {
         match req.method {
             Some(Method::Stdout) => write_stdout(&req.body),
-            Some(Method::Post) | None => self
-                .post(req)
-                .map_err(|e| TransportError(scrub(&describe(&e), secrets))),
+            Some(Method::Post) | None => {
+                self.post(req).map_err(|e| TransportError::of(&e, secrets))
+            }
         }
     }
 
@@ -69,7 +84,7 @@ impl Transport {
             .get(url.expose())
             .call()
             .map(|resp| resp.status().as_u16())
-            .map_err(|e| TransportError(scrub(&describe(&e), &[url])))
+            .map_err(|e| TransportError::of(&e, &[url]))
     }
 
     fn post(&self, req: &Request) -> Result<Response, ureq::Error> {
@@ -103,6 +118,17 @@ impl Transport {
     }
 }
 
+/// Errors no retry can fix: the request itself is one the client refuses.
+fn is_permanent(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::BadUri(_)
+            | ureq::Error::Http(_)
+            | ureq::Error::InvalidProxyUrl
+            | ureq::Error::RequireHttpsOnly(_)
+    )
+}
+
 /// A short description of a ureq error that never includes the URL.
 fn describe(e: &ureq::Error) -> String {
     match e {
@@ -119,7 +145,10 @@ fn write_stdout(body: &[u8]) -> Result<Response, TransportError> {
     let mut out = std::io::stdout().lock();
     out.write_all(body)
         .and_then(|()| out.flush())
-        .map_err(|e| TransportError(format!("writing to stdout: {e}")))?;
+        .map_err(|e| TransportError {
+            message: format!("writing to stdout: {e}"),
+            permanent: false,
+        })?;
     Ok(Response {
         status: 200,
         headers: Vec::new(),

@@ -210,7 +210,7 @@ impl Worker {
                 .target
                 .sink
                 .classify(resp.status, &resp.headers, &resp.body, now),
-            Err(e) => classify_transport_error(&e.0),
+            Err(e) => classify_transport_error(&e),
         };
         // A server may echo the URL or a header in its error text.
         let action = scrub_action(action, |t| self.target.sink.scrub(t));

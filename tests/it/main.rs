@@ -12,6 +12,7 @@ mod common;
 mod deploy;
 mod eval;
 mod fault;
+mod harden;
 mod lab_summary;
 mod notify;
 mod notify_deliver;

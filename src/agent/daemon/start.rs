@@ -57,8 +57,12 @@ impl Daemon {
         // ring and the buffers; stacks are then locked as they are touched
         // (each thread faults in its working depth at start: crate::thread).
         warm_up(&mut src, &det);
-        let p = protect::apply(a, &a.proc_root);
+        let p = protect::apply(a, &a.proc_root, protect::expected_threads(&cfg));
         metrics.memory_locked.set(if p.locked { 1.0 } else { 0.0 });
+        let future = if p.locked_future { 1.0 } else { 0.0 };
+        metrics.memory_locked_future.set(future);
+        let broken = crate::notify::targets::build_checked(&cfg.notify).1.len();
+        metrics.notify_sinks_broken.set(broken as f64);
         let threads = Threads {
             cfg: &cfg,
             metrics: &metrics,
@@ -131,7 +135,7 @@ impl Threads<'_> {
             return Ok(None);
         }
         let m = self.metrics.clone();
-        crate::agent::metrics::serve(&a.metrics_listen, registry, m, a.proc_root.clone())
+        crate::agent::http::serve(&a.metrics_listen, registry, m, a.proc_root.clone())
             .map(Some)
             .map_err(|source| AgentError::Metrics {
                 listen: a.metrics_listen.clone(),

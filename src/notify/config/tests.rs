@@ -129,14 +129,15 @@ fn durations_are_bounded_and_zero_reminders_mean_never() {
 
 #[test]
 fn secrets_come_from_env_and_files() {
+    use crate::notify::secret::resolve;
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("tok");
     std::fs::write(&f, "tk_FROM_FILE\n").unwrap();
-    let s = resolve_secret("k", None, None, Some(&f)).unwrap().unwrap();
+    let s = resolve("k", None, None, Some(&f)).unwrap().unwrap();
     assert_eq!(s.expose(), "tk_FROM_FILE");
-    let e = resolve_secret("k", None, Some("MEMCANARY_TEST_SURELY_UNSET_VAR"), None).unwrap_err();
+    let e = resolve("k", None, Some("MEMCANARY_TEST_SURELY_UNSET_VAR"), None).unwrap_err();
     assert!(e.to_string().contains("k_env"), "{e}");
     let missing = dir.path().join("missing");
-    let e = resolve_secret("k", None, None, Some(&missing)).unwrap_err();
+    let e = resolve("k", None, None, Some(&missing)).unwrap_err();
     assert!(e.to_string().starts_with("k_file"), "{e}");
 }
