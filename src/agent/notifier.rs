@@ -13,12 +13,14 @@
 //! sinks the dispatcher prints to stdout.
 
 use super::blackbox::Latest;
+use super::daemon::MEMCANARY_BLIND;
 use super::metrics::Metrics;
 use crate::clock::{mono, wall_ms};
 use crate::detect::Event;
 use crate::notify::heartbeat::{Heartbeat, HeartbeatConfig};
 use crate::notify::{Alert, Consumer, Dispatcher};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Snapshots older than this are not attached to a notification.
@@ -49,7 +51,13 @@ pub struct Notifier {
     pub heartbeat: Option<HeartbeatConfig>,
     /// The sinks.
     pub dispatcher: Dispatcher,
+    /// Why the agent is blind, written by the loop when `memcanary_blind`
+    /// fires (before it queues the event), read into the alert's `detail`.
+    pub blind_why: BlindWhy,
 }
+
+/// The words behind `memcanary_blind`, shared by the loop and the notifier.
+pub type BlindWhy = std::sync::Arc<Mutex<Option<String>>>;
 
 /// Sent/failed totals already copied to the metrics counters.
 #[derive(Default)]
@@ -103,6 +111,9 @@ impl Notifier {
         };
         if alert.is_firing() {
             alert.consumers = self.top_consumers();
+        }
+        if alert.rule == MEMCANARY_BLIND {
+            alert.detail = self.blind_why.lock().ok().and_then(|w| w.clone());
         }
         self.dispatcher.send(alert);
     }

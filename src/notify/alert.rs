@@ -49,6 +49,10 @@ pub struct Alert {
     /// 0 for the first notification of a state, n for the n-th reminder.
     #[serde(default)]
     pub repeat: u32,
+    /// Why, in words, where the numbers cannot say it (e.g. which file the
+    /// agent cannot read for `memcanary_blind`). Shown in the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The alert states that are notified.
@@ -91,6 +95,7 @@ impl Alert {
             url: None,
             is_test: false,
             repeat: 0,
+            detail: None,
         }
     }
 
@@ -127,6 +132,7 @@ impl Alert {
             url: None,
             is_test: true,
             repeat: 0,
+            detail: None,
         }
     }
 

@@ -54,6 +54,7 @@ pub fn typical(severity: Severity, state: State) -> Alert {
         url: Some("http://grafana.lan/d/mem?var-host=node-b".into()),
         is_test: false,
         repeat: 0,
+        detail: None,
     }
 }
 

@@ -19,6 +19,7 @@ pub fn rule_phrase(rule: &str) -> String {
         "thrashing" => "thrashing: the kernel is stuck reclaiming memory",
         "went_dark" => "host went silent under memory pressure",
         "oom_kill" => "the kernel OOM killer fired",
+        "memcanary_blind" => "memcanary cannot see memory",
         other => return other.replace('_', " "),
     };
     s.to_string()
@@ -27,6 +28,9 @@ pub fn rule_phrase(rule: &str) -> String {
 /// `MemcanaryHeadroomForecast` for `headroom_forecast`.
 pub fn alertname(rule: &str) -> String {
     let mut out = String::from("Memcanary");
+    // The agent's own rules are named memcanary_*: MemcanaryBlind, not
+    // MemcanaryMemcanaryBlind.
+    let rule = rule.strip_prefix("memcanary_").unwrap_or(rule);
     for part in rule.split(['_', '-', ' ']).filter(|p| !p.is_empty()) {
         let mut chars = part.chars();
         if let Some(c) = chars.next() {
@@ -61,6 +65,13 @@ pub fn title(alert: &Alert) -> String {
 /// One line: what, where, how much headroom, how long.
 pub fn summary(alert: &Alert) -> String {
     let mut s = format!("{}: {}", alert.instance, rule_phrase(&alert.rule));
+    if let Some(why) = alert
+        .detail
+        .as_deref()
+        .filter(|_| alert.state == State::Firing)
+    {
+        let _ = write!(s, ": {why}");
+    }
     if alert.state == State::Resolved {
         s.push_str(" (resolved)");
     }

@@ -6,6 +6,7 @@ use super::blind::MEMCANARY_BLIND;
 use super::stall::LOOP_STALLED;
 use crate::agent::blackbox::Note;
 use crate::agent::metrics::{state_value, Metrics};
+use crate::agent::notifier::BlindWhy;
 use crate::detect::{AlertState, Detector, Event, RuleSet, WENT_DARK};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::thread::JoinHandle;
@@ -18,6 +19,8 @@ pub(super) struct FanOut {
     pub(super) threads: Vec<JoinHandle<()>>,
     /// The rule names, in the order of `Metrics::alert_state`.
     pub(super) rule_names: Vec<&'static str>,
+    /// Why the agent is blind, for the notifier's `memcanary_blind` alert.
+    pub(super) blind_why: BlindWhy,
 }
 
 /// Every rule name the gauges cover: the detector's, `went_dark`, ours.

@@ -11,7 +11,7 @@ use super::{setup_err, Daemon};
 use crate::agent::blackbox::{Blackbox, Latest};
 use crate::agent::config::AgentConfig;
 use crate::agent::metrics::Metrics;
-use crate::agent::notifier::Notifier;
+use crate::agent::notifier::{BlindWhy, Notifier};
 use crate::agent::ring::Ring;
 use crate::agent::source_metrics::SourceMetrics;
 use crate::agent::trigger::{PsiTrigger, TriggerMode};
@@ -115,13 +115,15 @@ impl Threads<'_> {
         threads.extend(self.serve_metrics(registry)?);
         let (blackbox_tx, h) = self.blackbox()?;
         threads.push(h);
-        let ((notify_tx, h), firing) = self.notifier()?;
+        let blind_why = BlindWhy::default();
+        let ((notify_tx, h), firing) = self.notifier(blind_why.clone())?;
         threads.push(h);
         let fanout = FanOut {
             notify_tx,
             blackbox_tx,
             threads,
             rule_names,
+            blind_why,
         };
         Ok((fanout, firing))
     }
@@ -162,7 +164,10 @@ impl Threads<'_> {
         bb.spawn().map_err(setup_err("the blackbox thread"))
     }
 
-    fn notifier(self) -> Result<(Spawned<crate::detect::Event>, Vec<String>), AgentError> {
+    fn notifier(
+        self,
+        blind_why: BlindWhy,
+    ) -> Result<(Spawned<crate::detect::Event>, Vec<String>), AgentError> {
         let dispatcher = build_dispatcher(self.cfg)?;
         let firing = dispatcher.restored_firing().to_vec();
         let nt = Notifier {
@@ -171,6 +176,7 @@ impl Threads<'_> {
             latest: self.latest,
             heartbeat: self.cfg.agent.heartbeat.clone(),
             dispatcher,
+            blind_why,
         };
         let spawned = nt.spawn().map_err(setup_err("the notifier thread"))?;
         Ok((spawned, firing))

@@ -127,11 +127,15 @@ impl Daemon {
     #[cold]
     #[inline(never)]
     fn blind_began(&mut self, at: i64, blind_for_ms: i64) {
+        let why = self.why_blind();
         tracing::warn!(
-            why = %self.why_blind(),
+            why = %why,
             blind_for_s = blind_for_ms / 1000,
             "memcanary cannot see memory: no usable sample; alerting through the sinks"
         );
+        if let Ok(mut slot) = self.fanout.blind_why.lock() {
+            *slot = Some(why);
+        }
         self.push_blind(at, blind_for_ms, AlertState::Firing);
     }
 

@@ -64,6 +64,9 @@ pub struct AlertDoc<'a> {
     /// Link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<&'a str>,
+    /// Why, in words (`memcanary_blind`: what the agent cannot read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
 }
 
 /// Builds the document for `alert` sent at `now_ms`.
@@ -86,6 +89,7 @@ pub fn document(alert: &Alert, now_ms: i64) -> Document<'_> {
             values: &alert.values,
             consumers: &alert.consumers,
             url: alert.url.as_deref(),
+            detail: alert.detail.as_deref(),
         },
     }
 }

@@ -29,8 +29,24 @@ fn an_agent_that_cannot_read_meminfo_alerts_through_the_sinks_and_resolves() {
     );
     let firing = &hook.about("memcanary_blind", "firing")[0];
     assert_eq!(firing["alert"]["severity"], "warning", "{firing}");
+    assert_eq!(firing["alert"]["alertname"], "MemcanaryBlind", "{firing}");
     let silent = firing["alert"]["values"]["silent_seconds"].as_f64();
     assert!(silent.is_some_and(|s| s >= 1.0), "{firing}");
+    // The notification itself says why: the file and what is wrong with it.
+    let summary = firing["alert"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("memcanary cannot see memory")
+            && summary.contains("meminfo")
+            && summary.contains("MemTotal"),
+        "{firing}"
+    );
+    assert_eq!(
+        firing["alert"]["detail"]
+            .as_str()
+            .map(|d| summary.contains(d)),
+        Some(true),
+        "{firing}"
+    );
 
     proc.restore("meminfo");
     agent.wait_for(20, "the resolve", |_| {
