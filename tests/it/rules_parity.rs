@@ -467,7 +467,7 @@ fn rules_fire_with_the_detector() {
 /// Where the rules and the detector differ by more than one evaluation, all
 /// at the 30 s scrape interval, with why (docs/rules.md). Everything else
 /// must agree within one evaluation interval.
-const KNOWN_DETECTOR: [(&str, &str, &str); 3] = [
+const KNOWN_DETECTOR: [(&str, &str, &str); 2] = [
     (
         "incident-15s-30s",
         "MemcanaryExhaustionImminent",
@@ -477,12 +477,6 @@ const KNOWN_DETECTOR: [(&str, &str, &str); 3] = [
         "node-30s",
         "MemcanaryExhaustionImminent",
         "the rule is 30 s (one scrape) earlier, as on the lab incident",
-    ),
-    (
-        "benign-high-15s-30s",
-        "MemcanaryHeadroomForecast",
-        "a false warning on the benign ramp: the rule's `for: 2m` completes one evaluation \
-         before the plateau breaks the recent-drain gate, the detector's does not",
     ),
 ];
 
