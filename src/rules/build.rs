@@ -488,18 +488,24 @@ impl Builder<'_> {
         self.stale_ms() + 2 * self.step()
     }
 
+    /// "HOST stopped reporting (...) while " and `rest`.
+    fn silence_text(&self, rest: &str) -> Template {
+        vec![
+            Piece::Instance,
+            text(format!(
+                " stopped reporting (no memory sample for {}, or its scrape fails) while {rest}",
+                crate::detect::Dur::from_millis(self.stale_ms())
+            )),
+        ]
+    }
+
     fn went_dark(&self) -> AlertSpec {
         let expr = and(self.silent(), self.pressure());
         AlertSpec {
             summary: vec![Piece::Instance, text(" went dark under memory pressure")],
-            description: vec![
-                Piece::Instance,
-                text(format!(
-                    " stopped reporting (no memory sample for {}, or its scrape fails) while it \
-                     was under memory pressure. Treat it as down until it reports again.",
-                    crate::detect::Dur::from_millis(self.stale_ms())
-                )),
-            ],
+            description: self.silence_text(
+                "it was under memory pressure. Treat it as down until it reports again.",
+            ),
             ..self.spec("MemcanaryWentDark", "went_dark", Severity::Critical, expr)
         }
     }
@@ -512,14 +518,9 @@ impl Builder<'_> {
         let expr = bin(Op::Unless, and(self.silent(), pending), self.pressure());
         AlertSpec {
             summary: vec![Piece::Instance, text(" went silent")],
-            description: vec![
-                Piece::Instance,
-                text(format!(
-                    " stopped reporting (no memory sample for {}, or its scrape fails) while an \
-                     alert was pending; headroom and memory pressure were fine at its last sample.",
-                    crate::detect::Dur::from_millis(self.stale_ms())
-                )),
-            ],
+            description: self.silence_text(
+                "an alert was pending; headroom and memory pressure were fine at its last sample.",
+            ),
             ..self.spec(HOST_SILENT_ALERT, "host_silent", Severity::Warning, expr)
         }
     }
