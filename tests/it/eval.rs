@@ -163,3 +163,54 @@ fn eval_into_a_closed_pipe_exits_0_quietly() {
     let (code, err) = crate::common::with_stdout_closed(&["eval".as_ref(), m.as_ref()]);
     assert_eq!((code, err.as_str()), (Some(0), ""));
 }
+
+#[test]
+fn eval_set_scores_only_that_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = memcanary()
+        .arg("eval")
+        .arg(manifest(dir.path()))
+        .args(["--set", "evaluation", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let traces = v[0]["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 2, "the two incidents of the evaluation set");
+    assert!(traces.iter().all(|t| t["set"] == "evaluation"));
+    assert_eq!(v[0]["totals"].as_array().unwrap().len(), 1);
+    let bad = memcanary()
+        .arg("eval")
+        .arg(manifest(dir.path()))
+        .args(["--set", "holdout"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("expected tuning or evaluation"), "{err}");
+}
+
+/// Issue 16's acceptance on the shipped corpus's evaluation set, with the
+/// defaults (chosen on the tuning set): no alert on a benign run, no
+/// critical on a borderline one, a median lead at least the envelope limit.
+#[test]
+fn the_defaults_hold_on_the_evaluation_set() {
+    let out = memcanary()
+        .arg("eval")
+        .arg(crate::common::fixture("corpus/manifest.toml"))
+        .args(["--set", "evaluation", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &v[0]["totals"][0];
+    let m = &t["memcanary"];
+    assert_eq!(m["benign_alarms"], 0, "{m}");
+    assert_eq!(m["borderline_criticals"], 0, "{m}");
+    let median = m["median_lead_fraction"].as_f64().unwrap();
+    let limit = t["envelope"]["median_lead_fraction"].as_f64().unwrap();
+    assert!(
+        median >= limit,
+        "median {median} below the envelope {limit}"
+    );
+}
