@@ -153,11 +153,17 @@ impl Cond {
                 clear,
             } => imminent(f, firing, below, eta_s, psi_above, clear),
             Cond::Thrashing {
-                full_above, clear, ..
+                full_above,
+                clear,
+                max_headroom,
+                ..
             } => {
                 let t = if firing { clear } else { full_above };
+                // Host-wide only: above `max_headroom` a cgroup is at its own limit.
                 f.psi_full.is_some_and(|r| r > t)
-                    && (firing || self.host_wide(f) && self.corroboration(f) >= self.min_corr())
+                    && (firing
+                        || f.headroom_ratio <= max_headroom
+                            && self.corroboration(f) >= self.min_corr())
             }
             Cond::OomKill => f.oom_kills_recent > 0.0,
             Cond::MemAvailableBelow { ratio } => f.mem_available_ratio < ratio,
@@ -175,15 +181,6 @@ impl Cond {
             Cond::PredictLinear { horizon_s } => f
                 .slope_lsq
                 .is_some_and(|s| f.headroom + s * horizon_s < 0.0),
-        }
-    }
-
-    /// Thrashing: whether the host itself is short (headroom at most
-    /// `max_headroom`), not one cgroup at its own limit.
-    fn host_wide(&self, f: &Features) -> bool {
-        match *self {
-            Cond::Thrashing { max_headroom, .. } => f.headroom_ratio <= max_headroom,
-            _ => true,
         }
     }
 
