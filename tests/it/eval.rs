@@ -38,12 +38,13 @@ fn manifest(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// `memcanary eval MANIFEST --json`, which must succeed.
-fn eval_json(manifest: &Path) -> serde_json::Value {
+/// `memcanary eval MANIFEST --json ARGS`, which must succeed.
+fn eval_json(manifest: &Path, args: &[&str]) -> serde_json::Value {
     let out = memcanary()
         .arg("eval")
         .arg(manifest)
         .arg("--json")
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -57,7 +58,7 @@ fn eval_json(manifest: &Path) -> serde_json::Value {
 #[test]
 fn eval_scores_every_recording_and_each_set() {
     let dir = tempfile::tempdir().unwrap();
-    let v = eval_json(&manifest(dir.path()));
+    let v = eval_json(&manifest(dir.path()), &[]);
     let row = &v[0];
     assert_eq!(row["traces"].as_array().unwrap().len(), 4);
     let sets: Vec<_> = row["totals"]
@@ -143,7 +144,7 @@ fn eval_names_the_bad_entry_key_or_sweep() {
 
 #[test]
 fn the_shipped_corpus_manifest_loads_and_scores() {
-    let v = eval_json(&crate::common::fixture("corpus/manifest.toml"));
+    let v = eval_json(&crate::common::fixture("corpus/manifest.toml"), &[]);
     let traces = v[0]["traces"].as_array().unwrap();
     assert!(traces.len() >= 24, "{} recordings", traces.len());
     for set in ["tuning", "evaluation"] {
@@ -167,14 +168,7 @@ fn eval_into_a_closed_pipe_exits_0_quietly() {
 #[test]
 fn eval_set_scores_only_that_set() {
     let dir = tempfile::tempdir().unwrap();
-    let out = memcanary()
-        .arg("eval")
-        .arg(manifest(dir.path()))
-        .args(["--set", "evaluation", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = eval_json(&manifest(dir.path()), &["--set", "evaluation"]);
     let traces = v[0]["traces"].as_array().unwrap();
     assert_eq!(traces.len(), 2, "the two incidents of the evaluation set");
     assert!(traces.iter().all(|t| t["set"] == "evaluation"));
@@ -195,14 +189,10 @@ fn eval_set_scores_only_that_set() {
 /// critical on a borderline one, a median lead at least the envelope limit.
 #[test]
 fn the_defaults_hold_on_the_evaluation_set() {
-    let out = memcanary()
-        .arg("eval")
-        .arg(crate::common::fixture("corpus/manifest.toml"))
-        .args(["--set", "evaluation", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = eval_json(
+        &crate::common::fixture("corpus/manifest.toml"),
+        &["--set", "evaluation"],
+    );
     let t = &v[0]["totals"][0];
     let m = &t["memcanary"];
     assert_eq!(m["benign_alarms"], 0, "{m}");
