@@ -1,7 +1,7 @@
 //! `memcanary eval`: arguments and the command's body.
 
 use crate::eval::sweep::{settings, Sweep};
-use crate::eval::{all_totals, report, Corpus, Manifest, Totals, TraceScore};
+use crate::eval::{all_totals, report, Corpus, Manifest, Set, Totals, TraceScore};
 use serde::Serialize;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -20,9 +20,21 @@ pub struct EvalArgs {
     /// `headroom_forecast.horizon=10m,20m`; repeat for every combination.
     #[arg(long, value_name = "KEY=V1,V2,...")]
     pub sweep: Vec<Sweep>,
+    /// Score only this set's recordings (`tuning` or `evaluation`): choose
+    /// settings with `--set tuning`, then report `--set evaluation`.
+    #[arg(long, value_parser = parse_set)]
+    pub set: Option<Set>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_set(s: &str) -> Result<Set, String> {
+    match s {
+        "tuning" => Ok(Set::Tuning),
+        "evaluation" => Ok(Set::Evaluation),
+        _ => Err(format!("{s:?}: expected tuning or evaluation")),
+    }
 }
 
 #[derive(Serialize)]
@@ -36,11 +48,16 @@ struct JsonSetting<'a> {
 /// Runs `memcanary eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let base = super::load_config(args.config.as_deref())?.detector;
-    let manifest = Manifest::load(&args.manifest)?;
+    let mut manifest = Manifest::load(&args.manifest)?;
+    if let Some(set) = args.set {
+        manifest.entries.retain(|e| e.set == set);
+    }
     anyhow::ensure!(
         !manifest.entries.is_empty(),
-        "{}: no [[trace]] entry",
-        args.manifest.display()
+        "{}: no [[trace]] entry{}",
+        args.manifest.display(),
+        args.set
+            .map_or(String::new(), |s| format!(" in the {} set", s.as_str()))
     );
     let corpus = Corpus::load(&manifest)?;
     let mut rows = Vec::new();

@@ -40,7 +40,8 @@ pub struct DetectorConfig {
     pub thrashing: ThrashingRule,
     /// Critical: the kernel's OOM killer fired.
     pub oom_kill: OomKillRule,
-    /// Critical: the host stopped reporting while under pressure.
+    /// The host stopped reporting: critical under pressure, else a warning
+    /// or nothing.
     pub went_dark: WentDarkRule,
 }
 
@@ -145,7 +146,9 @@ pub struct ImminentRule {
     pub eta: Dur,
     /// Clears once headroom is back above this fraction.
     pub clear_headroom_ratio: f64,
-    /// How long the condition must hold.
+    /// How long the condition must hold: a dip that recovers within seconds
+    /// with nothing stalled (a transient touching swap) is not a page, an
+    /// exhaustion stays.
     #[serde(rename = "for")]
     pub for_: Dur,
 }
@@ -168,6 +171,11 @@ pub struct ThrashingRule {
     pub swap_in_pages_per_s: f64,
     /// Clears once PSI "full" is below this fraction.
     pub clear_ratio: f64,
+    /// Only while the host's headroom is at most this fraction of capacity:
+    /// PSI "full" counts every cgroup's stalls, and one cgroup thrashing at
+    /// its own memory limit while the host has room to spare is not a
+    /// host-wide page.
+    pub max_headroom_ratio: f64,
     /// How long the condition must hold.
     #[serde(rename = "for")]
     pub for_: Dur,
@@ -190,15 +198,24 @@ impl Default for OomKillRule {
 }
 
 /// `went_dark`: silence while under pressure is the worst case, not recovery.
+///
+/// Its severity follows the host's last sample: `went_dark` (critical) when
+/// any memcanary rule was firing, PSI "some" was above
+/// `psi_rising.above_ratio` or headroom below `below_headroom_ratio`;
+/// otherwise `host_silent` (warning) when a rule was pending (see `silent`);
+/// otherwise nothing (a calm host powered off).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WentDarkRule {
-    /// Turn the rule off.
+    /// Turn silence detection off (both `went_dark` and `host_silent`).
     pub enabled: bool,
-    /// Counts as "under pressure" when silence starts: any memcanary rule
-    /// firing, the forecast pending, PSI "some" above
-    /// `psi_rising.above_ratio`, or headroom below this fraction of capacity.
+    /// Counts as "under pressure" (critical) when silence starts: any
+    /// memcanary rule firing, PSI "some" above `psi_rising.above_ratio`, or
+    /// headroom below this fraction of capacity.
     pub below_headroom_ratio: f64,
+    /// Raise `host_silent` (warning) for a silence that follows only a
+    /// pending rule; `false`: such a silence says nothing.
+    pub silent: bool,
 }
 
 impl Default for DetectorConfig {
@@ -265,9 +282,9 @@ impl Default for ForecastRule {
             horizon: Dur::from_secs(30 * 60),
             clear_horizon: Dur::from_secs(45 * 60),
             min_drain_ratio_per_min: 0.002,
-            max_headroom_ratio: 1.0,
-            min_recent_fraction: 0.3,
-            for_: Dur::from_secs(120),
+            max_headroom_ratio: 0.45,
+            min_recent_fraction: 0.5,
+            for_: Dur::from_secs(60),
             severity: Severity::Warning,
         }
     }
@@ -280,7 +297,7 @@ impl Default for ImminentRule {
             below_headroom_ratio: 0.05,
             eta: Dur::from_secs(180),
             clear_headroom_ratio: 0.10,
-            for_: Dur::default(),
+            for_: Dur::from_secs(30),
         }
     }
 }
@@ -294,6 +311,7 @@ impl Default for ThrashingRule {
             major_faults_per_s: 50.0,
             swap_in_pages_per_s: 50.0,
             clear_ratio: 0.05,
+            max_headroom_ratio: 0.5,
             for_: Dur::default(),
         }
     }
@@ -304,6 +322,7 @@ impl Default for WentDarkRule {
         WentDarkRule {
             enabled: true,
             below_headroom_ratio: 0.10,
+            silent: true,
         }
     }
 }
@@ -484,6 +503,7 @@ impl DetectorConfig {
         }
         ratio("thrashing.psi_full_above_ratio", t.psi_full_above_ratio)?;
         ratio("thrashing.clear_ratio", t.clear_ratio)?;
+        ratio("thrashing.max_headroom_ratio", t.max_headroom_ratio)?;
         order(
             "thrashing.clear_ratio",
             t.clear_ratio,

@@ -9,9 +9,12 @@
 //!
 //! Inside: [`features`] turns samples into ratios, rates, a robust slope and
 //! an ETA; [`rules`] runs each rule's pending -> firing -> resolved cycle.
-//! Silence is handled here: a host that stops reporting while under pressure
-//! raises `went_dark` (critical) and freezes every other rule, since missing
-//! data is never recovery.
+//! Silence is handled here, and freezes every other rule, since missing data
+//! is never recovery. Its severity follows what the host looked like at its
+//! last sample: `went_dark` (critical) on evidence of pressure (a rule
+//! firing, headroom low, PSI high), `host_silent` (warning) when only a rule
+//! was pending (a forecast that had not yet held for its `for`), nothing for
+//! a calm host.
 
 pub mod config;
 pub mod drive;
@@ -30,8 +33,12 @@ pub use rules::{Cond, RuleSet, RuleSpec, RuleStatus};
 use crate::signal::Sample;
 use features::{FeatureState, Spans};
 
-/// Name of the silence rule.
+/// Name of the silence rule under pressure (critical).
 pub const WENT_DARK: &str = "went_dark";
+
+/// Name of the silence rule without evidence of pressure (warning): a rule
+/// was pending, none firing, headroom and PSI fine.
+pub const HOST_SILENT: &str = "host_silent";
 
 /// Why a sample was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -69,10 +76,10 @@ pub struct Detector {
 enum Dark {
     /// Samples are arriving.
     No,
-    /// Silent, but the host was not under pressure: no alert.
+    /// Silent, but the host was calm: no alert.
     Quiet,
-    /// Silent under pressure: `went_dark` is firing.
-    Firing,
+    /// Silent: `went_dark` (critical) or `host_silent` (warning) is firing.
+    Firing(&'static str, Severity),
 }
 
 impl Detector {
@@ -123,7 +130,7 @@ impl Detector {
 
     /// Whether `went_dark` is firing.
     pub fn is_dark(&self) -> bool {
-        self.dark == Dark::Firing
+        matches!(self.dark, Dark::Firing(WENT_DARK, _))
     }
 
     /// Feeds one sample; state changes are appended to `out`. Allocation-free
@@ -151,11 +158,11 @@ impl Detector {
         let f = self.last.get_or_insert_with(Features::default);
         self.state.update(sample, f);
         let (rules, cfg, f) = (&mut self.rules, &self.cfg, &*f);
-        if std::mem::replace(&mut self.dark, Dark::No) == Dark::Firing {
+        if let Dark::Firing(rule, severity) = std::mem::replace(&mut self.dark, Dark::No) {
             out.push(Event {
                 at_ms: f.at_ms,
-                rule: WENT_DARK,
-                severity: Severity::Critical,
+                rule,
+                severity,
                 state: AlertState::Resolved,
                 evidence: evidence(cfg, f, None),
             });
@@ -183,31 +190,45 @@ impl Detector {
         if now_ms < deadline {
             return;
         }
-        if self.under_pressure(&f) {
-            self.dark = Dark::Firing;
-            let silent = (now_ms - f.at_ms) as f64 / 1000.0;
-            let ev = self.evidence(&f, Some(silent));
-            out.push(self.event(now_ms, WENT_DARK, AlertState::Firing, ev));
-        } else {
-            self.dark = Dark::Quiet;
+        match self.silence_severity(&f) {
+            Some(severity) => {
+                let rule = match severity {
+                    Severity::Critical => WENT_DARK,
+                    Severity::Warning => HOST_SILENT,
+                };
+                self.dark = Dark::Firing(rule, severity);
+                let silent = (now_ms - f.at_ms) as f64 / 1000.0;
+                let ev = self.evidence(&f, Some(silent));
+                out.push(Event {
+                    at_ms: now_ms,
+                    rule,
+                    severity,
+                    state: AlertState::Firing,
+                    evidence: ev,
+                });
+            }
+            None => self.dark = Dark::Quiet,
         }
     }
 
-    /// Whether silence after `f` counts as going dark under pressure.
-    fn under_pressure(&self, f: &Features) -> bool {
+    /// What silence after `f` is: critical on evidence of pressure (a rule
+    /// firing, PSI "some" high, headroom low), a warning when a rule was only
+    /// pending (and `went_dark.silent` is on), else nothing.
+    fn silence_severity(&self, f: &Features) -> Option<Severity> {
         let firing = self
             .rules
             .iter()
             .any(|(_, st)| matches!(st, RuleStatus::Firing { .. }));
-        let forecast = self
-            .rules
-            .iter()
-            .any(|(r, st)| matches!(r.cond, Cond::Forecast { .. }) && st != RuleStatus::Inactive);
-        let sig = self.signals(f);
-        firing
-            || forecast
-            || sig.contains(Signal::PsiSome)
-            || f.headroom_ratio < self.cfg.went_dark.below_headroom_ratio
+        let evidence = firing
+            || self.signals(f).contains(Signal::PsiSome)
+            || f.headroom_ratio < self.cfg.went_dark.below_headroom_ratio;
+        if evidence {
+            Some(Severity::Critical)
+        } else if self.cfg.went_dark.silent && self.rules.any_active() {
+            Some(Severity::Warning)
+        } else {
+            None
+        }
     }
 
     /// Silence threshold: `stale_after_intervals` typical intervals, at
@@ -233,22 +254,6 @@ impl Detector {
             v[..n].sort_unstable();
             self.typical_ms = Some(v[n / 2]);
             self.stale_ms = stale_after(&self.cfg, self.typical_ms);
-        }
-    }
-
-    fn event(
-        &self,
-        at_ms: i64,
-        rule: &'static str,
-        state: AlertState,
-        evidence: Evidence,
-    ) -> Event {
-        Event {
-            at_ms,
-            rule,
-            severity: Severity::Critical,
-            state,
-            evidence,
         }
     }
 
@@ -342,5 +347,7 @@ fn signals(c: &DetectorConfig, f: &Features) -> Signals {
     s
 }
 
+#[cfg(test)]
+mod evidence_tests;
 #[cfg(test)]
 mod tests;

@@ -11,9 +11,9 @@
 //! | `psi_rising` | warning | PSI some over `rate_window` > `above_ratio` | < `clear_ratio` |
 //! | `mem_available_collapse` | warning | MemAvailable/MemTotal < `below_ratio` and fell by >= `drop_ratio` of MemTotal within `trend_window` | ratio > `clear_ratio` |
 //! | `headroom_forecast` | warning | robust slope < -`min_drain_ratio_per_min`, ETA < `horizon`, headroom ratio <= `max_headroom_ratio`, still falling over `recent_window` at >= `min_recent_fraction` of the trend's pace | (ETA >= `clear_horizon` or no drain) and headroom ratio >= `exhaustion_imminent.clear_headroom_ratio` |
-//! | `exhaustion_imminent` | critical | headroom ratio < `below_headroom_ratio` and (ETA < `eta` or PSI some > `psi_rising.above_ratio`) | headroom ratio > `clear_headroom_ratio` |
+//! | `exhaustion_imminent` | critical | headroom ratio < `below_headroom_ratio` and (ETA < `eta` or PSI some > `psi_rising.above_ratio`), for `for` (30 s: a dip that recovers within seconds is no page) | headroom ratio > `clear_headroom_ratio` |
 //! | `oom_kill` | critical | `oom_kill` counter rose within `rate_window` | no kill within `rate_window` |
-//! | `thrashing` | critical | PSI full > `psi_full_above_ratio` with >= `min_corroborating` of: major faults, swap-in, headroom below `exhaustion_imminent.below_headroom_ratio`, an OOM kill | PSI full < `clear_ratio` |
+//! | `thrashing` | critical | PSI full > `psi_full_above_ratio` with >= `min_corroborating` of: major faults, swap-in, headroom below `exhaustion_imminent.below_headroom_ratio`, an OOM kill; host headroom ratio <= `max_headroom_ratio` (above it, a cgroup at its own limit) | PSI full < `clear_ratio` |
 
 use super::config::DetectorConfig;
 use super::event::{AlertState, Event, Evidence, Severity};
@@ -86,6 +86,9 @@ pub enum Cond {
         swapin: f64,
         /// Headroom ratio below which low headroom corroborates.
         headroom_below: f64,
+        /// Only at or below this host headroom ratio (above it, a cgroup
+        /// is thrashing at its own limit, not the host).
+        max_headroom: f64,
     },
     /// The OOM killer fired within the rate window.
     OomKill,
@@ -150,11 +153,17 @@ impl Cond {
                 clear,
             } => imminent(f, firing, below, eta_s, psi_above, clear),
             Cond::Thrashing {
-                full_above, clear, ..
+                full_above,
+                clear,
+                max_headroom,
+                ..
             } => {
                 let t = if firing { clear } else { full_above };
+                // Host-wide only: above `max_headroom` a cgroup is at its own limit.
                 f.psi_full.is_some_and(|r| r > t)
-                    && (firing || self.corroboration(f) >= self.min_corr())
+                    && (firing
+                        || f.headroom_ratio <= max_headroom
+                            && self.corroboration(f) >= self.min_corr())
             }
             Cond::OomKill => f.oom_kills_recent > 0.0,
             Cond::MemAvailableBelow { ratio } => f.mem_available_ratio < ratio,
@@ -451,6 +460,7 @@ fn memcanary_rules(c: &DetectorConfig) -> Vec<RuleSpec> {
             majfault: t.major_faults_per_s,
             swapin: t.swap_in_pages_per_s,
             headroom_below: i.below_headroom_ratio,
+            max_headroom: t.max_headroom_ratio,
         },
     );
     add(

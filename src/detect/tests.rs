@@ -79,8 +79,10 @@ fn a_sustained_drain_warns_with_an_eta_long_before_exhaustion() {
         |_| 0.0,
     );
     let events = run(&s);
+    // Headroom reaches `max_headroom_ratio` (0.45 of 1100 MiB) at t=805;
+    // the warning follows `for` later, still minutes before exhaustion.
     let at = first(&events, "headroom_forecast", AlertState::Firing).expect("forecast fires");
-    assert!(at < 700, "fired at {at}");
+    assert!(at < 900, "fired at {at}");
     let e = events
         .iter()
         .find(|e| e.rule == "headroom_forecast")

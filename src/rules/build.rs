@@ -19,8 +19,12 @@ use std::collections::BTreeMap;
 /// when judging a silent host.
 pub const DARK_LOOKBACK_MS: i64 = 60 * 60 * 1000;
 
-/// The forecast's alert name (`went_dark` reads its pending state).
+/// The forecast's alert name.
 pub const FORECAST: &str = "MemcanaryHeadroomForecast";
+
+/// The silence-without-evidence alert: not evidence itself, so "any alert
+/// firing" leaves it out.
+pub const HOST_SILENT_ALERT: &str = "MemcanaryHostSilent";
 
 /// Inputs besides the detector config.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,8 +86,8 @@ fn secs(ms: i64) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// Every enabled rule, in evaluation order (went_dark last: it reads the
-/// others' `ALERTS` at the same evaluation).
+/// Every enabled rule, in evaluation order (went_dark and host_silent last:
+/// they read the others' `ALERTS` at the same evaluation).
 pub fn alert_specs(c: &DetectorConfig, o: &Options) -> Vec<AlertSpec> {
     let b = Builder { c, o };
     let all = [
@@ -95,6 +99,7 @@ pub fn alert_specs(c: &DetectorConfig, o: &Options) -> Vec<AlertSpec> {
         (c.thrashing.enabled, b.thrashing()),
         (c.oom_kill.enabled, b.oom_kill()),
         (c.went_dark.enabled, b.went_dark()),
+        (c.went_dark.enabled && c.went_dark.silent, b.host_silent()),
     ];
     all.into_iter()
         .filter_map(|(enabled, spec)| enabled.then_some(spec))
@@ -291,7 +296,12 @@ impl Builder<'_> {
                     bin(Op::Lt, self.eta(), n(secs(r.horizon.as_millis()))),
                     bin(Op::Lt, self.slope(), floor),
                 ),
-                bin(Op::Le, headroom_ratio(), n(r.max_headroom_ratio)),
+                // The detector's headroom ratio is spike-filtered too.
+                bin(
+                    Op::Le,
+                    bin(Op::Div, self.filtered(), capacity()),
+                    n(r.max_headroom_ratio),
+                ),
             ),
             still,
         );
@@ -378,11 +388,16 @@ impl Builder<'_> {
             .into_iter()
             .reduce(|a, b| bin(Op::Add, a, b))
             .unwrap_or_else(zero);
-        let expr = if r.min_corroborating == 0 {
+        let corroborated = if r.min_corroborating == 0 {
             full
         } else {
             and(full, bin(Op::Ge, count, n(f64::from(r.min_corroborating))))
         };
+        // Host-wide only: PSI full counts every cgroup's stalls.
+        let expr = and(
+            corroborated,
+            bin(Op::Le, headroom_ratio(), n(r.max_headroom_ratio)),
+        );
         AlertSpec {
             summary: vec![Piece::Instance, text(" is thrashing")],
             description: vec![
@@ -390,8 +405,10 @@ impl Builder<'_> {
                 Piece::Value(Fmt::Percent),
                 text(format!(
                     " of the time over the last {} (PSI full), with at least {} of: major faults, \
-                     swap-in, headroom nearly gone, an OOM kill.",
-                    self.c.rate_window, r.min_corroborating
+                     swap-in, headroom nearly gone, an OOM kill; host headroom at most {}%.",
+                    self.c.rate_window,
+                    r.min_corroborating,
+                    pct(r.max_headroom_ratio)
                 )),
             ],
             ..self.held(
@@ -425,10 +442,10 @@ impl Builder<'_> {
         }
     }
 
-    fn went_dark(&self) -> AlertSpec {
+    /// No memory sample for the stale window, or every scrape failed in it.
+    fn silent(&self) -> Expr {
         let stale = self.stale_ms();
-        let step = self.step();
-        let silent = or(
+        or(
             bin(
                 Op::Unless,
                 raw(Func::PresentOverTime, ne::MEM_AVAILABLE, DARK_LOOKBACK_MS),
@@ -437,7 +454,13 @@ impl Builder<'_> {
             // Every scrape failed for the whole stale window (a single
             // failed scrape under load is not silence, as in the detector).
             bin(Op::Eq, raw(Func::MaxOverTime, ne::UP, stale), n(0.0)),
-        );
+        )
+    }
+
+    /// The detector's evidence of pressure at the last sample: headroom
+    /// low, PSI high, or any alert (but host_silent) firing.
+    fn pressure(&self) -> Expr {
+        let step = self.step();
         let low = bin(
             Op::Lt,
             sub(Func::LastOverTime, headroom_ratio(), DARK_LOOKBACK_MS, step),
@@ -453,27 +476,52 @@ impl Builder<'_> {
             ),
             n(self.c.psi_rising.above_ratio),
         );
-        let memory = stale + 2 * step;
         let firing = Expr::Call(
             Func::LastOverTime,
-            Range::Alerts(AlertSel::AnyFiring, memory),
+            Range::Alerts(AlertSel::AnyFiring, self.alert_memory()),
         );
-        let forecast = Expr::Call(
-            Func::LastOverTime,
-            Range::Alerts(AlertSel::Active(FORECAST), memory),
-        );
-        let expr = and(silent, or(or(or(low, stalling), firing), forecast));
+        or(or(low, stalling), firing)
+    }
+
+    /// How far back the silence rules look for other alerts' states.
+    fn alert_memory(&self) -> i64 {
+        self.stale_ms() + 2 * self.step()
+    }
+
+    /// "HOST stopped reporting (...) while " and `rest`.
+    fn silence_text(&self, rest: &str) -> Template {
+        vec![
+            Piece::Instance,
+            text(format!(
+                " stopped reporting (no memory sample for {}, or its scrape fails) while {rest}",
+                crate::detect::Dur::from_millis(self.stale_ms())
+            )),
+        ]
+    }
+
+    fn went_dark(&self) -> AlertSpec {
+        let expr = and(self.silent(), self.pressure());
         AlertSpec {
             summary: vec![Piece::Instance, text(" went dark under memory pressure")],
-            description: vec![
-                Piece::Instance,
-                text(format!(
-                    " stopped reporting (no memory sample for {}, or its scrape fails) while it \
-                     was under memory pressure. Treat it as down until it reports again.",
-                    crate::detect::Dur::from_millis(stale)
-                )),
-            ],
+            description: self.silence_text(
+                "it was under memory pressure. Treat it as down until it reports again.",
+            ),
             ..self.spec("MemcanaryWentDark", "went_dark", Severity::Critical, expr)
+        }
+    }
+
+    fn host_silent(&self) -> AlertSpec {
+        let pending = Expr::Call(
+            Func::LastOverTime,
+            Range::Alerts(AlertSel::AnyActive, self.alert_memory()),
+        );
+        let expr = bin(Op::Unless, and(self.silent(), pending), self.pressure());
+        AlertSpec {
+            summary: vec![Piece::Instance, text(" went silent")],
+            description: self.silence_text(
+                "an alert was pending; headroom and memory pressure were fine at its last sample.",
+            ),
+            ..self.spec(HOST_SILENT_ALERT, "host_silent", Severity::Warning, expr)
         }
     }
 }

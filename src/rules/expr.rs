@@ -8,6 +8,7 @@
 //! of a host carries the same `instance`/`job` labels, so vector matching
 //! reduces to "this host has a value or not".
 
+use super::build::HOST_SILENT_ALERT;
 use super::funcs::{self, Func};
 use super::series::{HostSeries, Point};
 
@@ -76,8 +77,10 @@ pub enum Range {
 /// Which `ALERTS` series a range reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertSel {
-    /// Any memcanary alert, firing.
+    /// Any memcanary alert but `MemcanaryHostSilent` (no evidence), firing.
     AnyFiring,
+    /// Any memcanary alert, pending or firing.
+    AnyActive,
     /// One alert, pending or firing.
     Active(&'static str),
 }
@@ -85,8 +88,10 @@ pub enum AlertSel {
 /// The `ALERTS` samples of one host, as times (ms, sorted).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlertLog {
-    /// Times with any memcanary alert firing.
+    /// Times with any memcanary alert but `MemcanaryHostSilent` firing.
     pub firing: Vec<i64>,
+    /// Times with any memcanary alert pending or firing.
+    pub any_active: Vec<i64>,
     /// Times each alert was pending or firing.
     pub active: std::collections::BTreeMap<&'static str, Vec<i64>>,
 }
@@ -95,6 +100,7 @@ impl AlertLog {
     fn times(&self, sel: AlertSel) -> &[i64] {
         match sel {
             AlertSel::AnyFiring => &self.firing,
+            AlertSel::AnyActive => &self.any_active,
             AlertSel::Active(name) => self.active.get(name).map_or(&[], Vec::as_slice),
         }
     }
@@ -107,7 +113,8 @@ impl AlertLog {
             }
         }
         push(self.active.entry(name).or_default(), t);
-        if firing {
+        push(&mut self.any_active, t);
+        if firing && name != HOST_SILENT_ALERT {
             push(&mut self.firing, t);
         }
     }
@@ -263,9 +270,10 @@ impl Range {
             }
             Range::Alerts(which, r) => {
                 match which {
-                    AlertSel::AnyFiring => {
-                        s.push_str("ALERTS{alertname=~\"Memcanary.*\",alertstate=\"firing\"")
-                    }
+                    AlertSel::AnyFiring => s.push_str(&format!(
+                        "ALERTS{{alertname=~\"Memcanary.*\",alertname!=\"{HOST_SILENT_ALERT}\",alertstate=\"firing\""
+                    )),
+                    AlertSel::AnyActive => s.push_str("ALERTS{alertname=~\"Memcanary.*\""),
                     AlertSel::Active(name) => s.push_str(&format!("ALERTS{{alertname=\"{name}\"")),
                 }
                 if !sel.is_empty() {

@@ -20,4 +20,5 @@ mod procfs;
 mod recorded;
 mod replay;
 mod rules;
+mod rules_corpus;
 mod rules_parity;

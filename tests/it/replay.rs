@@ -163,7 +163,7 @@ fn timeline_and_plot_are_written() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("first memcanary alert: 2026-05-30T10:03:30Z, 11m30s before the cliff"),
+        text.contains("first memcanary alert: 2026-05-30T10:02:45Z, 12m15s before the cliff"),
         "{text}"
     );
     assert!(text.contains("user_swap_free_below_15pct_5m"));

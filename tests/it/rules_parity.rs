@@ -115,7 +115,7 @@ pub fn downsample_30s(src: &Path, dst: &Path) {
 
 /// Where MetricsQL and PromQL disagree on a trace, with why. Everything not
 /// listed here must agree within one evaluation interval.
-const KNOWN: [(&str, &str, &str); 2] = [
+const KNOWN: [(&str, &str, &str); 3] = [
     (
         "incident-15s",
         "MemcanaryMemAvailableCollapse",
@@ -127,6 +127,13 @@ const KNOWN: [(&str, &str, &str); 2] = [
         "incident-5s",
         "MemcanaryMemAvailableCollapse",
         "as on the 15 s trace: borderline window edge",
+    ),
+    (
+        "incident-15s-30s",
+        "MemcanaryHeadroomForecast",
+        "vmalert 20 s later at the 30 s scrape: the `max_headroom_ratio` gate reads the \
+         spike-filtered headroom (a `[1m:30s]` subquery), whose points MetricsQL aligns \
+         differently; a later warning, no false one (docs/rules.md)",
     ),
 ];
 
@@ -179,7 +186,7 @@ fn replayed_firings(vm: &str, jobs: &str, from: i64, to: i64) -> BTreeMap<(Strin
         "--data-urlencode",
         &format!("start={}", from / 1000),
         "--data-urlencode",
-        &format!("end={}", to / 1000 + 60),
+        &format!("end={}", to / 1000 + 1),
     ]);
     let mut first = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -257,6 +264,7 @@ fn vmalert_replay_fires_with_memcanary() {
     for group in groups(dir.path()) {
         let mut ours = BTreeMap::new();
         let mut jobs = Vec::new();
+        let mut ends = BTreeMap::new();
         let (mut from, mut to) = (i64::MAX, i64::MIN);
         for case in &group {
             let name = case
@@ -276,6 +284,7 @@ fn vmalert_replay_fires_with_memcanary() {
             let trace = load_trace(&case.path).unwrap();
             from = from.min(trace.origin_ms);
             to = to.max(trace.origin_ms + trace.end_ms);
+            ends.insert(trace.hosts[0].job.clone(), trace.origin_ms + trace.end_ms);
             jobs.push(trace.hosts[0].job.replace('.', "\\."));
             ours.extend(memcanary_firings(&case.path, case.scrape_ms));
         }
@@ -290,7 +299,10 @@ fn vmalert_replay_fires_with_memcanary() {
         let rules = replay_rules(dir.path(), group[0].scrape, &jobs);
         replay(&vmalert, &vm, &rules, from, to);
         curl(&[&format!("{vm}/internal/force_flush")]);
-        let theirs = replayed_firings(&vm, &jobs, from, to);
+        let mut theirs = replayed_firings(&vm, &jobs, from, to);
+        // A group replays until its longest trace ends: past a shorter
+        // trace's end vmalert sees a silence that trace does not hold.
+        theirs.retain(|(job, _), t| ends.get(job).is_none_or(|end| *t <= *end));
         compare(&ours, &theirs, &mut report, &mut failures);
     }
     eprintln!(
@@ -314,7 +326,9 @@ fn replay(vmalert: &Path, vm: &str, rules: &Path, from: i64, to: i64) {
             "-replay.timeFrom={}",
             rfc3339(from - from % 60_000)
         ))
-        .arg(format!("-replay.timeTo={}", rfc3339(to + 60_000)))
+        // Stop at the trace's end: past it, vmalert would see a silence
+        // the trace does not hold (and fire MemcanaryHostSilent on it).
+        .arg(format!("-replay.timeTo={}", rfc3339(to)))
         .args([
             "-replay.disableProgressBar",
             "-replay.rulesDelay=2s",
@@ -467,22 +481,17 @@ fn rules_fire_with_the_detector() {
 /// Where the rules and the detector differ by more than one evaluation, all
 /// at the 30 s scrape interval, with why (docs/rules.md). Everything else
 /// must agree within one evaluation interval.
-const KNOWN_DETECTOR: [(&str, &str, &str); 3] = [
+const KNOWN_DETECTOR: [(&str, &str, &str); 2] = [
     (
         "incident-15s-30s",
         "MemcanaryExhaustionImminent",
-        "the rule is 30 s (one scrape) earlier: its ETA crosses 3m on the previous scrape",
+        "the rule is earlier: its ETA crosses 3m on the previous scrape (-30 s with `for: 0s`, \
+         -60 s with the 30 s `for`)",
     ),
     (
         "node-30s",
         "MemcanaryExhaustionImminent",
         "the rule is 30 s (one scrape) earlier, as on the lab incident",
-    ),
-    (
-        "benign-high-15s-30s",
-        "MemcanaryHeadroomForecast",
-        "a false warning on the benign ramp: the rule's `for: 2m` completes one evaluation \
-         before the plateau breaks the recent-drain gate, the detector's does not",
     ),
 ];
 
