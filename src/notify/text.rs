@@ -20,6 +20,7 @@ pub fn rule_phrase(rule: &str) -> String {
         "went_dark" => "host went silent under memory pressure",
         "oom_kill" => "the kernel OOM killer fired",
         "memcanary_blind" => "memcanary cannot see memory",
+        "host_silent" => "host stopped reporting (no pressure at its last sample, a rule pending)",
         other => return other.replace('_', " "),
     };
     s.to_string()

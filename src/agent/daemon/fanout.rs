@@ -7,7 +7,7 @@ use super::stall::LOOP_STALLED;
 use crate::agent::blackbox::Note;
 use crate::agent::metrics::{state_value, Metrics};
 use crate::agent::notifier::BlindWhy;
-use crate::detect::{AlertState, Detector, Event, RuleSet, WENT_DARK};
+use crate::detect::{AlertState, Detector, Event, RuleSet, HOST_SILENT, WENT_DARK};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
@@ -32,6 +32,7 @@ pub(super) fn all_rule_names(det: &Detector) -> Vec<&'static str> {
         .map(|s| s.name)
         .collect();
     v.push(WENT_DARK);
+    v.push(HOST_SILENT);
     v.push(LOOP_STALLED);
     v.push(MEMCANARY_BLIND);
     let mut seen = Vec::new();
