@@ -135,8 +135,9 @@ impl Router {
     }
 
     /// A firing for an alert already notified as firing (the detector of a
-    /// restarted agent found the condition still there): not notified
-    /// again, but reminders from now on carry its current values.
+    /// restarted agent found the condition still there, or the agent's
+    /// periodic refresh of a firing rule's values): not notified again, but
+    /// reminders from now on carry its current values.
     fn confirm(&mut self, key: &str, alert: Alert) {
         tracing::debug!(rule = %alert.rule, instance = %alert.instance, "already notified as firing; not repeated");
         let Some(e) = self.state.get_mut(key) else {
@@ -144,7 +145,11 @@ impl Router {
         };
         e.confirmed = true;
         e.alert.values = alert.values;
-        e.alert.consumers = alert.consumers;
+        // An agent refresh when the snapshot is old has no consumers: the
+        // last known ones say more than none.
+        if !alert.consumers.is_empty() {
+            e.alert.consumers = alert.consumers;
+        }
         self.save_state();
     }
 

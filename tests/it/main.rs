@@ -5,6 +5,7 @@
 
 mod agent_cli;
 mod agent_kernel;
+mod agent_refresh;
 mod agent_restart;
 mod agent_restart_deliver;
 mod alloc_count;

@@ -67,6 +67,21 @@ impl FanOut {
         }
     }
 
+    /// Hands repeated firings (current values for reminders) to the
+    /// notifier only: they are no state change, so no log line at info, no
+    /// black-box note, and a full queue just skips this refresh.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn refresh(&self, events: &mut Vec<Event>) {
+        for ev in events.drain(..) {
+            tracing::debug!(
+                rule = ev.rule,
+                "current values of a firing alert, for its reminders"
+            );
+            let _ = self.notify_tx.try_send(ev);
+        }
+    }
+
     /// Copies every rule's state into its gauge (`stalled` and `blind`: the
     /// agent's own rules).
     #[cold]

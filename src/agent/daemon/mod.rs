@@ -71,6 +71,8 @@ pub(super) struct Daemon {
     max_lateness_s: f64,
     /// Alerts the previous run left firing, to resolve if they no longer hold.
     restored: Restored,
+    /// When firing rules' values last went to the router (see `turn`).
+    refreshed_at_ms: i64,
 }
 
 fn setup_err(what: &'static str) -> impl FnOnce(std::io::Error) -> AgentError {

@@ -89,6 +89,7 @@ impl Daemon {
             cfg,
             config_path,
             restored,
+            refreshed_at_ms: 0,
         }))
     }
 }

@@ -7,9 +7,12 @@ use super::stall::{StallChange, LOOP_STALLED};
 use super::Daemon;
 use crate::agent::ring::Row;
 use crate::clock::wall_ms;
-use crate::detect::{AlertState, Event, Evidence, ObserveError, Severity};
+use crate::detect::{AlertState, Event, Evidence, ObserveError, RuleStatus, Severity};
 use crate::signal::Sample;
 use std::time::Duration;
+
+/// How often firing rules' current values go to the router (for reminders).
+const REFRESH_EVERY_MS: i64 = 30_000;
 
 impl Daemon {
     /// One sample through the detector, and the hand-offs.
@@ -33,6 +36,34 @@ impl Daemon {
             let own = (self.stall.is_stalled(), self.blind.is_blind());
             self.fanout
                 .update_rule_gauges(&self.det, own, &self.metrics);
+        }
+        if seeing && at - self.refreshed_at_ms >= REFRESH_EVERY_MS {
+            self.refresh_firing(at);
+        }
+    }
+
+    /// Every [`REFRESH_EVERY_MS`] while rules fire, their current values go
+    /// to the notifier as a repeated firing: the router notifies nothing for
+    /// it (already notified as firing) but keeps its values, so a reminder
+    /// says how things stand now, not at the first firing.
+    #[cold]
+    #[inline(never)]
+    fn refresh_firing(&mut self, at: i64) {
+        self.refreshed_at_ms = at;
+        let evidence = self.evidence();
+        for (spec, st) in self.det.rules().iter() {
+            if let RuleStatus::Firing { since } = st {
+                self.events.push(Event {
+                    at_ms: since,
+                    rule: spec.name,
+                    severity: spec.severity,
+                    state: AlertState::Firing,
+                    evidence,
+                });
+            }
+        }
+        if !self.events.is_empty() {
+            self.fanout.refresh(&mut self.events);
         }
     }
 
