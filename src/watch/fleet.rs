@@ -154,6 +154,15 @@ impl Fleet {
         }
     }
 
+    /// The names of the detector's rules.
+    pub fn rule_names(&self) -> Vec<&'static str> {
+        crate::detect::RuleSet::memcanary(&self.cfg)
+            .specs()
+            .iter()
+            .map(|r| r.name)
+            .collect()
+    }
+
     /// The hosts, by name.
     pub fn hosts(&self) -> &BTreeMap<String, Host> {
         &self.hosts

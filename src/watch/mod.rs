@@ -26,12 +26,30 @@ pub mod answer;
 pub mod client;
 pub mod config;
 pub mod fleet;
+pub mod metrics;
+pub mod run;
 pub mod watcher;
 
 pub use client::{Datasource, QueryError};
 pub use config::{WatchConfig, WatchConfigError};
 pub use fleet::{Fleet, HOST_SILENT};
+pub use run::{run, WatchError};
 pub use watcher::{Outcome, Watcher, DATASOURCE_DOWN};
+
+/// `check-config`'s advice about `[watch]`.
+pub fn advice(cfg: &WatchConfig) -> Vec<String> {
+    let mut v = Vec::new();
+    if cfg.is_set() && cfg.is_local() {
+        v.push(format!(
+            "watch.url {:?} is on this machine: run `memcanary watch` on another one, or it goes down with the host it should report (docs/watch.md)",
+            config::url_host(&cfg.url)
+        ));
+    }
+    if cfg.is_set() && cfg.spool_dir.is_none() {
+        v.push("watch.spool_dir is unset: a restart may page again for alerts already sent".into());
+    }
+    v
+}
 
 #[cfg(test)]
 mod fake;
