@@ -117,6 +117,7 @@ impl Watcher {
     ) -> Outcome {
         let horizon = now_ms - self.latency_ms;
         if now_ms < self.health.next_try_ms {
+            self.alert_if_down(now_ms, out);
             self.fleet.tick(horizon, out);
             return Outcome::Waiting;
         }
@@ -153,10 +154,18 @@ impl Watcher {
 
     fn failed(&mut self, now_ms: i64, out: &mut Vec<HostEvent>) {
         let h = &mut self.health;
-        let since = *h.failing_since.get_or_insert(now_ms);
+        h.failing_since.get_or_insert(now_ms);
         let wait = self.backoff.delay(h.attempt, None).as_millis() as i64;
         h.attempt = h.attempt.saturating_add(1);
         h.next_try_ms = now_ms + wait.max(self.interval_ms);
+        self.alert_if_down(now_ms, out);
+    }
+
+    /// `datasource_down` once the failures have lasted long enough: judged
+    /// every cycle, so a long backoff does not delay it.
+    fn alert_if_down(&mut self, now_ms: i64, out: &mut Vec<HostEvent>) {
+        let h = &mut self.health;
+        let Some(since) = h.failing_since else { return };
         if !h.alerted && now_ms - since >= self.alert_after_ms {
             h.alerted = true;
             let silent = Some((now_ms - since) as f64 / 1000.0);

@@ -16,3 +16,4 @@ mod recorded;
 mod replay;
 mod rules;
 mod rules_parity;
+mod watch;

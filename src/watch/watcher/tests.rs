@@ -168,6 +168,12 @@ fn a_failing_datasource_backs_off_alerts_after_its_time_and_resolves_on_an_answe
             AlertState::Firing
         )]
     );
+    let (_, ev) = out.iter().find(|(_, e)| e.rule == DATASOURCE_DOWN).unwrap();
+    let after = ev.at_ms - (T0 + 150_000);
+    assert!(
+        (120_000..135_000).contains(&after),
+        "datasource_down within a cycle of datasource_alert_after, backoff or not: {after} ms"
+    );
     assert!(
         rules(&out).iter().all(|r| r.1 != HOST_SILENT),
         "no host_silent while the datasource is down"
