@@ -7,9 +7,10 @@
 //! replay joins recorded series. Only samples newer than the host's last
 //! one are fed, so overlapping windows never feed a sample twice.
 //!
-//! - A host seen for the first time is warmed with its history (events
-//!   dropped: an incident of an hour ago is not news), then the rules that
-//!   fire at its end are reported once as firing; the dispatcher's dedupe
+//! - A host seen for the first time is fed its history, and only each
+//!   rule's last state change is reported: a firing that still holds, or
+//!   the resolve of one that cleared (sent only if it was notified, e.g.
+//!   before a restart). The dispatcher's dedupe, kept in `spool_dir`,
 //!   keeps a restart from paging again.
 //! - Silence is the detector's own: every host's clock is advanced to the
 //!   horizon with [`Detector::advance_to`], so a host that stops while
@@ -21,7 +22,7 @@
 //! - A host silent for `forget_after` is dropped.
 
 use super::answer::Points;
-use crate::detect::{AlertState, Detector, DetectorConfig, Event, RuleStatus, Severity};
+use crate::detect::{AlertState, Detector, DetectorConfig, Event, Severity};
 use crate::signal::node_exporter::Field;
 use crate::signal::Sample;
 use std::collections::{BTreeMap, HashMap};
@@ -196,24 +197,28 @@ impl Fleet {
         self.advance(horizon_ms, false, out);
     }
 
+    /// A new host's detector, fed its history. Of the events that history
+    /// gives, only each rule's last state change is reported: a firing
+    /// that still holds, or the resolve of one that cleared (which the
+    /// dispatcher sends only if it notified the firing, e.g. before a
+    /// restart); an incident of an hour ago is not news.
     fn first_sight(&self, name: &str, history: &[Sample], out: &mut Vec<HostEvent>) -> Host {
         let mut detector = Detector::new(&self.cfg);
-        detector.warm(history);
-        if let Some(f) = detector.features() {
-            let evidence = detector.evidence(f, None);
-            for (spec, st) in detector.rules().iter() {
-                if let RuleStatus::Firing { since } = st {
-                    let ev = Event {
-                        at_ms: since,
-                        rule: spec.name,
-                        severity: spec.severity,
-                        state: AlertState::Firing,
-                        evidence,
-                    };
-                    out.push((name.to_string(), ev));
-                }
+        let mut events = Vec::new();
+        for s in history {
+            if let Err(e) = detector.feed(s, &mut events) {
+                tracing::debug!(host = %name, error = %e, "sample refused");
             }
         }
+        let mut last: Vec<Event> = Vec::new();
+        for e in events
+            .into_iter()
+            .filter(|e| e.state != AlertState::Pending)
+        {
+            last.retain(|l| l.rule != e.rule);
+            last.push(e);
+        }
+        out.extend(last.into_iter().map(|e| (name.to_string(), e)));
         Host {
             detector,
             silent: false,

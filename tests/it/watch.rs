@@ -359,3 +359,62 @@ fn watch_notifies_live_and_names_the_host_when_its_datasource_dies_under_pressur
         "nothing resolves without fresh samples: {resolved:?}"
     );
 }
+
+/// `memcanary watch --config FILE` over `vm` for `job`, alerts to `hook`,
+/// dedupe state in `dir/spool`.
+fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str) -> Watch {
+    let config = dir.join("watch.toml");
+    let text = format!(
+        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\nspool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
+        dir.join("spool").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let child = common::memcanary_process()
+        .args(["watch", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Watch(child)
+}
+
+#[test]
+fn a_restarted_watch_does_not_page_again() {
+    let test = "a_restarted_watch_does_not_page_again";
+    let Ok(vm) = std::env::var("MEMCANARY_TEST_VM_URL") else {
+        return skip(
+            test,
+            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
+        );
+    };
+    let src = std::fs::read_to_string(fixture(TRACE)).unwrap();
+    let (instance, want) = replayed(&fixture(TRACE));
+    // The trace's last firing is 5 s old: the host is mid-incident.
+    let last_firing = want
+        .iter()
+        .filter(|e| e.rule != "went_dark")
+        .map(|e| e.at_ms)
+        .max()
+        .unwrap();
+    let shift = memcanary::clock::wall_ms() - 5_000 - last_firing;
+    let job = job("restart");
+    import(&vm, &rewrite(&src, &job, shift, false));
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, got) = receiver();
+    let first = spawn_watch(dir.path(), &vm, &job, &hook);
+    let firing =
+        wait_for(&got, 20, |v| v["alert"]["rule"] == "thrashing").expect("thrashing fires");
+    assert_eq!(firing["alert"]["instance"], instance.as_str());
+    std::thread::sleep(Duration::from_secs(2));
+    let before = got.lock().unwrap().len();
+    drop(first);
+    let _second = spawn_watch(dir.path(), &vm, &job, &hook);
+    std::thread::sleep(Duration::from_secs(6));
+    let after: Vec<Value> = got.lock().unwrap()[before..].to_vec();
+    let again: Vec<_> = after
+        .iter()
+        .filter(|v| v["alert"]["rule"] != "went_dark")
+        .collect();
+    assert!(again.is_empty(), "paged again after a restart: {again:?}");
+}

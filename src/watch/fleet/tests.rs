@@ -188,3 +188,23 @@ fn hosts_appear_beside_others_and_each_keeps_its_own_state() {
     assert!(out.iter().all(|(h, _)| h == "b"), "{out:?}");
     assert!(!out.is_empty());
 }
+
+/// Regression: a watcher restarted after an incident cleared while it was
+/// down warmed the host silently, so the resolve never went out (the
+/// dispatcher sends a resolve only for a firing it notified).
+#[test]
+fn a_host_first_seen_after_its_alerts_cleared_reports_the_resolves() {
+    let mut samples = draining(T0, 45);
+    samples.extend(calm(T0 + 45 * 15_000, 15_000, 40));
+    let end = samples.last().unwrap().at_ms;
+    let mut src = FakeSource::default();
+    src.hosts.insert("h".into(), samples);
+    let mut fleet = Fleet::new(&DetectorConfig::default(), times());
+    let mut out = Vec::new();
+    fleet.apply(&batch(&src, 3_600_000, end), end, &mut out);
+    assert!(!out.is_empty(), "the resolves are reported");
+    assert!(
+        out.iter().all(|(_, e)| e.state == AlertState::Resolved),
+        "{out:?}"
+    );
+}
