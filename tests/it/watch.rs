@@ -362,10 +362,10 @@ fn watch_notifies_live_and_names_the_host_when_its_datasource_dies_under_pressur
 
 /// `memcanary watch --config FILE` over `vm` for `job`, alerts to `hook`,
 /// dedupe state in `dir/spool`.
-fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str) -> Watch {
+fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str, metrics: &str) -> Watch {
     let config = dir.join("watch.toml");
     let text = format!(
-        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\nspool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
+        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\nmetrics_listen = \"{metrics}\"\nspool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
         dir.join("spool").display()
     );
     std::fs::write(&config, text).unwrap();
@@ -402,19 +402,40 @@ fn a_restarted_watch_does_not_page_again() {
     import(&vm, &rewrite(&src, &job, shift, false));
     let dir = tempfile::tempdir().unwrap();
     let (hook, got) = receiver();
-    let first = spawn_watch(dir.path(), &vm, &job, &hook);
+    let listen = format!("127.0.0.1:{}", common::free_port());
+    let first = spawn_watch(dir.path(), &vm, &job, &hook, "");
     let firing =
         wait_for(&got, 20, |v| v["alert"]["rule"] == "thrashing").expect("thrashing fires");
     assert_eq!(firing["alert"]["instance"], instance.as_str());
     std::thread::sleep(Duration::from_secs(2));
     let before = got.lock().unwrap().len();
     drop(first);
-    let _second = spawn_watch(dir.path(), &vm, &job, &hook);
+    let _second = spawn_watch(dir.path(), &vm, &job, &hook, &listen);
     std::thread::sleep(Duration::from_secs(6));
+    let metrics = http_get(&format!("http://{listen}/metrics"));
+    for want in [
+        "memcanary_watch_hosts 1",
+        "memcanary_watch_rule_hosts{rule=\"thrashing\",state=\"firing\"} 1",
+        "memcanary_watch_datasource_up 1",
+        "memcanary_watch_cycles_total{outcome=\"ok\"}",
+        "memcanary_watch_cycle_duration_seconds ",
+    ] {
+        assert!(metrics.contains(want), "/metrics lacks {want}:\n{metrics}");
+    }
+    assert!(http_get(&format!("http://{listen}/health")).starts_with("ok: last cycle"));
     let after: Vec<Value> = got.lock().unwrap()[before..].to_vec();
     let again: Vec<_> = after
         .iter()
         .filter(|v| v["alert"]["rule"] != "went_dark")
         .collect();
     assert!(again.is_empty(), "paged again after a restart: {again:?}");
+}
+
+fn http_get(url: &str) -> String {
+    ureq::get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
 }
