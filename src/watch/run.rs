@@ -66,7 +66,8 @@ pub fn run(
         let now = wall_ms();
         let mut events = Vec::new();
         let outcome = w.cycle(now, |f, win, at| ds.fetch(f, win, at), &mut events);
-        log_outcome(&outcome, ds.name(), &w);
+        let took = started.elapsed();
+        log_outcome(&outcome, ds.name(), &w, took);
         for (host, ev) in &events {
             tracing::info!(host = %host, rule = ev.rule, state = ev.state.as_str(), severity = ev.severity.as_str(), "alert state changed");
             if ev.state != AlertState::Pending {
@@ -75,7 +76,7 @@ pub fn run(
                 }
             }
         }
-        m.cycle(&w, &outcome, now, started.elapsed());
+        m.cycle(&w, &outcome, now, took);
         let (sent, failed) = dispatcher.totals();
         m.deliveries(sent, failed);
         sleep_until(started + interval, shutdown);
@@ -87,15 +88,14 @@ pub fn run(
 }
 
 /// One line per cycle that did not go well; a debug line otherwise.
-fn log_outcome(outcome: &Outcome, datasource: &str, w: &Watcher) {
+fn log_outcome(outcome: &Outcome, datasource: &str, w: &Watcher, took: Duration) {
     match outcome {
-        Outcome::Ok { window_ms } => {
-            tracing::debug!(
-                hosts = w.fleet().hosts().len(),
-                window_s = window_ms / 1000,
-                "cycle done"
-            )
-        }
+        Outcome::Ok { window_ms } => tracing::debug!(
+            hosts = w.fleet().hosts().len(),
+            window_s = window_ms / 1000,
+            took_ms = took.as_millis() as u64,
+            "cycle done"
+        ),
         Outcome::Failed { metric, error } => tracing::warn!(
             datasource = %datasource,
             metric = *metric,
