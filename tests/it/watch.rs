@@ -291,21 +291,8 @@ fn watch_notifies_live_and_names_the_host_when_its_datasource_dies_under_pressur
 
     let dir = tempfile::tempdir().unwrap();
     let (hook, got) = receiver();
-    let config = dir.path().join("watch.toml");
-    let text = format!(
-        "[watch]\nurl = \"{}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\ndatasource_alert_after = \"30s\"\ntimeout = \"500ms\"\nspool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
-        vm.url,
-        dir.path().join("spool").display()
-    );
-    std::fs::write(&config, text).unwrap();
-    let child = common::memcanary_process()
-        .args(["watch", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _watch = Watch(child);
+    let extra = "datasource_alert_after = \"30s\"\ntimeout = \"500ms\"\n";
+    let _watch = spawn_watch(dir.path(), &vm.url, &job, &hook, extra);
 
     let firing = wait_for(&got, 60, |v| {
         v["status"] == "firing" && v["alert"]["rule"] == first_firing.rule
@@ -361,11 +348,11 @@ fn watch_notifies_live_and_names_the_host_when_its_datasource_dies_under_pressur
 }
 
 /// `memcanary watch --config FILE` over `vm` for `job`, alerts to `hook`,
-/// dedupe state in `dir/spool`.
-fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str, metrics: &str) -> Watch {
+/// dedupe state in `dir/spool`, `extra` lines added to `[watch]`.
+fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str, extra: &str) -> Watch {
     let config = dir.join("watch.toml");
     let text = format!(
-        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\nmetrics_listen = \"{metrics}\"\nspool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
+        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\n{extra}spool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
         dir.join("spool").display()
     );
     std::fs::write(&config, text).unwrap();
@@ -410,7 +397,8 @@ fn a_restarted_watch_does_not_page_again() {
     std::thread::sleep(Duration::from_secs(2));
     let before = got.lock().unwrap().len();
     drop(first);
-    let _second = spawn_watch(dir.path(), &vm, &job, &hook, &listen);
+    let metrics = format!("metrics_listen = \"{listen}\"\n");
+    let _second = spawn_watch(dir.path(), &vm, &job, &hook, &metrics);
     std::thread::sleep(Duration::from_secs(6));
     let metrics = http_get(&format!("http://{listen}/metrics"));
     for want in [
@@ -438,4 +426,51 @@ fn http_get(url: &str) -> String {
         .body_mut()
         .read_to_string()
         .unwrap()
+}
+
+#[test]
+fn check_config_knows_watch_and_warns_about_a_local_datasource() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.toml");
+    std::fs::write(
+        &path,
+        "[watch]\nurl = \"http://localhost:8428\"\nselector = '{job=\"node\"}'\n",
+    )
+    .unwrap();
+    let out = common::memcanary()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("# advice: watch.url \"localhost\" is on this machine"),
+        "{stdout}"
+    );
+    std::fs::write(
+        &path,
+        "[watch]\nurl = \"http://vm:8428\"\ninterval = \"0s\"\n",
+    )
+    .unwrap();
+    let out = common::memcanary()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("watch.interval = 0s: must be between 1s and 10m"),
+        "{stderr}"
+    );
+    std::fs::write(&path, "[watch]\nselector = '{job=\"node\"}'\n").unwrap();
+    let out = common::memcanary()
+        .args(["watch", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("watch.url = \"\": required"), "{stderr}");
 }
