@@ -5,7 +5,7 @@
 # package) evaluating `memcanary rules --target vmalert` over the same data
 # in the same run.
 #
-#   [HOSTS=10000] [CYCLES=4] scripts/bench-watch.sh
+#   [HOSTS=10000] [CYCLES=4] [MEMCANARY_BIN=...] scripts/bench-watch.sh
 #
 # Data: HOSTS hosts x the 10 node_exporter series memcanary reads (+ `up`),
 # 20 minutes at 15 s ending now; 1 % of the hosts drain towards exhaustion
@@ -21,8 +21,10 @@ HOSTS=${HOSTS:-10000}
 CYCLES=${CYCLES:-4}
 . scripts/bench-lib.sh
 need_cmds victoria-metrics vmalert curl python3
-cargo build --release --quiet -p memcanary --bin memcanary --no-default-features
-BIN=${CARGO_TARGET_DIR:-target}/release/memcanary
+if [ -z "${MEMCANARY_BIN:-}" ]; then
+  cargo build --release --quiet -p memcanary --bin memcanary --no-default-features
+fi
+BIN=${MEMCANARY_BIN:-${CARGO_TARGET_DIR:-target}/release/memcanary}
 TMP=$(mktemp -d /tmp/memcanary-bench-watch.XXXXXX)
 PIDS=()
 cleanup() {
@@ -85,13 +87,16 @@ url = "$VM"
 selector = '{job="bench"}'
 latency_offset = "0s"
 backfill = "20m"
-timeout = "60s"
+timeout = "14s"
 TOML
 MEMCANARY_LOG=memcanary::watch=debug,info "$BIN" watch --config "$TMP/watch.toml" >/dev/null 2>"$TMP/watch.log" &
 W_PID=$!
 PIDS+=("$W_PID")
 # The first cycle is the backfill: wait for it, then measure CYCLES steady ones.
-until grep -q "cycle done" "$TMP/watch.log"; do sleep 0.5; kill -0 "$W_PID"; done
+until grep -q "cycle done" "$TMP/watch.log"; do
+  sleep 0.5
+  kill -0 "$W_PID" 2>/dev/null || { cat "$TMP/watch.log" >&2; exit 1; }
+done
 BACKFILL_MS=$(grep "cycle done" "$TMP/watch.log" | head -1 | sed 's/.*took_ms=\([0-9]*\).*/\1/')
 sleep 1
 read -r VM_W W_CPU < <(cpu_over $((15 * CYCLES)) "$VM_PID" "$W_PID" | paste -sd' ')
@@ -107,11 +112,11 @@ vmalert -rule="$TMP/rules.yml" -datasource.url="$VM" -evaluationInterval=15s \
 VA_PID=$!
 PIDS+=("$VA_PID")
 sleep 20
-iter() { curl -s "http://127.0.0.1:$VA_PORT/metrics" | awk '/^vmalert_iteration_duration_seconds_(sum|count)/ { split($1, a, "_seconds_"); v[substr(a[2], 1, 3)] += $2 } END { printf "%f %d\n", v["sum"], v["cou"] }'; }
+iter() { curl -s "http://127.0.0.1:$VA_PORT/metrics" | awk '/^vmalert_iteration_duration_seconds_sum/ { s += $NF } /^vmalert_iteration_duration_seconds_count/ { c += $NF } END { printf "%f %d\n", s, c }'; }
 read -r S0 C0 < <(iter)
 read -r VM_A VA_CPU < <(cpu_over $((15 * CYCLES)) "$VM_PID" "$VA_PID" | paste -sd' ')
 read -r S1 C1 < <(iter)
-GROUPS_N=$(grep -c '^  - name:' "$TMP/rules.yml" || true)
+GROUPS_N=$(grep -c '^- name:' "$TMP/rules.yml" || true)
 kill "$VA_PID"; wait "$VA_PID" 2>/dev/null || true
 
 ms() { echo "scale=0; $1 / 1000000" | bc; }
