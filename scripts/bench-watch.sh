@@ -8,7 +8,8 @@
 #   [HOSTS=10000] [CYCLES=4] [MEMCANARY_BIN=...] scripts/bench-watch.sh
 #
 # Data: HOSTS hosts x the 10 node_exporter series memcanary reads (+ `up`),
-# 20 minutes at 15 s ending now; 1 % of the hosts drain towards exhaustion
+# at 15 s from 20 minutes before now to 10 after (the samples of the
+# future become fresh as the cycles run, as a scrape's would); 1 % of the hosts drain towards exhaustion
 # (so rules fire and vmalert runs its annotation queries). Each side then
 # runs alone for CYCLES cycles of 15 s: its cycle wall time (watch: its
 # `cycle done took_ms` log lines; vmalert: vmalert_iteration_duration
@@ -33,6 +34,16 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+# CPU ns of every thread of PID so far (bench-lib's cpu_ns prints with awk's
+# %d, which mawk caps at 2^31-1 ns: VictoriaMetrics passes that in seconds).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.0f", ns }'; }
+cpu_over() {
+  local s=$1 p i=0; shift
+  local -a t0=()
+  for p in "$@"; do t0+=("$(cpu_ns "$p")"); done
+  sleep "$s"
+  for p in "$@"; do echo $(( $(cpu_ns "$p") - t0[i] )); i=$((i + 1)); done
+}
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 VM_PORT=$(port)
@@ -43,30 +54,31 @@ VM_PID=$!
 PIDS+=("$VM_PID")
 for _ in $(seq 100); do curl -sf "$VM/health" >/dev/null && break; sleep 0.2; done
 
-echo "bench-watch: $HOSTS hosts, 20 min at 15 s, into VictoriaMetrics $VM" >&2
+echo "bench-watch: $HOSTS hosts, 30 min at 15 s around now, into VictoriaMetrics $VM" >&2
 python3 - "$HOSTS" >"$TMP/import.jsonl" <<'PY'
 import json, sys, time
 hosts = int(sys.argv[1])
 end = int(time.time()) // 15 * 15 * 1000
-ts = [end - (79 - i) * 15_000 for i in range(80)]
+N = 120  # 80 before now, 40 after: every cycle reads fresh samples
+ts = [end - (79 - i) * 15_000 for i in range(N)]
 GIB = 1 << 30
 for h in range(hosts):
     inst = {"job": "bench", "instance": f"host-{h:05d}:9100"}
     drain = h % 100 == 0
     base = (0.4 + (h % 7) * 0.05) * 16 * GIB
-    avail = [max(0.02 * 16 * GIB, base - (i * 0.006 * 16 * GIB if drain else (h * 7919 + i) % 5 * 2**20)) for i in range(80)]
+    avail = [max(0.02 * 16 * GIB, base - (i * 0.006 * 16 * GIB if drain else (h * 7919 + i) % 5 * 2**20)) for i in range(N)]
     series = {
-        "node_memory_MemTotal_bytes": [16 * GIB] * 80,
+        "node_memory_MemTotal_bytes": [16 * GIB] * N,
         "node_memory_MemAvailable_bytes": [int(a) for a in avail],
-        "node_memory_SwapTotal_bytes": [4 * GIB] * 80,
-        "node_memory_SwapFree_bytes": [4 * GIB - (i * 2**24 if drain else 0) for i in range(80)],
-        "node_pressure_memory_waiting_seconds_total": [round(i * (3.0 if drain else 0.01), 3) for i in range(80)],
-        "node_pressure_memory_stalled_seconds_total": [round(i * (1.0 if drain else 0.0), 3) for i in range(80)],
-        "node_vmstat_pgmajfault": [1000 + i * (500 if drain else 2) for i in range(80)],
-        "node_vmstat_pswpin": [i * (300 if drain else 0) for i in range(80)],
-        "node_vmstat_pswpout": [i * (600 if drain else 0) for i in range(80)],
-        "node_vmstat_oom_kill": [0] * 80,
-        "up": [1] * 80,
+        "node_memory_SwapTotal_bytes": [4 * GIB] * N,
+        "node_memory_SwapFree_bytes": [4 * GIB - (i * 2**24 if drain else 0) for i in range(N)],
+        "node_pressure_memory_waiting_seconds_total": [round(i * (3.0 if drain else 0.01), 3) for i in range(N)],
+        "node_pressure_memory_stalled_seconds_total": [round(i * (1.0 if drain else 0.0), 3) for i in range(N)],
+        "node_vmstat_pgmajfault": [1000 + i * (500 if drain else 2) for i in range(N)],
+        "node_vmstat_pswpin": [i * (300 if drain else 0) for i in range(N)],
+        "node_vmstat_pswpout": [i * (600 if drain else 0) for i in range(N)],
+        "node_vmstat_oom_kill": [0] * N,
+        "up": [1] * N,
     }
     for name, vals in series.items():
         print(json.dumps({"metric": {"__name__": name, **inst}, "values": vals, "timestamps": ts}))
@@ -120,7 +132,7 @@ GROUPS_N=$(grep -c '^- name:' "$TMP/rules.yml" || true)
 kill "$VA_PID"; wait "$VA_PID" 2>/dev/null || true
 
 ms() { echo "scale=0; $1 / 1000000" | bc; }
-cpu_s() { echo "scale=2; $1 / 1000000000" | bc; }
+cpu_s() { echo "scale=3; $1 / 1000000000" | bc; }
 echo "hosts: $HOSTS; cycles measured: $CYCLES of 15 s; VictoriaMetrics idle: $(cpu_s "$VM_IDLE_CYCLE") CPU-s per 15 s (subtracted)"
 echo "memcanary watch: backfill cycle ${BACKFILL_MS} ms; steady cycles (ms): $STEADY"
 echo "  watch CPU $(cpu_s $((W_CPU / CYCLES))) s/cycle; VictoriaMetrics CPU $(cpu_s $(((VM_W - VM_IDLE) / CYCLES))) s/cycle; watch RSS $((W_RSS_KB / 1024)) MiB ($((W_RSS_KB * 1024 / HOSTS)) bytes/host)"

@@ -34,7 +34,7 @@ pub use client::{Datasource, QueryError};
 pub use config::{WatchConfig, WatchConfigError};
 pub use fleet::{Fleet, HOST_SILENT};
 pub use run::{run, WatchError};
-pub use watcher::{Outcome, Watcher, DATASOURCE_DOWN};
+pub use watcher::{Answer, Outcome, Plan, Watcher, DATASOURCE_DOWN};
 
 /// `check-config`'s advice about `[watch]`.
 pub fn advice(cfg: &WatchConfig) -> Vec<String> {

@@ -1,18 +1,20 @@
 //! The live loop of `memcanary watch`: the clock, the sleep, the
 //! dispatcher and the shutdown around the pure [`Watcher`].
 //!
-//! One thread runs the cycles; the dispatcher's threads deliver; a small
+//! One thread runs the cycles (each signal's query on a thread of its
+//! own); the dispatcher's threads deliver; a small
 //! HTTP thread serves `/metrics` and `/health`. SIGTERM or SIGINT ends the
 //! loop after the current cycle, then pending notifications get a few
 //! seconds to go out.
 
-use super::client::{BuildError, Datasource};
+use super::client::{BuildError, Datasource, QueryError};
 use super::config::WatchConfig;
 use super::metrics::{self, WatchMetrics};
-use super::watcher::{Outcome, Watcher};
+use super::watcher::{Answer, Outcome, Plan, Watcher};
 use crate::clock::{mono, wall_ms};
 use crate::detect::{AlertState, DetectorConfig};
 use crate::notify::{Alert, Dispatcher};
+use crate::signal::node_exporter::Field;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -65,7 +67,13 @@ pub fn run(
         let started = mono();
         let now = wall_ms();
         let mut events = Vec::new();
-        let outcome = w.cycle(now, |f, win, at| ds.fetch(f, win, at), &mut events);
+        let outcome = match w.plan(now, &mut events) {
+            Some(plan) => {
+                let answers = fetch_all(&ds, &plan);
+                w.finish(now, &plan, answers, &mut events)
+            }
+            None => Outcome::Waiting,
+        };
         let took = started.elapsed();
         log_outcome(&outcome, ds.name(), &w, took);
         for (host, ev) in &events {
@@ -85,6 +93,30 @@ pub fn run(
     let stats = dispatcher.shutdown(SHUTDOWN_GRACE);
     tracing::info!(sinks = stats.sinks.len(), "notifications flushed");
     Ok(())
+}
+
+/// Every signal asked at once, one thread each: the datasource's time per
+/// query is the cycle's wall time, so in parallel it is the longest query's.
+fn fetch_all(ds: &Datasource, plan: &Plan) -> Vec<(Field, Answer)> {
+    std::thread::scope(|scope| {
+        let asks: Vec<_> = Field::ALL
+            .map(|f| {
+                (
+                    f,
+                    scope.spawn(move || ds.fetch(f, plan.window_ms, plan.at_ms)),
+                )
+            })
+            .into_iter()
+            .collect();
+        asks.into_iter()
+            .map(|(f, h)| {
+                let answer = h.join().unwrap_or_else(|_| {
+                    Err(QueryError::Unreachable("the query thread panicked".into()))
+                });
+                (f, answer)
+            })
+            .collect()
+    })
 }
 
 /// One line per cycle that did not go well; a debug line otherwise.

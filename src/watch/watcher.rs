@@ -46,6 +46,19 @@ pub enum Outcome {
     Waiting,
 }
 
+/// One signal's answer.
+pub type Answer = Result<HashMap<String, Points>, QueryError>;
+
+/// What a cycle asks: every signal's raw samples in the `window_ms`
+/// before `at_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// How far back, ms.
+    pub window_ms: i64,
+    /// The query time (now - latency_offset), ms.
+    pub at_ms: i64,
+}
+
 /// The datasource's health.
 #[derive(Debug, Clone, Default)]
 struct Health {
@@ -108,27 +121,61 @@ impl Watcher {
     }
 
     /// The cycle at wall time `now_ms`: `fetch(field, window_ms, at_ms)`
-    /// asks the datasource. Events go to `out`.
+    /// asks the datasource, one signal after the other. Events go to `out`.
     pub fn cycle(
         &mut self,
         now_ms: i64,
         mut fetch: impl FnMut(Field, i64, i64) -> Result<HashMap<String, Points>, QueryError>,
         out: &mut Vec<HostEvent>,
     ) -> Outcome {
+        let Some(plan) = self.plan(now_ms, out) else {
+            return Outcome::Waiting;
+        };
+        let mut answers = Vec::with_capacity(Field::ALL.len());
+        for field in Field::ALL {
+            let answer = fetch(field, plan.window_ms, plan.at_ms);
+            let failed = answer.is_err();
+            answers.push((field, answer));
+            if failed {
+                break;
+            }
+        }
+        self.finish(now_ms, &plan, answers, out)
+    }
+
+    /// The first half of a cycle at `now_ms`: what to ask for, or `None`
+    /// while the datasource is backing off (the hosts' clocks advance).
+    /// The caller asks every signal (in parallel if it likes), then calls
+    /// [`Watcher::finish`].
+    pub fn plan(&mut self, now_ms: i64, out: &mut Vec<HostEvent>) -> Option<Plan> {
         let horizon = now_ms - self.latency_ms;
         if now_ms < self.health.next_try_ms {
             self.alert_if_down(now_ms, out);
             self.fleet.tick(horizon, out);
-            return Outcome::Waiting;
+            return None;
         }
-        let window_ms = self.window(horizon);
+        Some(Plan {
+            window_ms: self.window(horizon),
+            at_ms: horizon,
+        })
+    }
+
+    /// The second half: the answers, one per signal; the first error (in
+    /// [`Field::ALL`] order) skips the cycle.
+    pub fn finish(
+        &mut self,
+        now_ms: i64,
+        plan: &Plan,
+        answers: Vec<(Field, Answer)>,
+        out: &mut Vec<HostEvent>,
+    ) -> Outcome {
         let mut batch = Batch::default();
-        for field in Field::ALL {
-            match fetch(field, window_ms, horizon) {
+        for (field, answer) in answers {
+            match answer {
                 Ok(hosts) => batch.set(field, hosts),
                 Err(error) => {
                     self.failed(now_ms, out);
-                    self.fleet.tick(horizon, out);
+                    self.fleet.tick(plan.at_ms, out);
                     return Outcome::Failed {
                         metric: field.metric(),
                         error,
@@ -136,9 +183,11 @@ impl Watcher {
                 }
             }
         }
-        self.answered(now_ms, horizon, out);
-        self.fleet.apply(&batch, horizon, out);
-        Outcome::Ok { window_ms }
+        self.answered(now_ms, plan.at_ms, out);
+        self.fleet.apply(&batch, plan.at_ms, out);
+        Outcome::Ok {
+            window_ms: plan.window_ms,
+        }
     }
 
     /// What to ask for: the backfill at first, then everything since the
