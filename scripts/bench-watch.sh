@@ -34,16 +34,6 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-# CPU ns of every thread of PID so far (bench-lib's cpu_ns prints with awk's
-# %d, which mawk caps at 2^31-1 ns: VictoriaMetrics passes that in seconds).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.0f", ns }'; }
-cpu_over() {
-  local s=$1 p i=0; shift
-  local -a t0=()
-  for p in "$@"; do t0+=("$(cpu_ns "$p")"); done
-  sleep "$s"
-  for p in "$@"; do echo $(( $(cpu_ns "$p") - t0[i] )); i=$((i + 1)); done
-}
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 VM_PORT=$(port)

@@ -16,10 +16,10 @@
 //! - [`client`]: the HTTP client (auth, headers, CA, timeout).
 //! - [`fleet`]: per-host detectors, joined samples, silence.
 //! - [`watcher`]: one cycle, the datasource's health.
-//! - [`run`]: the live loop (clock, sleep, dispatcher, shutdown).
+//! - [`run`](mod@run): the live loop (clock, sleep, dispatcher, shutdown).
 //! - [`metrics`]: `/metrics` and `/health`.
 //!
-//! Everything but [`run`], [`client`] and [`metrics`] is pure: times and
+//! Everything but [`run`](mod@run), [`client`] and [`metrics`] is pure: times and
 //! answers come in as arguments, so the tests drive it on a virtual clock.
 
 pub mod answer;

@@ -428,49 +428,40 @@ fn http_get(url: &str) -> String {
         .unwrap()
 }
 
-#[test]
-fn check_config_knows_watch_and_warns_about_a_local_datasource() {
+/// `memcanary COMMAND --config FILE` with `text` as the file: exit code,
+/// stdout, stderr.
+fn with_config(command: &str, text: &str) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.toml");
-    std::fs::write(
-        &path,
-        "[watch]\nurl = \"http://localhost:8428\"\nselector = '{job=\"node\"}'\n",
-    )
-    .unwrap();
+    std::fs::write(&path, text).unwrap();
     let out = common::memcanary()
-        .args(["check-config", "--config"])
+        .args([command, "--config"])
         .arg(&path)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn check_config_knows_watch_and_warns_about_a_local_datasource() {
+    let local = "[watch]\nurl = \"http://localhost:8428\"\nselector = '{job=\"node\"}'\n";
+    let (code, stdout, _) = with_config("check-config", local);
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(
         stdout.contains("# advice: watch.url \"localhost\" is on this machine"),
         "{stdout}"
     );
-    std::fs::write(
-        &path,
+    let (code, _, stderr) = with_config(
+        "check-config",
         "[watch]\nurl = \"http://vm:8428\"\ninterval = \"0s\"\n",
-    )
-    .unwrap();
-    let out = common::memcanary()
-        .args(["check-config", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2));
+    );
+    assert_eq!(code, Some(2));
     assert!(
         stderr.contains("watch.interval = 0s: must be between 1s and 10m"),
         "{stderr}"
     );
-    std::fs::write(&path, "[watch]\nselector = '{job=\"node\"}'\n").unwrap();
-    let out = common::memcanary()
-        .args(["watch", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = with_config("watch", "[watch]\nselector = '{job=\"node\"}'\n");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("watch.url = \"\": required"), "{stderr}");
 }
