@@ -18,8 +18,9 @@ build_floors() {
   gcc -O2 -pthread -o "$1/floor" scripts/floors.c
 }
 
-# CPU time of every thread of PID so far, ns: the scheduler's exact runtime.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%d", ns }'; }
+# CPU time of every thread of PID so far, ns: the scheduler's exact runtime
+# (printed with %.0f: mawk's %d stops at 2^31-1 ns, 2.1 s).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.0f", ns }'; }
 
 # cpu_over SECONDS PID...: the CPU time each PID uses over SECONDS, ns, one
 # line per PID in the order given.

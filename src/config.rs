@@ -1,4 +1,4 @@
-//! The config file: `[detector]`, `[agent]` and `[notify]`, loaded from TOML.
+//! The config file: `[detector]`, `[agent]`, `[watch]` and `[notify]`, loaded from TOML.
 //!
 //! Unknown keys are errors (`deny_unknown_fields`) so a typo never silently
 //! means "default". Every error names the file and the key: TOML syntax and
@@ -9,6 +9,7 @@ use crate::agent::config::{AgentConfig, AgentConfigError};
 use crate::detect::config::ConfigError as DetectorConfigError;
 use crate::detect::DetectorConfig;
 use crate::notify::{NotifyConfig, NotifyError};
+use crate::watch::{WatchConfig, WatchConfigError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,8 @@ pub struct Config {
     pub detector: DetectorConfig,
     /// The on-host daemon.
     pub agent: AgentConfig,
+    /// The fleet watcher (`memcanary watch`).
+    pub watch: WatchConfig,
     /// Where notifications go. Not re-serialized by `check-config` (it holds
     /// secrets); `check-config` lists its sinks instead.
     #[serde(skip_serializing)]
@@ -75,6 +78,15 @@ pub enum ConfigFileError {
         #[source]
         source: AgentConfigError,
     },
+    /// A `[watch]` value that cannot be used.
+    #[error("{path}")]
+    Watch {
+        /// The file.
+        path: PathBuf,
+        /// Which key and why.
+        #[source]
+        source: WatchConfigError,
+    },
 }
 
 impl Config {
@@ -108,6 +120,12 @@ impl Config {
         self.agent
             .validate()
             .map_err(|source| ConfigFileError::Agent {
+                path: path.to_owned(),
+                source,
+            })?;
+        self.watch
+            .validate()
+            .map_err(|source| ConfigFileError::Watch {
                 path: path.to_owned(),
                 source,
             })?;

@@ -14,14 +14,16 @@
 //! - [`source`]: I/O adapters that produce samples (`/proc`, recorded files).
 //! - [`agent`]: the on-host daemon (`memcanary agent`): procfs -> detector ->
 //!   notifications, built to stay alive under the pressure it watches.
-//! - [`config`]: the TOML config file (`[detector]`, `[agent]`, `[notify]`).
+//! - [`config`]: the TOML config file (`[detector]`, `[agent]`, `[watch]`, `[notify]`).
 //! - [`replay`]: the backtest: memcanary beside the published rules.
 //! - [`eval`]: the detector scored over a labelled corpus (lead fractions,
 //!   false alarms, the envelope limit, sweeps).
+//! - [`watch`]: the fleet watcher (`memcanary watch`): the detector per host
+//!   over node_exporter series in VictoriaMetrics or Prometheus.
 //! - [`notify`]: alerts out to Discord, Alertmanager, ntfy, webhooks: retries, spool.
 //! - [`rules`]: the same rules for vmalert / Prometheus / Alertmanager.
-//! - [`cli`]: the commands (`agent`, `check-config`, `notify-test`, `rules`,
-//!   `replay`, `eval`) for both binaries; the only module that uses `anyhow`.
+//! - [`cli`]: the commands (`agent`, `watch`, `check-config`, `notify-test`,
+//!   `rules`, `replay`, `eval`) for both binaries; the only module that uses `anyhow`.
 //! - The edge, one of each: [`clock`] (the only reader of time),
 //!   [`durable`] (the atomic file writer), [`host`] (the host name),
 //!   [`logging`] (the one logging setup and error-chain flattener).
@@ -64,3 +66,4 @@ pub mod source;
 #[cfg(test)]
 mod testing;
 pub mod thread;
+pub mod watch;

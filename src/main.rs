@@ -28,6 +28,9 @@ enum Command {
     /// Run the on-host early-warning daemon (defaults + stdout without a config).
     #[command(disable_help_flag = true, override_help = cli::agent::USAGE)]
     Agent(cli::agent::AgentArgs),
+    /// Watch a fleet: the detector over node_exporter series already in
+    /// VictoriaMetrics or Prometheus, one query per signal for every host.
+    Watch(cli::watch::WatchArgs),
     /// Print the effective config, validate it, and give advice.
     CheckConfig(cli::check_config::CheckConfigArgs),
     /// Send a test notification to every configured sink and report per sink.
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => return cli::agent::memcanary_main(args, log),
         Command::Replay(args) => logged(log, || cli::replay::run(args)),
         Command::Eval(args) => logged(log, || cli::eval::run(args)),
+        Command::Watch(args) => logged(log, || cli::watch::run(args)),
         Command::CheckConfig(args) => logged(log, || cli::check_config::run(args)),
         Command::NotifyTest(args) => logged(log, || cli::notify_test::run(args)),
         Command::Rules(args) => logged(log, || cli::rules::run(args)),

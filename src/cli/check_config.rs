@@ -90,6 +90,7 @@ pub fn advice(cfg: &Config) -> Vec<String> {
     let a = &cfg.agent;
     let host = crate::agent::instance_name(a);
     let mut v = crate::notify::advice::advice(&cfg.notify, &host);
+    v.extend(crate::watch::advice(&cfg.watch));
     if a.heartbeat.is_none() {
         v.push(
             "no [agent.heartbeat]: if this host livelocks, nothing outside notices the silence"

@@ -1,4 +1,4 @@
-//! The commands: `memcanary agent` (and `memcanary-agent`), `check-config`,
+//! The commands: `memcanary agent` (and `memcanary-agent`), `watch`, `check-config`,
 //! `notify-test`, `rules`, `replay` and `eval`.
 //!
 //! Each turns its arguments into calls on the library and an exit code. The
@@ -7,6 +7,7 @@
 //!
 //! - [`agent`]: the agent's flags (one hand-written parser for both
 //!   binaries), the exec of the lean binary, the run.
+//! - [`watch`]: the fleet watcher over a Prometheus-compatible datasource.
 //! - [`check_config`]: the effective config, its validation and advice.
 //! - [`notify_test`]: a test notification through every sink.
 //! - [`rules`]: rule files for vmalert / Prometheus / Alertmanager.
@@ -19,6 +20,7 @@ pub mod eval;
 pub mod notify_test;
 pub mod replay;
 pub mod rules;
+pub mod watch;
 
 use crate::config::Config;
 use std::path::Path;

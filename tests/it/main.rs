@@ -23,3 +23,4 @@ mod replay;
 mod rules;
 mod rules_corpus;
 mod rules_parity;
+mod watch;

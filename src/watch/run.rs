@@ -1,0 +1,149 @@
+//! The live loop of `memcanary watch`: the clock, the sleep, the
+//! dispatcher and the shutdown around the pure [`Watcher`].
+//!
+//! One thread runs the cycles (each signal's query on a thread of its
+//! own); the dispatcher's threads deliver; a small
+//! HTTP thread serves `/metrics` and `/health`. SIGTERM or SIGINT ends the
+//! loop after the current cycle, then pending notifications get a few
+//! seconds to go out.
+
+use super::client::{BuildError, Datasource, QueryError};
+use super::config::WatchConfig;
+use super::metrics::{self, WatchMetrics};
+use super::watcher::{Answer, Outcome, Plan, Watcher};
+use crate::clock::{mono, wall_ms};
+use crate::detect::{AlertState, DetectorConfig};
+use crate::notify::{Alert, Dispatcher};
+use crate::signal::node_exporter::Field;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+/// How long pending deliveries may take at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// The longest sleep between looks at the shutdown flag.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Why the watcher cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The datasource client.
+    #[error(transparent)]
+    Datasource(#[from] BuildError),
+    /// `/metrics` could not listen.
+    #[error("watch.metrics_listen = {listen:?}: cannot listen")]
+    Metrics {
+        /// The address.
+        listen: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs cycles every `watch.interval` until `shutdown` is set, sending
+/// events through `dispatcher` (shut down on return).
+pub fn run(
+    cfg: &WatchConfig,
+    detector: &DetectorConfig,
+    dispatcher: Dispatcher,
+    shutdown: &AtomicBool,
+) -> Result<(), WatchError> {
+    let ds = Datasource::build(cfg)?;
+    let seed = wall_ms() as u64 ^ u64::from(std::process::id()) << 32;
+    let mut w = Watcher::new(cfg, detector, ds.name(), seed);
+    let (m, registry) = WatchMetrics::new();
+    let interval = Duration::from_millis(cfg.interval.as_millis() as u64);
+    if !cfg.metrics_listen.is_empty() {
+        let stale_ms = 3 * cfg.interval.as_millis() + cfg.timeout.as_millis() * 10;
+        metrics::serve(&cfg.metrics_listen, registry, m.clone(), stale_ms).map_err(|source| {
+            WatchError::Metrics {
+                listen: cfg.metrics_listen.clone(),
+                source,
+            }
+        })?;
+    }
+    tracing::info!(datasource = %ds.name(), selector = %cfg.selector, host_label = %cfg.host_label, interval = %cfg.interval, "watching");
+    while !shutdown.load(Relaxed) {
+        let started = mono();
+        let now = wall_ms();
+        let mut events = Vec::new();
+        let outcome = match w.plan(now, &mut events) {
+            Some(plan) => {
+                let answers = fetch_all(&ds, &plan);
+                w.finish(now, &plan, answers, &mut events)
+            }
+            None => Outcome::Waiting,
+        };
+        let took = started.elapsed();
+        log_outcome(&outcome, ds.name(), &w, took);
+        for (host, ev) in &events {
+            tracing::info!(host = %host, rule = ev.rule, state = ev.state.as_str(), severity = ev.severity.as_str(), "alert state changed");
+            if ev.state != AlertState::Pending {
+                if let Some(alert) = Alert::try_from_event(ev, host) {
+                    dispatcher.send(alert);
+                }
+            }
+        }
+        m.cycle(&w, &outcome, now, took);
+        let (sent, failed) = dispatcher.totals();
+        m.deliveries(sent, failed);
+        sleep_until(started + interval, shutdown);
+    }
+    tracing::info!("shutting down");
+    let stats = dispatcher.shutdown(SHUTDOWN_GRACE);
+    tracing::info!(sinks = stats.sinks.len(), "notifications flushed");
+    Ok(())
+}
+
+/// Every signal asked at once, one thread each: the datasource's time per
+/// query is the cycle's wall time, so in parallel it is the longest query's.
+fn fetch_all(ds: &Datasource, plan: &Plan) -> Vec<(Field, Answer)> {
+    std::thread::scope(|scope| {
+        let asks: Vec<_> = Field::ALL
+            .map(|f| {
+                (
+                    f,
+                    scope.spawn(move || ds.fetch(f, plan.window_ms, plan.at_ms)),
+                )
+            })
+            .into_iter()
+            .collect();
+        asks.into_iter()
+            .map(|(f, h)| {
+                let answer = h.join().unwrap_or_else(|_| {
+                    Err(QueryError::Unreachable("the query thread panicked".into()))
+                });
+                (f, answer)
+            })
+            .collect()
+    })
+}
+
+/// One line per cycle that did not go well; a debug line otherwise.
+fn log_outcome(outcome: &Outcome, datasource: &str, w: &Watcher, took: Duration) {
+    match outcome {
+        Outcome::Ok { window_ms } => tracing::debug!(
+            hosts = w.fleet().hosts().len(),
+            window_s = window_ms / 1000,
+            took_ms = took.as_millis() as u64,
+            "cycle done"
+        ),
+        Outcome::Failed { metric, error } => tracing::warn!(
+            datasource = %datasource,
+            metric = *metric,
+            error = %error,
+            "datasource query failed: cycle skipped, every host's state kept"
+        ),
+        Outcome::Waiting => tracing::debug!("datasource failing: backing off"),
+    }
+}
+
+fn sleep_until(deadline: std::time::Instant, shutdown: &AtomicBool) {
+    while !shutdown.load(Relaxed) {
+        let left = deadline.saturating_duration_since(mono());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(TICK));
+    }
+}
