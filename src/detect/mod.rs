@@ -133,6 +133,11 @@ impl Detector {
         matches!(self.dark, Dark::Firing(WENT_DARK, _))
     }
 
+    /// Whether a silence rule (`went_dark` or `host_silent`) is firing.
+    pub fn is_silent(&self) -> bool {
+        matches!(self.dark, Dark::Firing(..))
+    }
+
     /// Feeds one sample; state changes are appended to `out`. Allocation-free
     /// when `out` has room for a handful of events.
     #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"

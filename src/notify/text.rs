@@ -20,7 +20,8 @@ pub fn rule_phrase(rule: &str) -> String {
         "went_dark" => "host went silent under memory pressure",
         "oom_kill" => "the kernel OOM killer fired",
         "memcanary_blind" => "memcanary cannot see memory",
-        "host_silent" => "host stopped reporting (no pressure at its last sample, a rule pending)",
+        "host_silent" => "host stopped reporting (no pressure at its last sample)",
+        "datasource_down" => "the metrics datasource is not answering",
         other => return other.replace('_', " "),
     };
     s.to_string()

@@ -8,7 +8,7 @@
 
 use super::answer::{self, AnswerError, Points, MAX_ANSWER_BYTES};
 use super::config::{url_host, WatchConfig};
-use crate::notify::config::resolve_secret;
+use crate::notify::secret::resolve as resolve_secret;
 use crate::notify::secret::scrub;
 use crate::notify::{NotifyError, Secret};
 use crate::signal::node_exporter::Field;

@@ -27,8 +27,10 @@ use crate::signal::node_exporter::Field;
 use crate::signal::Sample;
 use std::collections::{BTreeMap, HashMap};
 
-/// The warning for a host silent without pressure.
-pub const HOST_SILENT: &str = "host_silent";
+/// The warning for a host silent without pressure: the detector's own rule
+/// of that name (raised there when a rule was pending at the last sample;
+/// here, for a calm host, after `silent_after`). One name, one alert.
+pub use crate::detect::HOST_SILENT;
 
 /// One cycle's answers: each field's points per host (`None`: not asked).
 #[derive(Debug, Default)]
@@ -268,7 +270,7 @@ fn feed(host: &mut Host, name: &str, samples: &[Sample], out: &mut Vec<HostEvent
 /// `host_silent` firing when a host that is not dark has been silent for
 /// `after_ms`.
 fn silence(host: &mut Host, silent_ms: i64, after_ms: i64, now_ms: i64) -> Option<Event> {
-    if after_ms == 0 || host.silent || host.detector.is_dark() || silent_ms < after_ms {
+    if after_ms == 0 || host.silent || host.detector.is_silent() || silent_ms < after_ms {
         return None;
     }
     host.silent = true;
