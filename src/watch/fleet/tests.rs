@@ -179,11 +179,11 @@ fn a_tick_without_an_answer_never_raises_host_silent_and_a_long_silence_is_forgo
 #[test]
 fn hosts_appear_beside_others_and_each_keeps_its_own_state() {
     let mut src = FakeSource::default();
-    src.hosts.insert("a".into(), calm(T0, 15_000, 40));
+    src.hosts.insert("a".into(), calm(T0, 15_000, 60));
     let mut fleet = Fleet::new(&DetectorConfig::default(), times());
     let mut out = drive(&mut fleet, &src, T0, T0 + 300_000, 15_000);
     src.hosts.insert("b".into(), draining(T0 + 300_000, 40));
-    out.extend(drive(&mut fleet, &src, T0 + 315_000, T0 + 585_000, 15_000));
+    out.extend(drive(&mut fleet, &src, T0 + 315_000, T0 + 885_000, 15_000));
     assert_eq!(fleet.hosts().len(), 2);
     assert!(out.iter().all(|(h, _)| h == "b"), "{out:?}");
     assert!(!out.is_empty());
