@@ -58,6 +58,22 @@ pub enum Field {
 }
 
 impl Field {
+    /// This field's value in `s` (`None`: the host does not report it).
+    pub fn of(self, s: &super::Sample) -> Option<u64> {
+        match self {
+            Field::MemTotal => Some(s.mem_total_bytes),
+            Field::MemAvailable => Some(s.mem_available_bytes),
+            Field::SwapTotal => Some(s.swap_total_bytes),
+            Field::SwapFree => Some(s.swap_free_bytes),
+            Field::PsiSome => s.psi_some_total_us,
+            Field::PsiFull => s.psi_full_total_us,
+            Field::Pgmajfault => s.pgmajfault,
+            Field::Pswpin => s.pswpin,
+            Field::Pswpout => s.pswpout,
+            Field::OomKill => s.oom_kill,
+        }
+    }
+
     /// Every field, in a fixed order.
     pub const ALL: [Field; 10] = [
         Field::MemTotal,

@@ -20,7 +20,7 @@ impl FakeSource {
             let points: Points = samples
                 .iter()
                 .filter(|s| s.at_ms > at_ms - window_ms && s.at_ms <= at_ms)
-                .filter_map(|s| value(s, field).map(|v| (s.at_ms, v)))
+                .filter_map(|s| field.of(s).map(|v| (s.at_ms, v as f64)))
                 .collect();
             if !points.is_empty() {
                 out.insert(host.clone(), points);
@@ -28,22 +28,6 @@ impl FakeSource {
         }
         out
     }
-}
-
-fn value(s: &Sample, field: Field) -> Option<f64> {
-    let v = match field {
-        Field::MemTotal => Some(s.mem_total_bytes),
-        Field::MemAvailable => Some(s.mem_available_bytes),
-        Field::SwapTotal => Some(s.swap_total_bytes),
-        Field::SwapFree => Some(s.swap_free_bytes),
-        Field::PsiSome => s.psi_some_total_us,
-        Field::PsiFull => s.psi_full_total_us,
-        Field::Pgmajfault => s.pgmajfault,
-        Field::Pswpin => s.pswpin,
-        Field::Pswpout => s.pswpout,
-        Field::OomKill => s.oom_kill,
-    };
-    v.map(|v| v as f64)
 }
 
 const MIB: u64 = 1 << 20;

@@ -467,28 +467,13 @@ mod roundtrip {
             })
     }
 
-    fn value(s: &Sample, f: Field) -> Option<u64> {
-        match f {
-            Field::MemTotal => Some(s.mem_total_bytes),
-            Field::MemAvailable => Some(s.mem_available_bytes),
-            Field::SwapTotal => Some(s.swap_total_bytes),
-            Field::SwapFree => Some(s.swap_free_bytes),
-            Field::PsiSome => s.psi_some_total_us,
-            Field::PsiFull => s.psi_full_total_us,
-            Field::Pgmajfault => s.pgmajfault,
-            Field::Pswpin => s.pswpin,
-            Field::Pswpout => s.pswpout,
-            Field::OomKill => s.oom_kill,
-        }
-    }
-
     /// Export JSON as VictoriaMetrics writes it (PSI in seconds).
     fn export(samples: &[Sample]) -> String {
         let ts: Vec<String> = samples.iter().map(|s| s.at_ms.to_string()).collect();
         let mut out = String::new();
         for f in Field::ALL {
             let vals: Vec<String> = (samples.iter())
-                .map(|s| match value(s, f) {
+                .map(|s| match f.of(s) {
                     None => "null".into(),
                     Some(v) if f.scale() != 1.0 => (v as f64 / f.scale()).to_string(),
                     Some(v) => v.to_string(),
