@@ -35,6 +35,9 @@ const ROUTER_STACK: (usize, usize) = (256 * 1024, 64 * 1024);
 const WORKER_STACK: (usize, usize) = (1024 * 1024, HOT_TLS_STACK);
 /// Stack depth to keep resident in a thread that may do a TLS handshake.
 pub const HOT_TLS_STACK: usize = 128 * 1024;
+/// ...and in a stdout worker, which renders and writes a line (what it
+/// touches beyond is locked as it is touched).
+const HOT_STDOUT_STACK: usize = 32 * 1024;
 
 /// Sends alerts to the configured sinks from background threads.
 #[derive(Debug)]
@@ -167,7 +170,10 @@ impl Dispatcher {
             initial,
         );
         let (tx, rx) = mpsc::channel();
-        let (reserve, hot) = WORKER_STACK;
+        let (reserve, mut hot) = WORKER_STACK;
+        if matches!(t.sink, crate::notify::sink::Sink::Stdout(_)) {
+            hot = HOT_STDOUT_STACK;
+        }
         let handle = crate::thread::spawn(format!("notify-{}", t.name), reserve, hot, move || {
             worker.run(rx)
         })
