@@ -130,7 +130,8 @@ fn is_permanent(e: &ureq::Error) -> bool {
 }
 
 /// A short description of a ureq error that never includes the URL.
-fn describe(e: &ureq::Error) -> String {
+/// A ureq error in a few words (no URL: the caller scrubs what it adds).
+pub fn describe(e: &ureq::Error) -> String {
     match e {
         ureq::Error::BadUri(_) => "invalid URL".to_string(),
         ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),

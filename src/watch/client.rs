@@ -10,6 +10,7 @@ use super::answer::{self, AnswerError, Points, MAX_ANSWER_BYTES};
 use super::config::{url_host, WatchConfig};
 use crate::notify::secret::resolve as resolve_secret;
 use crate::notify::secret::scrub;
+use crate::notify::transport::describe;
 use crate::notify::{NotifyError, Secret};
 use crate::signal::node_exporter::Field;
 use std::collections::HashMap;
@@ -236,17 +237,6 @@ fn display_name(url: &str) -> String {
 }
 
 /// A short description of a ureq error without the URL.
-fn describe(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),
-        ureq::Error::Timeout(t) => format!("timed out ({t:?})"),
-        ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::ConnectionFailed => "connection failed".to_string(),
-        ureq::Error::BadUri(_) => "invalid URL".to_string(),
-        other => format!("request failed: {other}"),
-    }
-}
-
 /// Standard base64 with padding (basic auth).
 fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
