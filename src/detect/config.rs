@@ -7,6 +7,7 @@
 
 use super::duration::Dur;
 use super::event::Severity;
+pub use super::history::HistoryConfig;
 use serde::{Deserialize, Serialize};
 
 /// The detector's settings (`[detector]` in the config file).
@@ -43,6 +44,9 @@ pub struct DetectorConfig {
     /// The host stopped reporting: critical under pressure, else a warning
     /// or nothing.
     pub went_dark: WentDarkRule,
+    /// The host's own floor, learned across days: moves the forecast's
+    /// headroom gate once enough clean days are known.
+    pub history: HistoryConfig,
 }
 
 /// `swap_low`: `SwapFree < ratio * SwapTotal` for `for`.
@@ -234,6 +238,7 @@ impl Default for DetectorConfig {
             thrashing: ThrashingRule::default(),
             oom_kill: OomKillRule::default(),
             went_dark: WentDarkRule::default(),
+            history: HistoryConfig::default(),
         }
     }
 }
@@ -527,7 +532,7 @@ impl DetectorConfig {
             "went_dark.below_headroom_ratio",
             self.went_dark.below_headroom_ratio,
         )?;
-        Ok(())
+        self.history.validate()
     }
 
     /// Every rule's `for`: 0s..1d.

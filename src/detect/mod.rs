@@ -21,6 +21,7 @@ pub mod drive;
 pub mod duration;
 pub mod event;
 pub mod features;
+pub mod history;
 pub mod rules;
 pub mod window;
 
@@ -32,6 +33,7 @@ pub use rules::{Cond, RuleSet, RuleSpec, RuleStatus};
 
 use crate::signal::Sample;
 use features::{FeatureState, Spans};
+use history::{DayMin, Floor};
 
 /// Name of the silence rule under pressure (critical).
 pub const WENT_DARK: &str = "went_dark";
@@ -69,6 +71,8 @@ pub struct Detector {
     /// [`Detector::stale_after_ms`], recomputed when `typical_ms` changes.
     stale_ms: i64,
     dark: Dark,
+    /// The host's own floor across days ([`history`]).
+    floor: Floor,
 }
 
 /// Silence tracking.
@@ -110,7 +114,27 @@ impl Detector {
             typical_ms: None,
             stale_ms: stale_after(cfg, None),
             dark: Dark::No,
+            floor: Floor::new(&cfg.history),
         }
+    }
+
+    /// The clean days the host's floor is learned from, oldest first (what
+    /// the agent keeps in its state file).
+    pub fn history(&self) -> &[DayMin] {
+        self.floor.days()
+    }
+
+    /// Starts the floor from clean days kept elsewhere (the agent's state
+    /// file); the forecast's gate follows at once.
+    pub fn restore_history(&mut self, days: &[DayMin]) {
+        self.floor.restore(days);
+        follow_floor(&self.floor, &self.cfg, &mut self.rules);
+    }
+
+    /// The forecast's headroom gate now: `headroom_forecast.max_headroom_ratio`,
+    /// moved by the host's floor once it has one ([`history`]).
+    pub fn forecast_gate(&self) -> f64 {
+        forecast_gate(&self.floor, &self.cfg)
     }
 
     /// The config in force.
@@ -162,6 +186,10 @@ impl Detector {
         // Features are computed in place: no copy of the (large) struct.
         let f = self.last.get_or_insert_with(Features::default);
         self.state.update(sample, f);
+        if self.floor.sample(f.at_ms, f.headroom_ratio) {
+            follow_floor(&self.floor, &self.cfg, &mut self.rules);
+        }
+        let n = out.len();
         let (rules, cfg, f) = (&mut self.rules, &self.cfg, &*f);
         if let Dark::Firing(rule, severity) = std::mem::replace(&mut self.dark, Dark::No) {
             out.push(Event {
@@ -173,6 +201,7 @@ impl Detector {
             });
         }
         rules.eval(f, || evidence(cfg, f, None), out);
+        self.floor.events(&out[n..]);
         Ok(())
     }
 
@@ -204,13 +233,15 @@ impl Detector {
                 self.dark = Dark::Firing(rule, severity);
                 let silent = (now_ms - f.at_ms) as f64 / 1000.0;
                 let ev = self.evidence(&f, Some(silent));
-                out.push(Event {
+                let e = Event {
                     at_ms: now_ms,
                     rule,
                     severity,
                     state: AlertState::Firing,
                     evidence: ev,
-                });
+                };
+                self.floor.events(std::slice::from_ref(&e));
+                out.push(e);
             }
             None => self.dark = Dark::Quiet,
         }
@@ -271,6 +302,18 @@ impl Detector {
     pub fn signals(&self, f: &Features) -> Signals {
         signals(&self.cfg, f)
     }
+}
+
+/// The forecast's headroom gate: the floor's, else the configured one.
+fn forecast_gate(floor: &Floor, cfg: &DetectorConfig) -> f64 {
+    floor.gate(cfg.headroom_forecast.max_headroom_ratio)
+}
+
+/// A day closed or days were restored: the forecast's gate follows the floor.
+#[cold]
+#[inline(never)]
+fn follow_floor(floor: &Floor, cfg: &DetectorConfig, rules: &mut RuleSet) {
+    rules.set_forecast_gate(forecast_gate(floor, cfg));
 }
 
 /// Silence threshold for a typical sample interval of `typical_ms`.

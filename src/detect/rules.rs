@@ -335,6 +335,19 @@ impl RuleSet {
         self.status.iter().any(|s| *s != RuleStatus::Inactive)
     }
 
+    /// Sets the forecast's headroom gate (`Cond::Forecast`'s
+    /// `max_headroom_ratio`): the host's own floor moves it ([`super::history`]).
+    pub fn set_forecast_gate(&mut self, ratio: f64) {
+        for s in &mut self.specs {
+            if let Cond::Forecast {
+                max_headroom_ratio, ..
+            } = &mut s.cond
+            {
+                *max_headroom_ratio = ratio;
+            }
+        }
+    }
+
     /// Evaluates every rule on `f`; state changes go to `out`, with the
     /// evidence made by `evidence` (called only when there is an event).
     #[allow(unsafe_code)] // only a link section: see lib.rs, "The hot section"

@@ -11,6 +11,11 @@
 //! cliff = "2026-12-01T10:28:00Z"
 //! ```
 //!
+//! A recording spanning days (a night per day, `tests/fixtures/corpus/composed/`)
+//! is replayed whole, so the detector learns the host's own floor from the
+//! nights before; each night is an entry of its own, scored only between
+//! its `scored_from` and `scored_until` (and named by `name`).
+//!
 //! Stage one is serde ([`RawEntry`]); [`Manifest::parse`] checks each entry
 //! and names it (`trace[3].cliff`) in its errors.
 
@@ -75,6 +80,13 @@ pub struct RawEntry {
     pub guest_mib: Option<u64>,
     /// Only this instance of the file.
     pub instance: Option<String>,
+    /// Its name in reports (default: the file's stem).
+    pub name: Option<String>,
+    /// Score only what happened from this time on (RFC 3339); the replay
+    /// still starts at the file's first sample.
+    pub scored_from: Option<String>,
+    /// Score only what happened before this time (RFC 3339).
+    pub scored_until: Option<String>,
     /// Free text.
     pub notes: Option<String>,
 }
@@ -107,6 +119,33 @@ pub struct Entry {
     pub downsample: Option<Dur>,
     /// Only this instance.
     pub instance: Option<String>,
+    /// Only events and samples within `from..until` (ms) are scored.
+    pub scored: Scored,
+}
+
+/// The part of a recording that is scored, ms: `from..until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scored {
+    /// First scored time.
+    pub from_ms: i64,
+    /// First time no longer scored.
+    pub until_ms: i64,
+}
+
+impl Default for Scored {
+    fn default() -> Self {
+        Scored {
+            from_ms: i64::MIN,
+            until_ms: i64::MAX,
+        }
+    }
+}
+
+impl Scored {
+    /// Whether `at_ms` is scored.
+    pub fn contains(&self, at_ms: i64) -> bool {
+        (self.from_ms..self.until_ms).contains(&at_ms)
+    }
 }
 
 /// A checked manifest.
@@ -226,10 +265,12 @@ fn check(e: RawEntry, base: &Path) -> Result<Entry, (&'static str, String)> {
         .unwrap_or("?")
         .to_string();
     let run = e.run.unwrap_or_else(|| stem.clone());
+    let stem = e.name.unwrap_or(stem);
     let name = match e.downsample {
         Some(d) => format!("{stem}@{d}"),
         None => stem,
     };
+    let scored = scored(e.scored_from.as_deref(), e.scored_until.as_deref())?;
     Ok(Entry {
         file: base.join(&e.file),
         name,
@@ -240,7 +281,28 @@ fn check(e: RawEntry, base: &Path) -> Result<Entry, (&'static str, String)> {
         cliff_ms,
         downsample: e.downsample,
         instance: e.instance,
+        scored,
     })
+}
+
+fn scored(from: Option<&str>, until: Option<&str>) -> Result<Scored, (&'static str, String)> {
+    let all = Scored::default();
+    let from_ms = from
+        .map(timestamp)
+        .transpose()
+        .map_err(|w| ("scored_from", w))?;
+    let until_ms = until
+        .map(timestamp)
+        .transpose()
+        .map_err(|w| ("scored_until", w))?;
+    let s = Scored {
+        from_ms: from_ms.unwrap_or(all.from_ms),
+        until_ms: until_ms.unwrap_or(all.until_ms),
+    };
+    if s.until_ms <= s.from_ms {
+        return Err(("scored_until", "must be after scored_from".into()));
+    }
+    Ok(s)
 }
 
 fn timestamp(s: &str) -> Result<i64, String> {
@@ -309,6 +371,29 @@ workload_start = "2026-12-01T10:00:00Z"
             .unwrap_err()
             .to_string();
         assert!(e.contains("kid") && e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn a_night_of_a_multi_day_recording_is_named_and_scored_alone() {
+        let m = parse(
+            "[[trace]]\nfile = \"h.jsonl\"\nname = \"h-night2\"\nkind = \"benign\"\n\
+             set = \"tuning\"\nworkload_start = \"2026-12-02T10:00:00Z\"\n\
+             scored_from = \"2026-12-02T00:00:00Z\"\nscored_until = \"2026-12-03T00:00:00Z\"\n",
+        )
+        .unwrap();
+        let e = &m.entries[0];
+        assert_eq!(e.name, "h-night2");
+        assert!(e.scored.contains(e.start_ms));
+        assert!(!e.scored.contains(e.start_ms + 86_400_000));
+        assert!(!e.scored.contains(e.start_ms - 86_400_000));
+        let bad = parse(
+            "[[trace]]\nfile = \"h.jsonl\"\nkind = \"benign\"\nset = \"tuning\"\n\
+             workload_start = \"2026-12-02T10:00:00Z\"\n\
+             scored_from = \"2026-12-02T00:00:00Z\"\nscored_until = \"2026-12-01T00:00:00Z\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("trace[0].scored_until"), "{bad}");
     }
 
     #[test]

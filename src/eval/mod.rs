@@ -18,7 +18,7 @@ pub mod sweep;
 use crate::detect::{AlertState, DetectorConfig, Event, Severity};
 use crate::replay::{self, Recording, Replay};
 use crate::source::recorded::{self, HostSeries, RecordedError};
-pub use manifest::{Entry, Kind, Manifest, ManifestError, Set};
+pub use manifest::{Entry, Kind, Manifest, ManifestError, Scored, Set};
 pub use score::{Observed, Totals, TraceScore};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -100,7 +100,7 @@ impl Corpus {
                     name: e.name.clone(),
                     source: Box::new(source),
                 })?;
-                Ok(score::score(e, observed(&r)))
+                Ok(score::score(e, observed(&r, e.scored)))
             })
             .collect()
     }
@@ -126,13 +126,10 @@ fn pick<'a>(e: &Entry, hosts: &'a [HostSeries]) -> Result<&'a HostSeries, EvalEr
     }
 }
 
-/// What scoring needs from a replay.
-pub fn observed(r: &Replay) -> Observed {
+/// What scoring needs from a replay, within the scored part `within`.
+pub fn observed(r: &Replay, within: Scored) -> Observed {
     let first = |sev: Option<Severity>| {
-        r.events
-            .iter()
-            .find(|e: &&Event| e.state == AlertState::Firing && sev.is_none_or(|s| s == e.severity))
-            .map(|e| e.at_ms)
+        first_firing(&r.events, within, |e| sev.is_none_or(|s| s == e.severity))
     };
     Observed {
         first_alert_ms: first(None),
@@ -140,13 +137,25 @@ pub fn observed(r: &Replay) -> Observed {
         headroom: r
             .trace
             .iter()
+            .filter(|t| within.contains(t.at_ms))
             .map(|t| (t.at_ms, t.headroom_ratio))
             .collect(),
         baselines: replay::baselines::PUBLISHED
             .iter()
-            .map(|b| (b.spec.name, r.baseline_first_ms(b.spec.name)))
+            .map(|b| {
+                let at = first_firing(&r.baseline_events, within, |e| e.rule == b.spec.name);
+                (b.spec.name, at)
+            })
             .collect(),
     }
+}
+
+/// The first firing event within the scored part that `pick` accepts.
+fn first_firing(events: &[Event], within: Scored, pick: impl Fn(&Event) -> bool) -> Option<i64> {
+    events
+        .iter()
+        .find(|e| e.state == AlertState::Firing && within.contains(e.at_ms) && pick(e))
+        .map(|e| e.at_ms)
 }
 
 /// The totals of each set present, then of the whole manifest.

@@ -286,6 +286,7 @@ mod tests {
             cliff_ms: cliff_min.map(|m| m * MIN),
             downsample: None,
             instance: None,
+            scored: Default::default(),
         }
     }
 
