@@ -13,6 +13,7 @@ use super::ring::{Ring, Row};
 use super::snapshot::{self, Snapshot};
 use super::statefile::{self, StateDoc};
 use crate::clock::wall_ms;
+use crate::detect::history::DayMin;
 use crate::detect::{AlertState, Event};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -45,7 +46,12 @@ pub struct Blackbox {
     pub ring: Arc<Mutex<Ring>>,
     /// Latest snapshot (shared with the notifier).
     pub latest: Latest,
+    /// The detector's clean days (shared with the loop), for the state file.
+    pub history: History,
 }
+
+/// The detector's clean days, as the loop last shared them.
+pub type History = Arc<Mutex<Vec<DayMin>>>;
 
 impl Blackbox {
     /// Starts the thread; returns the sender the loop uses.
@@ -98,6 +104,10 @@ impl Blackbox {
             Ok(r) => r.iter().copied().collect(),
             Err(_) => Vec::new(),
         };
+        let history = match self.history.lock() {
+            Ok(h) => h.clone(),
+            Err(_) => Vec::new(),
+        };
         let doc = StateDoc {
             version: 1,
             written_at_ms: wall_ms(),
@@ -105,6 +115,7 @@ impl Blackbox {
             trigger: ev,
             snapshot: snap,
             samples: &rows,
+            history: &history,
         };
         match statefile::write(&self.state_file, &doc) {
             Ok(()) => {

@@ -15,13 +15,19 @@
 //!   "samples": [ { "at_ms", "mem_total_bytes", "mem_available_bytes",
 //!                  "swap_total_bytes", "swap_free_bytes", "psi_some_total_us",
 //!                  "psi_full_total_us", "pgmajfault", "pswpin", "pswpout",
-//!                  "oom_kill", "lateness_ms" }, ... oldest first, ~1 s apart ] }
+//!                  "oom_kill", "lateness_ms" }, ... oldest first, ~1 s apart ],
+//!   "history": [ { "day", "min_headroom_ratio" }, ... the detector's clean
+//!                days, oldest first (src/detect/history.rs) ] }
 //! ```
+//!
+//! At start the agent reads `history` back ([`load_history`]) and feeds it
+//! to its detector, so the host's own floor survives a restart.
 
 use super::ring::Row;
 use super::snapshot::Snapshot;
+use crate::detect::history::DayMin;
 use crate::detect::Event;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The document.
@@ -39,6 +45,31 @@ pub struct StateDoc<'a> {
     pub snapshot: &'a Snapshot,
     /// The ring buffer, oldest first.
     pub samples: &'a [Row],
+    /// The detector's clean days, oldest first.
+    pub history: &'a [DayMin],
+}
+
+/// The part of a state file read back at start.
+#[derive(Debug, Deserialize)]
+struct Kept {
+    #[serde(default)]
+    history: Vec<DayMin>,
+}
+
+/// The clean days in a state file's text (none in an older version's file).
+pub fn history_of(text: &str) -> Result<Vec<DayMin>, serde_json::Error> {
+    serde_json::from_str::<Kept>(text).map(|k| k.history)
+}
+
+/// The clean days kept in the state file at `path`; none when there is no
+/// file yet. An unreadable or malformed file is an error for the caller to
+/// log (the agent then starts without history).
+pub fn load_history(path: &Path) -> std::io::Result<Vec<DayMin>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => history_of(&text).map_err(std::io::Error::other),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes `doc` to `path` atomically and durably.
@@ -93,6 +124,10 @@ mod tests {
             trigger: &ev,
             snapshot: &snap,
             samples: &rows,
+            history: &[DayMin {
+                day: 20_000,
+                min_headroom_ratio: 0.5,
+            }],
         };
         write(&path, &doc).unwrap();
         let v: serde_json::Value =
@@ -100,5 +135,20 @@ mod tests {
         assert_eq!(v["trigger"]["rule"], "headroom_forecast");
         assert_eq!(v["samples"][1]["at_ms"], 2);
         assert!(!dir.path().join("state.json.tmp").exists());
+        let days = load_history(&path).unwrap();
+        assert_eq!(days.len(), 1);
+        assert_eq!(days[0].min_headroom_ratio, 0.5);
+    }
+
+    #[test]
+    fn a_missing_file_has_no_history_and_an_older_one_none_either() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_history(&dir.path().join("none.json"))
+            .unwrap()
+            .is_empty());
+        assert!(history_of(r#"{"version":1,"samples":[]}"#)
+            .unwrap()
+            .is_empty());
+        assert!(history_of("{not json").is_err());
     }
 }

@@ -330,6 +330,56 @@ mod tests {
         assert_eq!(HistoryConfig::default().validate(), Ok(()));
     }
 
+    const MIB: u64 = 1 << 20;
+
+    /// A 1000 MiB host (no swap), one sample every 15 s for `n` samples
+    /// from `at_ms`, MemAvailable `avail(i)` MiB.
+    fn host(at_ms: i64, n: i64, avail: impl Fn(i64) -> u64) -> Vec<crate::signal::Sample> {
+        (0..n)
+            .map(|i| crate::signal::Sample {
+                at_ms: at_ms + i * 15_000,
+                mem_total_bytes: 1000 * MIB,
+                mem_available_bytes: avail(i) * MIB,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Three idle nights at 90 %, then a night draining 3 MiB/s from 90 %:
+    /// the headroom at which the forecast fires on the last night.
+    fn fires_at(cfg: &crate::detect::DetectorConfig) -> Option<f64> {
+        let mut d = crate::detect::Detector::new(cfg);
+        let mut out = Vec::new();
+        for day in 0..3 {
+            for s in host(20_000 * DAY_MS + day * DAY_MS, 40, |i| 900 - (i % 3) as u64) {
+                d.feed(&s, &mut out).ok()?;
+            }
+        }
+        assert!(out.is_empty(), "idle nights are quiet: {out:?}");
+        let night = host(20_003 * DAY_MS, 80, |i| 900 - 45 * i.min(19) as u64);
+        for s in &night {
+            d.feed(s, &mut out).ok()?;
+            if let Some(e) = out
+                .iter()
+                .find(|e| e.rule == "headroom_forecast" && e.state == AlertState::Firing)
+            {
+                return Some(e.evidence.headroom_ratio);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_host_leaving_its_own_high_floor_is_warned_before_the_default_gate() {
+        let on = crate::detect::DetectorConfig::default();
+        let mut off = on.clone();
+        off.history.enabled = false;
+        let (with, without) = (fires_at(&on), fires_at(&off));
+        let with = with.unwrap_or_default();
+        assert!(with > 0.45 && with <= 0.85, "with history: {with}");
+        assert!(without.is_some_and(|h| h <= 0.45), "without: {without:?}");
+    }
+
     #[test]
     fn restored_days_are_sorted_deduplicated_and_trimmed() {
         let mut f = Floor::new(&HistoryConfig {

@@ -12,6 +12,7 @@ mod alloc_count;
 mod common;
 mod deploy;
 mod eval;
+mod eval_history;
 mod fault;
 mod harden;
 mod lab_summary;

@@ -4,7 +4,7 @@
 
 use super::blind::MEMCANARY_BLIND;
 use super::stall::LOOP_STALLED;
-use crate::agent::blackbox::Note;
+use crate::agent::blackbox::{History, Note};
 use crate::agent::metrics::{state_value, Metrics};
 use crate::agent::notifier::BlindWhy;
 use crate::detect::{AlertState, Detector, Event, RuleSet, HOST_SILENT, WENT_DARK};
@@ -21,6 +21,23 @@ pub(super) struct FanOut {
     pub(super) rule_names: Vec<&'static str>,
     /// Why the agent is blind, for the notifier's `memcanary_blind` alert.
     pub(super) blind_why: BlindWhy,
+    /// The detector's clean days, for the black box's state file.
+    pub(super) history: History,
+}
+
+impl FanOut {
+    /// Shares the detector's clean days with the black box before it hears
+    /// of an event (which may write the state file). Allocation-free: the
+    /// vector was made with room for every day kept.
+    pub(super) fn share_history(&self, det: &Detector) {
+        let days = det.history();
+        if let Ok(mut h) = self.history.lock() {
+            if h.as_slice() != days {
+                h.clear();
+                h.extend_from_slice(days);
+            }
+        }
+    }
 }
 
 /// Every rule name the gauges cover: the detector's, `went_dark`, ours.

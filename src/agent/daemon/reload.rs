@@ -58,6 +58,7 @@ impl Daemon {
     /// replay's events are dropped so nothing is notified twice.
     fn warmed_detector(&self, cfg: &DetectorConfig) -> Detector {
         let mut det = Detector::new(cfg);
+        det.restore_history(self.det.history());
         if let Ok(r) = self.ring.lock() {
             det.warm(r.iter().map(|row| &row.sample));
         }

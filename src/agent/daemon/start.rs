@@ -8,7 +8,7 @@ use super::restored::Restored;
 use super::stall::StallRule;
 use super::wait::{wait_set, Waiter};
 use super::{setup_err, Daemon};
-use crate::agent::blackbox::{Blackbox, Latest};
+use crate::agent::blackbox::{Blackbox, History, Latest};
 use crate::agent::config::AgentConfig;
 use crate::agent::metrics::Metrics;
 use crate::agent::notifier::{BlindWhy, Notifier};
@@ -18,6 +18,7 @@ use crate::agent::trigger::{PsiTrigger, TriggerMode};
 use crate::agent::{instance_name, open_source, protect, AgentError};
 use crate::clock::wall_ms;
 use crate::config::Config;
+use crate::detect::history::MAX_DAYS;
 use crate::detect::Detector;
 use crate::notify::Dispatcher;
 use crate::source::ProcSource;
@@ -38,7 +39,8 @@ impl Daemon {
     ) -> Result<Box<Daemon>, AgentError> {
         let a = &cfg.agent;
         let mut src = open_source(a)?;
-        let det = Detector::new(&cfg.detector);
+        let mut det = Detector::new(&cfg.detector);
+        restore_history(&mut det, &a.state_file);
         let mut trigger = PsiTrigger::arm(src.psi_path(), &a.psi_trigger);
         // Before the log line and the gauges that name the trigger's mode.
         let epoll = wait_set(&mut trigger)?;
@@ -68,6 +70,7 @@ impl Daemon {
             metrics: &metrics,
             ring: &ring,
             latest,
+            history: Arc::new(Mutex::new(Vec::with_capacity(MAX_DAYS as usize))),
             instance,
         };
         let (fanout, firing) = threads.spawn(registry, rule_names)?;
@@ -101,6 +104,8 @@ struct Threads<'a> {
     ring: &'a Arc<Mutex<Ring>>,
     /// The latest snapshot, from the black box to the notifier.
     latest: Latest,
+    /// The detector's clean days, from the loop to the black box.
+    history: History,
     instance: String,
 }
 
@@ -117,6 +122,7 @@ impl Threads<'_> {
         let (blackbox_tx, h) = self.blackbox()?;
         threads.push(h);
         let blind_why = BlindWhy::default();
+        let history = self.history.clone();
         let ((notify_tx, h), firing) = self.notifier(blind_why.clone())?;
         threads.push(h);
         let fanout = FanOut {
@@ -124,6 +130,7 @@ impl Threads<'_> {
             blackbox_tx,
             threads,
             rule_names,
+            history,
             blind_why,
         };
         Ok((fanout, firing))
@@ -161,6 +168,7 @@ impl Threads<'_> {
             instance: self.instance.clone(),
             ring: self.ring.clone(),
             latest: self.latest.clone(),
+            history: self.history.clone(),
         };
         bb.spawn().map_err(setup_err("the blackbox thread"))
     }
@@ -246,5 +254,52 @@ fn log_start(a: &AgentConfig, src: &ProcSource, trigger: &PsiTrigger) {
         TriggerMode::Polling { reason } => {
             tracing::info!(mode = "polling", reason = %reason, "no PSI trigger: timer polling only")
         }
+    }
+}
+
+/// Feeds the detector the clean days the previous run kept in the state
+/// file, so the host's own floor survives a restart (detect::history).
+fn restore_history(det: &mut Detector, state_file: &std::path::Path) {
+    match crate::agent::statefile::load_history(state_file) {
+        Ok(days) => {
+            det.restore_history(&days);
+            if !days.is_empty() {
+                tracing::info!(
+                    days = days.len(),
+                    gate = det.forecast_gate(),
+                    "history: clean days restored from the state file"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::warn!(path = %state_file.display(), error = %e, "cannot read the history in the state file; starting without it")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::DetectorConfig;
+
+    #[test]
+    fn a_state_file_with_clean_days_makes_the_detector_use_the_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let day = |d: i64, r: f64| format!(r#"{{"day":{d},"min_headroom_ratio":{r}}}"#);
+        let days = [day(20_400, 0.9), day(20_401, 0.85), day(20_402, 0.88)].join(",");
+        std::fs::write(&path, format!(r#"{{"version":1,"history":[{days}]}}"#)).unwrap();
+        let mut det = Detector::new(&DetectorConfig::default());
+        assert_eq!(det.forecast_gate(), 0.45, "no history: the configured gate");
+        restore_history(&mut det, &path);
+        assert_eq!(det.history().len(), 3);
+        let gate = det.forecast_gate();
+        assert!(
+            (gate - 0.80).abs() < 1e-9,
+            "floor 0.85 - margin 0.05: {gate}"
+        );
+        let mut fresh = Detector::new(&DetectorConfig::default());
+        restore_history(&mut fresh, &dir.path().join("missing.json"));
+        assert_eq!(fresh.forecast_gate(), 0.45);
     }
 }
