@@ -296,12 +296,7 @@ impl Builder<'_> {
                     bin(Op::Lt, self.eta(), n(secs(r.horizon.as_millis()))),
                     bin(Op::Lt, self.slope(), floor),
                 ),
-                // The detector's headroom ratio is spike-filtered too.
-                bin(
-                    Op::Le,
-                    bin(Op::Div, self.filtered(), capacity()),
-                    n(r.max_headroom_ratio),
-                ),
+                self.forecast_gate(),
             ),
             still,
         );
@@ -323,6 +318,49 @@ impl Builder<'_> {
                 text(". Act now and the host survives."),
             ],
             ..self.held(r.for_, FORECAST, "headroom_forecast", r.severity, expr)
+        }
+    }
+
+    /// The forecast's headroom gate: at most `max_headroom_ratio`, or, with
+    /// `history`, below the host's own floor less `margin_ratio` where that
+    /// is higher (detect::history). The floor in PromQL: the lowest hourly
+    /// minimum of headroom over the `history.days` days before the last
+    /// one, once the host has reported for `min_clean_days` days before
+    /// that. Unlike the detector's it counts every day (an incident's too)
+    /// and the hours while alerts fired; both only lower it, and a lower
+    /// floor leaves the gate at `max_headroom_ratio` (docs/rules.md).
+    fn forecast_gate(&self) -> Expr {
+        let r = &self.c.headroom_forecast;
+        // The detector's headroom ratio is spike-filtered too.
+        let ratio = || bin(Op::Div, self.filtered(), capacity());
+        let fixed = bin(Op::Le, ratio(), n(r.max_headroom_ratio));
+        let h = &self.c.history;
+        if !h.enabled {
+            return fixed;
+        }
+        let (hour, day) = (3_600_000, 86_400_000);
+        let hourly_min = bin(
+            Op::Div,
+            bin(
+                Op::Add,
+                raw(Func::MinOverTime, ne::MEM_AVAILABLE, hour),
+                raw(Func::MinOverTime, ne::SWAP_FREE, hour),
+            ),
+            capacity(),
+        );
+        let days = i64::from(h.days) * day;
+        let floor = sub_offset(Func::MinOverTime, hourly_min, days, hour, day);
+        let since = i64::from(h.min_clean_days + 1) * day;
+        let reported = sub_offset(Func::PresentOverTime, m(ne::MEM_TOTAL), day, hour, since);
+        let below = bin(Op::Le, ratio(), bin(Op::Sub, floor, n(h.margin_ratio)));
+        if h.lower_gate {
+            // Without enough history, the configured gate.
+            or(
+                and(below, reported.clone()),
+                bin(Op::Unless, fixed, reported),
+            )
+        } else {
+            or(fixed, and(below, reported))
         }
     }
 
@@ -563,5 +601,73 @@ pub fn rule_file(specs: &[AlertSpec], o: &Options) -> RuleFile {
             interval: crate::detect::Dur::from_millis(o.interval_ms).to_string(),
             rules,
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::expr::{AlertLog, Ctx};
+    use super::super::series::{HostSeries, Point};
+    use super::super::target::Engine;
+    use super::*;
+
+    const MIB: f64 = 1048576.0;
+    const DAY: i64 = 86_400_000;
+
+    /// A 1000 MiB host without swap: `days` idle days at 90 % sampled every
+    /// 2 min, then a night draining 3 MiB/s from 90 % at 15 s scrapes.
+    fn host(days: i64) -> HostSeries {
+        let mut t: Vec<i64> = (0..days * 720).map(|i| i * 120_000).collect();
+        let night = days * DAY;
+        t.extend((0..80).map(|i| night + i * 15_000));
+        let avail = |at: i64| {
+            let drained = ((at - night).max(0) / 1000) as f64 * 3.0;
+            (900.0 - drained).max(50.0) * MIB
+        };
+        let pts = |f: &dyn Fn(i64) -> f64| {
+            t.iter()
+                .map(|&at| Point {
+                    t: at,
+                    v: Some(f(at)),
+                })
+                .collect()
+        };
+        let mut h = HostSeries::default();
+        h.series.insert(ne::MEM_TOTAL, pts(&|_| 1000.0 * MIB));
+        h.series.insert(ne::MEM_AVAILABLE, pts(&avail));
+        h.series.insert(ne::SWAP_TOTAL, pts(&|_| 0.0));
+        h.series.insert(ne::SWAP_FREE, pts(&|_| 0.0));
+        h
+    }
+
+    /// Whether the forecast's headroom gate holds 100 s into the drain
+    /// (headroom 60 %), with `cfg`, on a host with `days` of history.
+    fn gate_holds(cfg: &DetectorConfig, days: i64) -> bool {
+        let o = Options {
+            target: Target::new(Engine::Prometheus, None),
+            selector: String::new(),
+            interval_ms: 15_000,
+            scrape_interval_ms: 15_000,
+        };
+        let b = Builder { c: cfg, o: &o };
+        let (host, alerts) = (host(days), AlertLog::default());
+        let cx = Ctx {
+            host: &host,
+            alerts: &alerts,
+        };
+        b.forecast_gate().eval(cx, days * DAY + 100_000).is_some()
+    }
+
+    #[test]
+    fn the_forecast_gate_follows_the_hosts_floor_once_it_has_enough_days() {
+        let on = DetectorConfig::default();
+        let mut off = on.clone();
+        off.history.enabled = false;
+        assert!(gate_holds(&on, 5), "five idle days at 90 %: gate 85 %");
+        assert!(!gate_holds(&off, 5), "without history: 45 %");
+        assert!(
+            !gate_holds(&on, 3),
+            "three days: not enough before the last one"
+        );
     }
 }

@@ -16,6 +16,8 @@ pub enum Func {
     Deriv,
     /// `max_over_time`
     MaxOverTime,
+    /// `min_over_time`
+    MinOverTime,
     /// `last_over_time`
     LastOverTime,
     /// `present_over_time`
@@ -33,6 +35,7 @@ impl Func {
             Func::Delta => "delta",
             Func::Deriv => "deriv",
             Func::MaxOverTime => "max_over_time",
+            Func::MinOverTime => "min_over_time",
             Func::LastOverTime => "last_over_time",
             Func::PresentOverTime => "present_over_time",
             Func::MedianOverTime => "quantile_over_time",
@@ -55,6 +58,7 @@ pub fn apply(
         Func::Delta => extrapolated(pts, range_start, range_end, range_ms, false, false),
         Func::Deriv => deriv(pts),
         Func::MaxOverTime => max_over_time(pts),
+        Func::MinOverTime => min_over_time(pts),
         Func::LastOverTime => pts.last().map(|p| p.1),
         Func::PresentOverTime => (!pts.is_empty()).then_some(1.0),
         Func::MedianOverTime => median(pts),
@@ -81,6 +85,12 @@ fn max_over_time(pts: &[(i64, f64)]) -> Option<f64> {
     let mut it = pts.iter().map(|p| p.1);
     let first = it.next()?;
     Some(it.fold(first, |m, v| if v > m || m.is_nan() { v } else { m }))
+}
+
+fn min_over_time(pts: &[(i64, f64)]) -> Option<f64> {
+    let mut it = pts.iter().map(|p| p.1);
+    let first = it.next()?;
+    Some(it.fold(first, |m, v| if v < m || m.is_nan() { v } else { m }))
 }
 
 /// `rate`, `increase` and `delta`: the change over the samples, corrected
