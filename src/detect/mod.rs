@@ -8,7 +8,9 @@
 //! loops that do so, shared by every caller, are in [`drive`].
 //!
 //! Inside: [`features`] turns samples into ratios, rates, a robust slope and
-//! an ETA; [`rules`] runs each rule's pending -> firing -> resolved cycle.
+//! an ETA; [`rules`] runs each rule's pending -> firing -> resolved cycle;
+//! [`history`] learns the host's own floor across days and moves the
+//! forecast's headroom gate with it.
 //! Silence is handled here, and freezes every other rule, since missing data
 //! is never recovery. Its severity follows what the host looked like at its
 //! last sample: `went_dark` (critical) on evidence of pressure (a rule
