@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent_cli;
+mod agent_history;
 mod agent_kernel;
 mod agent_refresh;
 mod agent_restart;
