@@ -124,7 +124,8 @@ impl Floor {
             day_min: f64::INFINITY,
             day_tainted: false,
             firing: 0,
-            days: Vec::new(),
+            // Room for every day kept: closing a day never allocates.
+            days: Vec::with_capacity(cfg.days as usize),
         }
     }
 
@@ -139,7 +140,9 @@ impl Floor {
         v.sort_by_key(|d| d.day);
         v.dedup_by_key(|d| d.day);
         let keep = self.cfg.days as usize;
-        self.days = v.split_off(v.len().saturating_sub(keep));
+        self.days.clear();
+        self.days
+            .extend_from_slice(&v[v.len().saturating_sub(keep)..]);
     }
 
     /// The clean days known, oldest first.
@@ -203,21 +206,20 @@ impl Floor {
     #[cold]
     fn roll(&mut self, at_ms: i64) -> bool {
         let day = at_ms.div_euclid(DAY_MS);
-        let closed = self.day.is_some();
-        if self.day.is_some() && !self.day_tainted && self.day_min.is_finite() {
-            let d = DayMin {
-                day: self.day.unwrap_or(day),
+        let closed = self.day.replace(day);
+        if let Some(prev) = closed.filter(|_| !self.day_tainted && self.day_min.is_finite()) {
+            if self.days.len() >= self.cfg.days as usize {
+                self.days.remove(0);
+            }
+            self.days.push(DayMin {
+                day: prev,
                 min_headroom_ratio: self.day_min,
-            };
-            self.days.push(d);
-            let excess = self.days.len().saturating_sub(self.cfg.days as usize);
-            self.days.drain(..excess);
+            });
         }
-        self.day = Some(day);
         self.next_day_ms = (day + 1) * DAY_MS;
         self.day_min = f64::INFINITY;
         self.day_tainted = false;
-        closed
+        closed.is_some()
     }
 }
 
