@@ -69,6 +69,7 @@ mod tests {
             truncated: false,
             elapsed_ms: 0,
             within: None,
+            stalling: None,
         };
         let rows = [
             Row {
