@@ -106,9 +106,9 @@ pub fn judge(
     })
 }
 
-/// The worse of two stalls: more PSI "full", then more major faults, then
+/// Sorts stalls worst first: more PSI "full", then more major faults, then
 /// more limit hits; on a tie the inner cgroup (its limit is the one hit).
-fn worse(a: CgroupStall, b: CgroupStall) -> CgroupStall {
+pub fn worst_first(stalls: &mut [CgroupStall]) {
     let key = |s: &CgroupStall| {
         (
             s.full_ratio.unwrap_or(0.0),
@@ -117,11 +117,11 @@ fn worse(a: CgroupStall, b: CgroupStall) -> CgroupStall {
             s.cgroup.len(),
         )
     };
-    if key(&b).partial_cmp(&key(&a)) == Some(std::cmp::Ordering::Greater) {
-        b
-    } else {
-        a
-    }
+    stalls.sort_by(|a, b| {
+        key(b)
+            .partial_cmp(&key(a))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
 }
 
 /// The cgroups to read for `groups` (cgroup paths): each and its parents
@@ -148,12 +148,14 @@ struct Dir {
 }
 
 /// Reads `cgroups` (paths as `/proc/[pid]/cgroup` names them, found through
-/// `proc_root/self/mountinfo`) twice, `gap` apart, and returns the one at
-/// its limit that stalls most. The wait is skipped when no cgroup has a
-/// limit. Unreadable cgroups (gone, no permission, malformed) are logged at
+/// `proc_root/self/mountinfo`) twice, `gap` apart, and returns those at
+/// their limit and stalling, worst first. The wait is skipped when no
+/// cgroup has a limit. Unreadable cgroups (gone, no permission, malformed) are logged at
 /// debug and left out.
-pub fn probe(proc_root: &Path, cgroups: &[String], gap: Duration) -> Option<CgroupStall> {
-    let mountinfo = std::fs::read_to_string(proc_root.join("self/mountinfo")).ok()?;
+pub fn probe(proc_root: &Path, cgroups: &[String], gap: Duration) -> Vec<CgroupStall> {
+    let Ok(mountinfo) = std::fs::read_to_string(proc_root.join("self/mountinfo")) else {
+        return Vec::new();
+    };
     let dirs: Vec<Dir> = cgroups
         .iter()
         .filter_map(|c| {
@@ -171,20 +173,15 @@ pub fn probe(proc_root: &Path, cgroups: &[String], gap: Duration) -> Option<Cgro
         .filter(|(_, m)| m.limit_bytes.is_some())
         .collect();
     if before.is_empty() {
-        return None;
+        return Vec::new();
     }
     let start = crate::clock::mono();
     std::thread::sleep(gap);
-    let mut found: Option<CgroupStall> = None;
-    for (d, b) in &before {
-        let Some(a) = read_logged(d) else { continue };
-        if let Some(s) = judge(&d.cgroup, b, &a, start.elapsed()) {
-            found = Some(match found {
-                Some(f) => worse(f, s),
-                None => s,
-            });
-        }
-    }
+    let mut found: Vec<CgroupStall> = before
+        .iter()
+        .filter_map(|(d, b)| judge(&d.cgroup, b, &read_logged(d)?, start.elapsed()))
+        .collect();
+    worst_first(&mut found);
     found
 }
 
@@ -310,8 +307,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.full_ratio, Some(0.4));
-        assert_eq!(worse(a.clone(), b.clone()).cgroup, "/b");
-        assert_eq!(worse(b, a).cgroup, "/b");
+        let mut v = [a.clone(), b.clone()];
+        worst_first(&mut v);
+        assert_eq!([v[0].cgroup.as_str(), v[1].cgroup.as_str()], ["/b", "/a"]);
+        let mut v = [b, a];
+        worst_first(&mut v);
+        assert_eq!(v[0].cgroup, "/b");
     }
 
     #[test]
@@ -358,7 +359,7 @@ mod tests {
         }
         // Static counters: at its limit but nothing moved, so no stall...
         let none = probe(&proc_, &["/build".into()], Duration::from_millis(1));
-        assert_eq!(none, None);
+        assert_eq!(none, []);
         // ...and a malformed file leaves the cgroup out, naming the file.
         std::fs::write(cg.join("memory.failcnt"), "x\n").unwrap();
         let e = read(&cg, false).unwrap_err().to_string();

@@ -174,7 +174,7 @@ fn consumers(snap: &Snapshot) -> Vec<Consumer> {
         .collect()
 }
 
-/// `cgroup_thrashing` names the cgroup: when firing, the snapshot's
+/// `cgroup_thrashing` names the cgroup: when firing, the snapshot's worst
 /// stalling cgroup (remembered in `named`); when resolved, the one the
 /// firing named (the same label set, so Alertmanager resolves it).
 fn name_cgroup(alert: &mut Alert, snap: Option<&Snapshot>, named: &mut Option<String>) {
@@ -183,7 +183,7 @@ fn name_cgroup(alert: &mut Alert, snap: Option<&Snapshot>, named: &mut Option<St
         alert.detail = None;
         return;
     }
-    match snap.and_then(|s| s.stalling.as_ref()) {
+    match snap.and_then(|s| s.stalling.first()) {
         Some(stall) => {
             alert.cgroup = Some(stall.cgroup.clone());
             alert.detail = Some(stall.to_string());
@@ -218,7 +218,7 @@ mod tests {
         }
     }
 
-    fn snapshot(stalling: Option<CgroupStall>) -> Snapshot {
+    fn snapshot(stalling: Vec<CgroupStall>) -> Snapshot {
         Snapshot {
             groups: vec![],
             processes_read: 1,
@@ -243,7 +243,7 @@ mod tests {
         };
         let mut named = None;
         let mut fire = Alert::from_event(&event(AlertState::Firing), "web-1");
-        name_cgroup(&mut fire, Some(&snapshot(Some(stall))), &mut named);
+        name_cgroup(&mut fire, Some(&snapshot(vec![stall])), &mut named);
         assert_eq!(fire.cgroup.as_deref(), Some("/system.slice/build.service"));
         let summary = crate::notify::text::summary(&fire);
         assert!(
@@ -271,7 +271,7 @@ mod tests {
             fire.detail.as_deref(),
             Some(crate::notify::alert::CGROUP_NOT_NAMED)
         );
-        name_cgroup(&mut fire, Some(&snapshot(None)), &mut named);
+        name_cgroup(&mut fire, Some(&snapshot(vec![])), &mut named);
         assert_eq!(fire.cgroup, None);
         assert_eq!(fire.detail.as_deref(), Some(CGROUP_NOT_FOUND));
     }

@@ -41,7 +41,7 @@ pub struct Group {
     pub rss_bytes: u64,
     /// Sum of swapped-out memory, bytes.
     pub swap_bytes: u64,
-    /// Whether the group lies in the cgroup found stalling at its own memory
+    /// Whether the group lies in a cgroup found stalling at its own memory
     /// limit ([`Snapshot::stalling`]).
     pub at_limit: bool,
 }
@@ -72,8 +72,8 @@ impl std::fmt::Display for Group {
 /// The result of one scan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
-    /// Biggest groups first, at most `top`, then the biggest group of the
-    /// `stalling` cgroup if none of those is in it.
+    /// Biggest groups first, at most `top`, then the biggest group of each
+    /// `stalling` cgroup that none of those is in.
     pub groups: Vec<Group>,
     /// Processes read.
     pub processes_read: u32,
@@ -84,8 +84,9 @@ pub struct Snapshot {
     /// The cgroup the scan was limited to (as `/proc/[pid]/cgroup` names
     /// it), or `None` for the whole host.
     pub within: Option<String>,
-    /// The cgroup at its own memory limit that stalls most, if any.
-    pub stalling: Option<CgroupStall>,
+    /// The cgroups at their own memory limit and stalling there, worst
+    /// first.
+    pub stalling: Vec<CgroupStall>,
 }
 
 /// `1.5 GiB`, `300.0 MiB`.
@@ -145,7 +146,7 @@ pub fn take(proc_root: &Path, cfg: &SnapshotConfig, within: Option<&str>) -> Sna
     let names = cgroups::candidates(groups.keys().map(String::as_str));
     let stalling = cgroups::probe(proc_root, &names, cgroups::PROBE_GAP);
     Snapshot {
-        groups: top_groups(groups, cfg.top as usize, stalling.as_ref()),
+        groups: top_groups(groups, cfg.top as usize, &stalling),
         processes_read: read,
         truncated,
         elapsed_ms: start.elapsed().as_millis() as u64,
@@ -164,11 +165,7 @@ pub fn cgroup_path(proc_root: &Path, dir: &Path) -> Option<String> {
     cgroup_path_in(&text, dir)
 }
 
-fn top_groups(
-    groups: HashMap<String, Acc>,
-    top: usize,
-    stalling: Option<&CgroupStall>,
-) -> Vec<Group> {
+fn top_groups(groups: HashMap<String, Acc>, top: usize, stalling: &[CgroupStall]) -> Vec<Group> {
     let mut out: Vec<Group> = groups
         .into_iter()
         .map(|(cgroup, a)| {
@@ -195,20 +192,17 @@ fn top_groups(
             .then_with(|| a.unit.cmp(&b.unit))
             .then_with(|| a.cgroup.cmp(&b.cgroup))
     });
-    let Some(stall) = stalling else {
-        out.truncate(top);
-        return out;
-    };
     for g in &mut out {
-        g.at_limit = is_within(&g.cgroup, &stall.cgroup);
+        g.at_limit = stalling.iter().any(|s| is_within(&g.cgroup, &s.cgroup));
     }
-    let first = out.iter().position(|g| g.at_limit);
-    let rest = out.split_off(top.min(out.len()));
-    if let Some(g) = first
-        .filter(|i| *i >= top)
-        .and_then(|i| rest.into_iter().nth(i - top))
-    {
-        out.push(g);
+    let mut rest = out.split_off(top.min(out.len()));
+    for s in stalling {
+        if out.iter().any(|g| is_within(&g.cgroup, &s.cgroup)) {
+            continue;
+        }
+        if let Some(i) = rest.iter().position(|g| is_within(&g.cgroup, &s.cgroup)) {
+            out.push(rest.remove(i));
+        }
     }
     out
 }
@@ -269,6 +263,7 @@ mod tests {
                 ("/big.service".to_string(), acc(900)),
                 ("/mid.service".to_string(), acc(500)),
                 ("/memcanary-thrash/hog".to_string(), acc(64)),
+                ("/other-test".to_string(), acc(32)),
             ]
             .into_iter()
             .collect()
@@ -283,17 +278,23 @@ mod tests {
             full_ratio: None,
             over_ms: 250,
         };
-        let top = top_groups(groups(), 2, Some(&stall));
+        let other = CgroupStall {
+            cgroup: "/other-test".into(),
+            ..stall.clone()
+        };
+        let top = top_groups(groups(), 2, &[other, stall]);
         let units: Vec<(&str, bool)> = top.iter().map(|g| (g.unit.as_str(), g.at_limit)).collect();
+        // Every stalling cgroup is listed, worst first, after the top.
         assert_eq!(
             units,
             [
                 ("big.service", false),
                 ("mid.service", false),
+                ("/other-test", true),
                 ("/memcanary-thrash/hog", true)
             ]
         );
-        let plain = top_groups(groups(), 2, None);
+        let plain = top_groups(groups(), 2, &[]);
         assert_eq!(plain.len(), 2);
         assert!(plain.iter().all(|g| !g.at_limit));
     }

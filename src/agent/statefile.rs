@@ -69,7 +69,7 @@ mod tests {
             truncated: false,
             elapsed_ms: 0,
             within: None,
-            stalling: None,
+            stalling: Vec::new(),
         };
         let rows = [
             Row {
