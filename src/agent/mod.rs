@@ -17,6 +17,7 @@
 //! allocated before `mlockall`. See `docs/agent.md` for what still allocates.
 
 pub mod blackbox;
+pub mod cgroups;
 // The one clock, at its old path until the loop files import `crate::clock`.
 pub mod config;
 mod daemon;

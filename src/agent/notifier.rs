@@ -11,11 +11,18 @@
 //! dispatcher's HTTP clients and the heartbeat's are built at start (prepared
 //! ahead), not when the host is already short of memory. Without `[notify]`
 //! sinks the dispatcher prints to stdout.
+//!
+//! `cgroup_thrashing` names its cgroup from the snapshot's `stalling`
+//! cgroup (found by [`super::cgroups`] on the black-box thread): the
+//! `cgroup` label and the detail. The resolve carries the cgroup the firing
+//! named, so Alertmanager matches the two.
 
 use super::blackbox::Latest;
 use super::daemon::MEMCANARY_BLIND;
 use super::metrics::Metrics;
+use super::snapshot::Snapshot;
 use crate::clock::{mono, wall_ms};
+use crate::detect::rules::CGROUP_THRASHING;
 use crate::detect::Event;
 use crate::notify::heartbeat::{Heartbeat, HeartbeatConfig};
 use crate::notify::{Alert, Consumer, Dispatcher};
@@ -82,6 +89,7 @@ impl Notifier {
 
     fn run(self, rx: Receiver<Event>) {
         let mut copied = Copied::default();
+        let mut named: Option<String> = None;
         let mut busy_until = mono() + STATS_IDLE_EVERY;
         loop {
             let now = mono();
@@ -92,7 +100,7 @@ impl Notifier {
             };
             match rx.recv_timeout(every) {
                 Ok(ev) => {
-                    self.deliver(&ev);
+                    self.deliver(&ev, &mut named);
                     busy_until = mono() + STATS_BUSY_FOR;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -105,38 +113,33 @@ impl Notifier {
     }
 
     /// Pending events are not notified; firing ones carry the top consumers.
-    fn deliver(&self, ev: &Event) {
+    /// `named`: the cgroup the last `cgroup_thrashing` firing named.
+    fn deliver(&self, ev: &Event, named: &mut Option<String>) {
         let Some(mut alert) = Alert::try_from_event(ev, &self.instance) else {
             return;
         };
-        if alert.is_firing() {
-            alert.consumers = self.top_consumers();
+        let snap = if alert.is_firing() {
+            self.fresh_snapshot()
+        } else {
+            None
+        };
+        if let Some(snap) = &snap {
+            alert.consumers = consumers(snap);
         }
         if alert.rule == MEMCANARY_BLIND {
             alert.detail = self.blind_why.lock().ok().and_then(|w| w.clone());
         }
+        if alert.rule == CGROUP_THRASHING {
+            name_cgroup(&mut alert, snap.as_deref(), named);
+        }
         self.dispatcher.send(alert);
     }
 
-    fn top_consumers(&self) -> Vec<Consumer> {
-        let Ok(guard) = self.latest.lock() else {
-            return Vec::new();
-        };
-        let Some((at, snap)) = guard.as_ref() else {
-            return Vec::new();
-        };
-        if wall_ms() - at >= SNAPSHOT_MAX_AGE_MS {
-            return Vec::new();
-        }
-        snap.groups
-            .iter()
-            .map(|g| Consumer {
-                group: g.unit.clone(),
-                processes: g.processes,
-                command: g.top_command.clone(),
-                bytes: g.rss_bytes + g.swap_bytes,
-            })
-            .collect()
+    /// The latest snapshot, unless older than [`SNAPSHOT_MAX_AGE_MS`].
+    fn fresh_snapshot(&self) -> Option<std::sync::Arc<Snapshot>> {
+        let guard = self.latest.lock().ok()?;
+        let (at, snap) = guard.as_ref()?;
+        (wall_ms() - at < SNAPSHOT_MAX_AGE_MS).then(|| snap.clone())
     }
 
     /// Copies the dispatcher's delivery totals into the /metrics counters.
@@ -150,5 +153,126 @@ impl Notifier {
             .inc_by(failed.saturating_sub(copied.failed));
         copied.sent = copied.sent.max(sent);
         copied.failed = copied.failed.max(failed);
+    }
+}
+
+/// The snapshot's groups as an alert's consumers; a group in the cgroup
+/// stalling at its limit says so.
+fn consumers(snap: &Snapshot) -> Vec<Consumer> {
+    snap.groups
+        .iter()
+        .map(|g| Consumer {
+            group: if g.at_limit {
+                format!("{} (at its memory limit)", g.unit)
+            } else {
+                g.unit.clone()
+            },
+            processes: g.processes,
+            command: g.top_command.clone(),
+            bytes: g.rss_bytes + g.swap_bytes,
+        })
+        .collect()
+}
+
+/// `cgroup_thrashing` names the cgroup: when firing, the snapshot's worst
+/// stalling cgroup (remembered in `named`); when resolved, the one the
+/// firing named (the same label set, so Alertmanager resolves it).
+fn name_cgroup(alert: &mut Alert, snap: Option<&Snapshot>, named: &mut Option<String>) {
+    if !alert.is_firing() {
+        alert.cgroup = named.take();
+        alert.detail = None;
+        return;
+    }
+    match snap.and_then(|s| s.stalling.first()) {
+        Some(stall) => {
+            alert.cgroup = Some(stall.cgroup.clone());
+            alert.detail = Some(stall.to_string());
+        }
+        None => {
+            alert.detail = Some(CGROUP_NOT_FOUND.into());
+        }
+    }
+    named.clone_from(&alert.cgroup);
+}
+
+/// `cgroup_thrashing`'s detail when the agent's probe found no cgroup.
+pub const CGROUP_NOT_FOUND: &str =
+    "not named: no cgroup of the snapshot's processes was at its limit and stalling";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::cgroups::CgroupStall;
+    use crate::detect::{AlertState, Evidence, Severity};
+
+    fn event(state: AlertState) -> Event {
+        Event {
+            at_ms: 1,
+            rule: CGROUP_THRASHING,
+            severity: Severity::Warning,
+            state,
+            evidence: Evidence {
+                headroom_ratio: 0.898,
+                ..Evidence::default()
+            },
+        }
+    }
+
+    fn snapshot(stalling: Vec<CgroupStall>) -> Snapshot {
+        Snapshot {
+            groups: vec![],
+            processes_read: 1,
+            truncated: false,
+            elapsed_ms: 0,
+            within: None,
+            stalling,
+        }
+    }
+
+    #[test]
+    fn cgroup_thrashing_names_its_cgroup_and_resolves_with_it() {
+        let stall = CgroupStall {
+            cgroup: "/system.slice/build.service".into(),
+            usage_bytes: 64 << 20,
+            limit_bytes: 64 << 20,
+            limit_hits: 812,
+            major_faults: 340,
+            oom_kills: 0,
+            full_ratio: None,
+            over_ms: 250,
+        };
+        let mut named = None;
+        let mut fire = Alert::from_event(&event(AlertState::Firing), "web-1");
+        name_cgroup(&mut fire, Some(&snapshot(vec![stall])), &mut named);
+        assert_eq!(fire.cgroup.as_deref(), Some("/system.slice/build.service"));
+        let summary = crate::notify::text::summary(&fire);
+        assert!(
+            summary.starts_with(
+                "web-1: a cgroup is stalling at its own memory limit while the host has room: \
+                 cgroup=\"/system.slice/build.service\" at 64.0 MiB of its 64.0 MiB limit"
+            ),
+            "{summary}"
+        );
+        assert!(summary.ends_with("(89.8%)"), "{summary}");
+        let mut resolve = Alert::from_event(&event(AlertState::Resolved), "web-1");
+        name_cgroup(&mut resolve, None, &mut named);
+        assert_eq!(
+            resolve.cgroup.as_deref(),
+            Some("/system.slice/build.service")
+        );
+        assert_eq!(named, None);
+    }
+
+    #[test]
+    fn cgroup_thrashing_without_a_stalling_cgroup_says_it_is_not_named() {
+        let mut named = None;
+        let mut fire = Alert::from_event(&event(AlertState::Firing), "web-1");
+        assert_eq!(
+            fire.detail.as_deref(),
+            Some(crate::notify::alert::CGROUP_NOT_NAMED)
+        );
+        name_cgroup(&mut fire, Some(&snapshot(vec![])), &mut named);
+        assert_eq!(fire.cgroup, None);
+        assert_eq!(fire.detail.as_deref(), Some(CGROUP_NOT_FOUND));
     }
 }

@@ -13,6 +13,7 @@
 //! ([`crate::signal::pid_status`], [`crate::signal::cgroup_path`]); this
 //! module walks the files.
 
+use super::cgroups::{self, CgroupStall};
 use super::config::SnapshotConfig;
 use crate::signal::cgroup_path::{cgroup_of, cgroup_path_in, is_within, unit_cgroup, unit_name};
 use crate::signal::pid_status::parse_status;
@@ -40,6 +41,9 @@ pub struct Group {
     pub rss_bytes: u64,
     /// Sum of swapped-out memory, bytes.
     pub swap_bytes: u64,
+    /// Whether the group lies in a cgroup found stalling at its own memory
+    /// limit ([`Snapshot::stalling`]).
+    pub at_limit: bool,
 }
 
 impl std::fmt::Display for Group {
@@ -50,21 +54,26 @@ impl std::fmt::Display for Group {
                 f,
                 "{}: {} x {}, {}",
                 self.unit, self.processes, self.top_command, total
-            )
+            )?;
         } else {
             write!(
                 f,
                 "{}: {} processes ({} x {}), {}",
                 self.unit, self.processes, self.top_command_count, self.top_command, total
-            )
+            )?;
         }
+        if self.at_limit {
+            f.write_str(" (at its memory limit, stalling)")?;
+        }
+        Ok(())
     }
 }
 
 /// The result of one scan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
-    /// Biggest groups first, at most `top`.
+    /// Biggest groups first, at most `top`, then the biggest group of each
+    /// `stalling` cgroup that none of those is in.
     pub groups: Vec<Group>,
     /// Processes read.
     pub processes_read: u32,
@@ -75,6 +84,9 @@ pub struct Snapshot {
     /// The cgroup the scan was limited to (as `/proc/[pid]/cgroup` names
     /// it), or `None` for the whole host.
     pub within: Option<String>,
+    /// The cgroups at their own memory limit and stalling there, worst
+    /// first.
+    pub stalling: Vec<CgroupStall>,
 }
 
 /// `1.5 GiB`, `300.0 MiB`.
@@ -131,12 +143,15 @@ pub fn take(proc_root: &Path, cfg: &SnapshotConfig, within: Option<&str>) -> Sna
         acc.swap += swap;
         *acc.commands.entry(comm).or_default() += 1;
     }
+    let names = cgroups::candidates(groups.keys().map(String::as_str));
+    let stalling = cgroups::probe(proc_root, &names, cgroups::PROBE_GAP);
     Snapshot {
-        groups: top_groups(groups, cfg.top as usize),
+        groups: top_groups(groups, cfg.top as usize, &stalling),
         processes_read: read,
         truncated,
         elapsed_ms: start.elapsed().as_millis() as u64,
         within: within.map(str::to_string),
+        stalling,
     }
 }
 
@@ -150,7 +165,7 @@ pub fn cgroup_path(proc_root: &Path, dir: &Path) -> Option<String> {
     cgroup_path_in(&text, dir)
 }
 
-fn top_groups(groups: HashMap<String, Acc>, top: usize) -> Vec<Group> {
+fn top_groups(groups: HashMap<String, Acc>, top: usize, stalling: &[CgroupStall]) -> Vec<Group> {
     let mut out: Vec<Group> = groups
         .into_iter()
         .map(|(cgroup, a)| {
@@ -167,6 +182,7 @@ fn top_groups(groups: HashMap<String, Acc>, top: usize) -> Vec<Group> {
                 top_command_count: n,
                 rss_bytes: a.rss,
                 swap_bytes: a.swap,
+                at_limit: false,
             }
         })
         .collect();
@@ -176,7 +192,18 @@ fn top_groups(groups: HashMap<String, Acc>, top: usize) -> Vec<Group> {
             .then_with(|| a.unit.cmp(&b.unit))
             .then_with(|| a.cgroup.cmp(&b.cgroup))
     });
-    out.truncate(top);
+    for g in &mut out {
+        g.at_limit = stalling.iter().any(|s| is_within(&g.cgroup, &s.cgroup));
+    }
+    let mut rest = out.split_off(top.min(out.len()));
+    for s in stalling {
+        if out.iter().any(|g| is_within(&g.cgroup, &s.cgroup)) {
+            continue;
+        }
+        if let Some(i) = rest.iter().position(|g| is_within(&g.cgroup, &s.cgroup)) {
+            out.push(rest.remove(i));
+        }
+    }
     out
 }
 
@@ -224,6 +251,55 @@ mod tests {
     }
 
     #[test]
+    fn the_stalling_cgroup_is_marked_and_listed_even_when_small() {
+        let acc = |mib: u64| Acc {
+            processes: 1,
+            rss: mib << 20,
+            commands: [("hog".to_string(), 1)].into_iter().collect(),
+            ..Acc::default()
+        };
+        let groups = || -> HashMap<String, Acc> {
+            [
+                ("/big.service".to_string(), acc(900)),
+                ("/mid.service".to_string(), acc(500)),
+                ("/memcanary-thrash/hog".to_string(), acc(64)),
+                ("/other-test".to_string(), acc(32)),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let stall = CgroupStall {
+            cgroup: "/memcanary-thrash".into(),
+            usage_bytes: 64 << 20,
+            limit_bytes: 64 << 20,
+            limit_hits: 10,
+            major_faults: 30,
+            oom_kills: 0,
+            full_ratio: None,
+            over_ms: 250,
+        };
+        let other = CgroupStall {
+            cgroup: "/other-test".into(),
+            ..stall.clone()
+        };
+        let top = top_groups(groups(), 2, &[other, stall]);
+        let units: Vec<(&str, bool)> = top.iter().map(|g| (g.unit.as_str(), g.at_limit)).collect();
+        // Every stalling cgroup is listed, worst first, after the top.
+        assert_eq!(
+            units,
+            [
+                ("big.service", false),
+                ("mid.service", false),
+                ("/other-test", true),
+                ("/memcanary-thrash/hog", true)
+            ]
+        );
+        let plain = top_groups(groups(), 2, &[]);
+        assert_eq!(plain.len(), 2);
+        assert!(plain.iter().all(|g| !g.at_limit));
+    }
+
+    #[test]
     fn groups_render_like_the_incident_report() {
         let g = Group {
             unit: "coily-update.service".into(),
@@ -233,10 +309,19 @@ mod tests {
             top_command_count: 16,
             rss_bytes: 15 * (1 << 30),
             swap_bytes: 858_993_459,
+            at_limit: false,
         };
         assert_eq!(
             g.to_string(),
             "coily-update.service: 16 x cc1plus, 15.8 GiB"
+        );
+        let at_limit = Group {
+            at_limit: true,
+            ..g
+        };
+        assert_eq!(
+            at_limit.to_string(),
+            "coily-update.service: 16 x cc1plus, 15.8 GiB (at its memory limit, stalling)"
         );
     }
 

@@ -100,6 +100,7 @@ mod tests {
             truncated: false,
             elapsed_ms: 0,
             within: None,
+            stalling: Vec::new(),
         };
         let rows = [
             Row {

@@ -39,6 +39,8 @@ pub struct DetectorConfig {
     pub exhaustion_imminent: ImminentRule,
     /// Critical: the kernel is thrashing in reclaim.
     pub thrashing: ThrashingRule,
+    /// Warning: a cgroup thrashing at its own limit while the host has room.
+    pub cgroup_thrashing: CgroupThrashingRule,
     /// Critical: the kernel's OOM killer fired.
     pub oom_kill: OomKillRule,
     /// The host stopped reporting: critical under pressure, else a warning
@@ -185,6 +187,36 @@ pub struct ThrashingRule {
     pub for_: Dur,
 }
 
+/// `cgroup_thrashing`: the stall `thrashing` looks for (its thresholds:
+/// `thrashing.psi_full_above_ratio`, `min_corroborating`, ...) while the
+/// host's headroom is above `thrashing.max_headroom_ratio`: one cgroup is
+/// thrashing at its own memory limit (PSI "full" counts every cgroup's
+/// stalls) and the host has room to spare. Scoped to that cgroup, never a
+/// host-wide page: the agent names the cgroup (`cgroup` label); a source
+/// without cgroup data (node_exporter) cannot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CgroupThrashingRule {
+    /// Turn the rule off.
+    pub enabled: bool,
+    /// How long the stall must hold: a cgroup brushing its limit for a few
+    /// seconds (a build step) is no alert.
+    #[serde(rename = "for")]
+    pub for_: Dur,
+    /// Severity of the alert.
+    pub severity: Severity,
+}
+
+impl Default for CgroupThrashingRule {
+    fn default() -> Self {
+        CgroupThrashingRule {
+            enabled: true,
+            for_: Dur::from_secs(30),
+            severity: Severity::Warning,
+        }
+    }
+}
+
 /// `oom_kill`: the kernel had to kill a process (`node_vmstat_oom_kill`
 /// increased). Fires on the sample that shows it, resolves after a
 /// `rate_window` without another kill.
@@ -236,6 +268,7 @@ impl Default for DetectorConfig {
             headroom_forecast: ForecastRule::default(),
             exhaustion_imminent: ImminentRule::default(),
             thrashing: ThrashingRule::default(),
+            cgroup_thrashing: CgroupThrashingRule::default(),
             oom_kill: OomKillRule::default(),
             went_dark: WentDarkRule::default(),
             history: HistoryConfig::default(),
@@ -545,7 +578,8 @@ impl DetectorConfig {
         )?;
         hold("headroom_forecast.for", self.headroom_forecast.for_)?;
         hold("exhaustion_imminent.for", self.exhaustion_imminent.for_)?;
-        hold("thrashing.for", self.thrashing.for_)
+        hold("thrashing.for", self.thrashing.for_)?;
+        hold("cgroup_thrashing.for", self.cgroup_thrashing.for_)
     }
 }
 

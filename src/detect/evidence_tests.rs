@@ -137,7 +137,69 @@ fn a_cgroup_thrashing_at_its_limit_is_no_host_page() {
 }
 
 #[test]
+fn a_cgroup_thrashing_at_its_limit_is_a_scoped_warning() {
+    let events = run_until(&stalled(890, 0.3), 300);
+    let scoped = events
+        .iter()
+        .find(|e| e.rule == rules::CGROUP_THRASHING && e.state == AlertState::Firing)
+        .expect("cgroup_thrashing fires");
+    assert_eq!(scoped.severity, Severity::Warning);
+    // After its `for` (30 s) of stall, with the host's headroom as evidence.
+    assert_eq!(scoped.at_ms - T0, 35_000, "{events:?}");
+    assert!(scoped.evidence.headroom_ratio > 0.8);
+    assert!(scoped.evidence.signals.contains(Signal::PsiFull));
+    assert!(events
+        .iter()
+        .all(|e| e.severity != Severity::Critical || e.state != AlertState::Firing));
+}
+
+#[test]
+fn a_cgroup_stall_without_corroboration_or_brief_says_nothing() {
+    // PSI full high but no major faults (nothing corroborates): no rule.
+    let quiet: Vec<Sample> = stalled(890, 0.3)
+        .into_iter()
+        .map(|s| Sample {
+            pgmajfault: Some(0),
+            ..s
+        })
+        .collect();
+    assert!(!fired(&run_until(&quiet, 300), rules::CGROUP_THRASHING));
+    // A 5 s stall, far shorter than the rule's `for`, then calm: nothing.
+    let brief: Vec<Sample> = stalled(890, 0.3)
+        .into_iter()
+        .take(2)
+        .chain((2..60).map(|i| host(i * 5, 890, 100, (2.25, 1.5), 1000)))
+        .collect();
+    let events = run_until(&brief, 300);
+    assert!(!fired(&events, rules::CGROUP_THRASHING), "{events:?}");
+}
+
+#[test]
 fn a_host_thrashing_with_little_headroom_pages() {
     let events = run_until(&stalled(150, 0.3), 300);
     assert!(fired(&events, "thrashing"), "{events:?}");
+    assert!(!fired(&events, rules::CGROUP_THRASHING), "{events:?}");
+}
+
+#[test]
+fn a_cgroup_warning_clears_when_the_host_itself_runs_short() {
+    // Scoped while the host has room; once headroom falls under the gate,
+    // the host-wide rule takes over and the scoped one resolves.
+    let s: Vec<Sample> = stalled(890, 0.3)
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let avail = if i < 30 { 890 } else { 150 };
+            Sample {
+                mem_available_bytes: avail * MIB,
+                ..s
+            }
+        })
+        .collect();
+    let events = run_until(&s, 300);
+    assert!(fired(&events, rules::CGROUP_THRASHING), "{events:?}");
+    assert!(fired(&events, "thrashing"), "{events:?}");
+    assert!(events
+        .iter()
+        .any(|e| e.rule == rules::CGROUP_THRASHING && e.state == AlertState::Resolved));
 }

@@ -14,10 +14,15 @@
 //! | `exhaustion_imminent` | critical | headroom ratio < `below_headroom_ratio` and (ETA < `eta` or PSI some > `psi_rising.above_ratio`), for `for` (30 s: a dip that recovers within seconds is no page) | headroom ratio > `clear_headroom_ratio` |
 //! | `oom_kill` | critical | `oom_kill` counter rose within `rate_window` | no kill within `rate_window` |
 //! | `thrashing` | critical | PSI full > `psi_full_above_ratio` with >= `min_corroborating` of: major faults, swap-in, headroom below `exhaustion_imminent.below_headroom_ratio`, an OOM kill; host headroom ratio <= `max_headroom_ratio` (above it, a cgroup at its own limit) | PSI full < `clear_ratio` |
+//! | `cgroup_thrashing` | warning | the same stall (`thrashing.*` thresholds) while host headroom ratio > `thrashing.max_headroom_ratio`: a cgroup at its own limit, not the host | PSI full < `thrashing.clear_ratio` or host headroom ratio <= `thrashing.max_headroom_ratio` |
 
 use super::config::DetectorConfig;
 use super::event::{AlertState, Event, Evidence, Severity};
 use super::features::Features;
+
+/// Name of the rule for a cgroup thrashing at its own memory limit while
+/// the host has headroom to spare (the agent names the cgroup).
+pub const CGROUP_THRASHING: &str = "cgroup_thrashing";
 
 /// The condition of a rule. A missing signal makes a condition false, as a
 /// missing series does in PromQL.
@@ -72,23 +77,23 @@ pub enum Cond {
         /// Clear above this headroom ratio.
         clear: f64,
     },
-    /// PSI full high, corroborated.
+    /// PSI full high, corroborated, with the host's headroom at most
+    /// `max_headroom`.
     Thrashing {
-        /// PSI full above this.
-        full_above: f64,
-        /// Clear below this.
-        clear: f64,
-        /// Corroborating signals needed.
-        min_corr: u32,
-        /// Major faults/s that corroborate.
-        majfault: f64,
-        /// Swap-in pages/s that corroborate.
-        swapin: f64,
-        /// Headroom ratio below which low headroom corroborates.
-        headroom_below: f64,
+        /// The stall and what corroborates it.
+        stall: Stall,
         /// Only at or below this host headroom ratio (above it, a cgroup
         /// is thrashing at its own limit, not the host).
         max_headroom: f64,
+    },
+    /// The same stall while the host has more headroom than `min_headroom`:
+    /// one cgroup at its own memory limit (PSI full counts every cgroup's
+    /// stalls), not the host. Clears once either no longer holds.
+    CgroupThrashing {
+        /// The stall and what corroborates it.
+        stall: Stall,
+        /// Only above this host headroom ratio.
+        min_headroom: f64,
     },
     /// The OOM killer fired within the rate window.
     OomKill,
@@ -133,6 +138,46 @@ pub enum Cond {
     },
 }
 
+/// A stall in reclaim: PSI full high, corroborated (the evidence both
+/// thrashing rules share; they differ only in the host's headroom).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stall {
+    /// PSI full above this.
+    pub full_above: f64,
+    /// Clear below this.
+    pub clear: f64,
+    /// Corroborating signals needed.
+    pub min_corr: u32,
+    /// Major faults/s that corroborate.
+    pub majfault: f64,
+    /// Swap-in pages/s that corroborate.
+    pub swapin: f64,
+    /// Headroom ratio below which low headroom corroborates.
+    pub headroom_below: f64,
+}
+
+impl Stall {
+    /// Whether the stall holds at `f`: PSI full above the fire threshold
+    /// (the clear one once `firing`), corroborated when it starts.
+    fn holds(&self, f: &Features, firing: bool) -> bool {
+        let t = if firing { self.clear } else { self.full_above };
+        f.psi_full.is_some_and(|r| r > t) && (firing || self.corroboration(f) >= self.min_corr)
+    }
+
+    /// How many corroborating signals agree.
+    pub fn corroboration(&self, f: &Features) -> u32 {
+        [
+            f.pgmajfault_rate.is_some_and(|r| r > self.majfault),
+            f.pswpin_rate.is_some_and(|r| r > self.swapin),
+            f.headroom_ratio < self.headroom_below,
+            f.oom_kills_recent > 0.0,
+        ]
+        .into_iter()
+        .filter(|b| *b)
+        .count() as u32
+    }
+}
+
 impl Cond {
     /// Whether the condition holds; `firing` selects the clear thresholds.
     #[inline(always)]
@@ -153,18 +198,16 @@ impl Cond {
                 clear,
             } => imminent(f, firing, below, eta_s, psi_above, clear),
             Cond::Thrashing {
-                full_above,
-                clear,
+                stall,
                 max_headroom,
-                ..
             } => {
-                let t = if firing { clear } else { full_above };
                 // Host-wide only: above `max_headroom` a cgroup is at its own limit.
-                f.psi_full.is_some_and(|r| r > t)
-                    && (firing
-                        || f.headroom_ratio <= max_headroom
-                            && self.corroboration(f) >= self.min_corr())
+                stall.holds(f, firing) && (firing || f.headroom_ratio <= max_headroom)
             }
+            Cond::CgroupThrashing {
+                stall,
+                min_headroom,
+            } => stall.holds(f, firing) && f.headroom_ratio > min_headroom,
             Cond::OomKill => f.oom_kills_recent > 0.0,
             Cond::MemAvailableBelow { ratio } => f.mem_available_ratio < ratio,
             Cond::SwapUsedAbove { ratio } => f.swap_free_ratio.is_some_and(|r| 1.0 - r > ratio),
@@ -184,33 +227,14 @@ impl Cond {
         }
     }
 
-    fn min_corr(&self) -> u32 {
-        match *self {
-            Cond::Thrashing { min_corr, .. } => min_corr,
+    /// How many corroborating signals agree (the thrashing rules only).
+    pub fn corroboration(&self, f: &Features) -> u32 {
+        match self {
+            Cond::Thrashing { stall, .. } | Cond::CgroupThrashing { stall, .. } => {
+                stall.corroboration(f)
+            }
             _ => 0,
         }
-    }
-
-    /// How many corroborating signals agree (thrashing only).
-    pub fn corroboration(&self, f: &Features) -> u32 {
-        let Cond::Thrashing {
-            majfault,
-            swapin,
-            headroom_below,
-            ..
-        } = *self
-        else {
-            return 0;
-        };
-        [
-            f.pgmajfault_rate.is_some_and(|r| r > majfault),
-            f.pswpin_rate.is_some_and(|r| r > swapin),
-            f.headroom_ratio < headroom_below,
-            f.oom_kills_recent > 0.0,
-        ]
-        .into_iter()
-        .filter(|b| *b)
-        .count() as u32
     }
 }
 
@@ -461,19 +485,33 @@ fn memcanary_rules(c: &DetectorConfig) -> Vec<RuleSpec> {
         },
     );
     let t = &c.thrashing;
+    let stall = Stall {
+        full_above: t.psi_full_above_ratio,
+        clear: t.clear_ratio,
+        min_corr: t.min_corroborating,
+        majfault: t.major_faults_per_s,
+        swapin: t.swap_in_pages_per_s,
+        headroom_below: i.below_headroom_ratio,
+    };
     add(
         t.enabled,
         "thrashing",
         Severity::Critical,
         t.for_,
         Cond::Thrashing {
-            full_above: t.psi_full_above_ratio,
-            clear: t.clear_ratio,
-            min_corr: t.min_corroborating,
-            majfault: t.major_faults_per_s,
-            swapin: t.swap_in_pages_per_s,
-            headroom_below: i.below_headroom_ratio,
+            stall,
             max_headroom: t.max_headroom_ratio,
+        },
+    );
+    let g = &c.cgroup_thrashing;
+    add(
+        g.enabled,
+        CGROUP_THRASHING,
+        g.severity,
+        g.for_,
+        Cond::CgroupThrashing {
+            stall,
+            min_headroom: t.max_headroom_ratio,
         },
     );
     add(
@@ -558,10 +596,12 @@ mod tests {
     #[test]
     fn every_memcanary_rule_can_be_turned_off() {
         let mut c = DetectorConfig::default();
-        assert_eq!(memcanary_rules(&c).len(), 7);
+        assert_eq!(memcanary_rules(&c).len(), 8);
         c.swap_low.enabled = false;
         c.thrashing.enabled = false;
+        c.cgroup_thrashing.enabled = false;
         let names: Vec<_> = memcanary_rules(&c).iter().map(|r| r.name).collect();
         assert!(!names.contains(&"swap_low") && !names.contains(&"thrashing"));
+        assert!(!names.contains(&CGROUP_THRASHING));
     }
 }

@@ -5,6 +5,7 @@
 //! the agent adds: the host name, the top memory consumers and a link. The
 //! numbers are the event's [`Evidence`] itself.
 
+use crate::detect::rules::CGROUP_THRASHING;
 use crate::detect::{AlertState, Event, Evidence, Severity, Signal};
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +54,16 @@ pub struct Alert {
     /// agent cannot read for `memcanary_blind`). Shown in the summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The cgroup a cgroup-scoped alert (`cgroup_thrashing`) is about, as
+    /// `/proc/[pid]/cgroup` names it (filled by the agent): the `cgroup`
+    /// label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
 }
+
+/// `cgroup_thrashing`'s detail where no cgroup data exists (node_exporter
+/// series: watch, replay); the agent replaces it with the cgroup it found.
+pub const CGROUP_NOT_NAMED: &str = "not named: node_exporter does not export cgroups";
 
 /// The alert states that are notified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -95,7 +105,8 @@ impl Alert {
             url: None,
             is_test: false,
             repeat: 0,
-            detail: None,
+            detail: (event.rule == CGROUP_THRASHING).then(|| CGROUP_NOT_NAMED.to_string()),
+            cgroup: None,
         }
     }
 
@@ -133,6 +144,7 @@ impl Alert {
             is_test: true,
             repeat: 0,
             detail: None,
+            cgroup: None,
         }
     }
 

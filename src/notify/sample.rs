@@ -55,6 +55,7 @@ pub fn typical(severity: Severity, state: State) -> Alert {
         is_test: false,
         repeat: 0,
         detail: None,
+        cgroup: None,
     }
 }
 

@@ -17,6 +17,9 @@ pub fn rule_phrase(rule: &str) -> String {
         "headroom_forecast" => "memory headroom forecast to run out",
         "exhaustion_imminent" => "memory exhaustion imminent",
         "thrashing" => "thrashing: the kernel is stuck reclaiming memory",
+        "cgroup_thrashing" => {
+            "a cgroup is stalling at its own memory limit while the host has room"
+        }
         "went_dark" => "host went silent under memory pressure",
         "oom_kill" => "the kernel OOM killer fired",
         "memcanary_blind" => "memcanary cannot see memory",

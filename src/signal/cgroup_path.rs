@@ -76,30 +76,15 @@ pub fn is_within(path: &str, within: &str) -> bool {
 /// mount holds `dir`.
 pub fn cgroup_path_in(mountinfo: &str, dir: &Path) -> Option<String> {
     let mut best: Option<(usize, String)> = None;
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        let (Some(root), Some(mnt), Some(fstype)) = (pre.get(3), pre.get(4), post.first()) else {
-            continue;
-        };
-        let memory_v1 = *fstype == "cgroup"
-            && post
-                .get(2)
-                .is_some_and(|o| o.split(',').any(|x| x == "memory"));
-        if *fstype != "cgroup2" && !memory_v1 {
-            continue;
-        }
-        let Ok(rel) = dir.strip_prefix(mnt) else {
+    for m in memory_mounts(mountinfo) {
+        let Ok(rel) = dir.strip_prefix(m.dir) else {
             continue;
         };
         // The innermost mount wins (a v1 memory mount under a tmpfs, say).
-        if best.as_ref().is_some_and(|(len, _)| *len >= mnt.len()) {
+        if best.as_ref().is_some_and(|(len, _)| *len >= m.dir.len()) {
             continue;
         }
-        let mut path = root.trim_end_matches('/').to_string();
+        let mut path = m.root.trim_end_matches('/').to_string();
         for c in rel.components() {
             path.push('/');
             path.push_str(&c.as_os_str().to_string_lossy());
@@ -107,9 +92,67 @@ pub fn cgroup_path_in(mountinfo: &str, dir: &Path) -> Option<String> {
         if path.is_empty() {
             path.push('/');
         }
-        best = Some((mnt.len(), path));
+        best = Some((m.dir.len(), path));
     }
     best.map(|(_, p)| p)
+}
+
+/// The directory of cgroup `path` (as `/proc/[pid]/cgroup` names it, see
+/// [`cgroup_of`]) from a `/proc/self/mountinfo` text, and whether it is
+/// cgroup v2. The v1 memory mount is preferred: where it exists,
+/// [`cgroup_of`] gave its path. `None` when no mount holds `path`.
+pub fn cgroup_dir_in(mountinfo: &str, path: &str) -> Option<(std::path::PathBuf, bool)> {
+    let mounts: Vec<MemoryMount<'_>> = memory_mounts(mountinfo).collect();
+    let v1 = mounts.iter().any(|m| !m.v2);
+    mounts.into_iter().filter(|m| m.v2 != v1).find_map(|m| {
+        let root = m.root.trim_end_matches('/');
+        let rel = path.strip_prefix(root)?;
+        if !(rel.is_empty() || rel.starts_with('/')) {
+            return None;
+        }
+        let rel = rel.trim_start_matches('/');
+        let dir = Path::new(m.dir);
+        Some((
+            if rel.is_empty() {
+                dir.into()
+            } else {
+                dir.join(rel)
+            },
+            m.v2,
+        ))
+    })
+}
+
+/// A mount of memory cgroups in `/proc/self/mountinfo`: the cgroup2 mount,
+/// or a v1 mount with the memory controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryMount<'a> {
+    /// The cgroup the mount shows at its top (`/` outside a namespace).
+    pub root: &'a str,
+    /// Where it is mounted.
+    pub dir: &'a str,
+    /// cgroup v2 (else v1 with the memory controller).
+    pub v2: bool,
+}
+
+/// The memory cgroup mounts of a `/proc/self/mountinfo` text, in order.
+pub fn memory_mounts(mountinfo: &str) -> impl Iterator<Item = MemoryMount<'_>> {
+    mountinfo.lines().filter_map(|line| {
+        let (pre, post) = line.split_once(" - ")?;
+        let mut pre = pre.split(' ').skip(3);
+        let (root, dir) = (pre.next()?, pre.next()?);
+        let mut post = post.split(' ');
+        let fstype = post.next()?;
+        let memory_v1 = fstype == "cgroup"
+            && post
+                .nth(1)
+                .is_some_and(|o| o.split(',').any(|x| x == "memory"));
+        (fstype == "cgroup2" || memory_v1).then_some(MemoryMount {
+            root,
+            dir,
+            v2: fstype == "cgroup2",
+        })
+    })
 }
 
 #[cfg(test)]
@@ -178,6 +221,28 @@ mod tests {
             p("/host/cg/system.slice/coily-update.service").as_deref(),
             Some("/kubepods/pod1/system.slice/coily-update.service")
         );
+    }
+
+    #[test]
+    fn cgroup_dir_of_a_path_prefers_the_v1_memory_mount() {
+        let d = |m: &str, p: &str| cgroup_dir_in(m, p).map(|(d, v2)| (d.display().to_string(), v2));
+        assert_eq!(
+            d(MOUNTINFO, "/nightly"),
+            Some(("/sys/fs/cgroup/memory/nightly".into(), false))
+        );
+        assert_eq!(
+            d(MOUNTINFO, "/"),
+            Some(("/sys/fs/cgroup/memory".into(), false))
+        );
+        let v2 = "40 22 0:40 /kubepods/pod1 /host/cg rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            d(v2, "/kubepods/pod1/c1"),
+            Some(("/host/cg/c1".into(), true))
+        );
+        // Outside the namespace's root, a name prefix, or no mount at all.
+        assert_eq!(d(v2, "/kubepods/pod2"), None);
+        assert_eq!(d(v2, "/kubepods/pod10"), None);
+        assert_eq!(d("", "/x"), None);
     }
 
     #[test]

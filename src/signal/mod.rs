@@ -4,8 +4,10 @@
 //! kernel's text formats (meminfo, vmstat, PSI) live beside these types and
 //! parse from `&str`, never from files: I/O happens at the edges (`source`).
 //! So do the parsers of `/proc/[pid]` texts the agent's top-consumer
-//! snapshot reads ([`pid_status`], [`cgroup_path`]).
+//! snapshot reads ([`pid_status`], [`cgroup_path`]) and of the memory
+//! cgroup files it probes ([`cgroup_mem`]).
 
+pub mod cgroup_mem;
 pub mod cgroup_path;
 mod meminfo;
 pub mod node_exporter;

@@ -3,6 +3,7 @@
 // Helpers outside #[test] functions panic on broken test setup, by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent_cgroup_thrash;
 mod agent_cli;
 mod agent_history;
 mod agent_kernel;

@@ -54,6 +54,9 @@ impl Alertmanager {
         labels.insert("severity", alert.severity.as_str());
         labels.insert("rule", &alert.rule);
         labels.insert("source", "memcanary");
+        if let Some(cgroup) = &alert.cgroup {
+            labels.insert("cgroup", cgroup);
+        }
         if alert.is_test {
             labels.insert("test", "true");
         }

@@ -67,6 +67,9 @@ pub struct AlertDoc<'a> {
     /// Why, in words (`memcanary_blind`: what the agent cannot read).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'a str>,
+    /// The cgroup of a cgroup-scoped alert (`cgroup_thrashing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<&'a str>,
 }
 
 /// Builds the document for `alert` sent at `now_ms`.
@@ -90,6 +93,7 @@ pub fn document(alert: &Alert, now_ms: i64) -> Document<'_> {
             consumers: &alert.consumers,
             url: alert.url.as_deref(),
             detail: alert.detail.as_deref(),
+            cgroup: alert.cgroup.as_deref(),
         },
     }
 }
