@@ -95,7 +95,7 @@ MEMCANARY_LOG=memcanary::watch=debug,info "$BIN" watch --config "$TMP/watch.toml
 W_PID=$!
 PIDS+=("$W_PID")
 # The first cycle is the backfill: wait for it, then measure CYCLES steady ones.
-until grep -q "cycle done" "$TMP/watch.log"; do
+until grep -qs "cycle done" "$TMP/watch.log"; do
   sleep 0.5
   kill -0 "$W_PID" 2>/dev/null || { cat "$TMP/watch.log" >&2; exit 1; }
 done
