@@ -95,7 +95,7 @@ MEMCANARY_LOG=memcanary::watch=debug,info "$BIN" watch --config "$TMP/watch.toml
 W_PID=$!
 PIDS+=("$W_PID")
 # The first cycle is the backfill: wait for it, then measure CYCLES steady ones.
-until grep -q "cycle done" "$TMP/watch.log"; do
+until grep -qs "cycle done" "$TMP/watch.log"; do
   sleep 0.5
   kill -0 "$W_PID" 2>/dev/null || { cat "$TMP/watch.log" >&2; exit 1; }
 done
@@ -105,6 +105,23 @@ read -r VM_W W_CPU < <(cpu_over $((15 * CYCLES)) "$VM_PID" "$W_PID" | paste -sd'
 W_RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/"$W_PID"/status)
 STEADY=$(grep "cycle done" "$TMP/watch.log" | tail -n +2 | sed 's/.*took_ms=\([0-9]*\).*/\1/' | sort -n | paste -sd' ')
 kill "$W_PID"; wait "$W_PID" 2>/dev/null || true
+# Where a steady cycle's time goes: the datasource's answers (the 10 queries
+# run at once: the longest counts) or watch's parse of them (the client's
+# `answer read` lines, the backfill's 10 left out).
+SPLIT=$(grep "answer read" "$TMP/watch.log" | tail -n +11 | awk '
+  { match($0, /query_ms=[0-9]+/); q = substr($0, RSTART + 9, RLENGTH - 9) + 0
+    match($0, /parse_ms=[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) + 0
+    i = int((NR - 1) / 10); if (q > mq[i]) mq[i] = q; if (p > mp[i]) mp[i] = p; sp[i] += p; n = i + 1 }
+  END { for (i = 0; i < n; i++) printf "%s%d/%d/%d", (i ? " " : ""), mq[i], mp[i], sp[i] }')
+# VictoriaMetrics' own trace of one of those queries: index search and
+# block reads vs unpacking and writing the answer.
+VM_TRACE=$(curl -s "$VM/api/v1/query" --data-urlencode 'query=node_memory_MemAvailable_bytes{job="bench"}[30s]' \
+  --data-urlencode trace=1 | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["trace"]
+parts = ["%s %.0f ms" % (c["message"].split(":")[0], c["duration_msec"]) for c in t.get("children", [])]
+fetch = [g["message"] for c in t.get("children", []) for g in c.get("children", []) if g["message"].startswith("fetch unique")]
+print("%.0f ms (%s; %s)" % (t["duration_msec"], ", ".join(parts), "; ".join(fetch)))')
 
 # --- vmalert over the same data
 "$BIN" rules --target vmalert --selector '{job="bench"}' >"$TMP/rules.yml"
@@ -125,6 +142,8 @@ ms() { echo "scale=0; $1 / 1000000" | bc; }
 cpu_s() { echo "scale=3; $1 / 1000000000" | bc; }
 echo "hosts: $HOSTS; cycles measured: $CYCLES of 15 s; VictoriaMetrics idle: $(cpu_s "$VM_IDLE_CYCLE") CPU-s per 15 s (subtracted)"
 echo "memcanary watch: backfill cycle ${BACKFILL_MS} ms; steady cycles (ms): $STEADY"
+echo "  per steady cycle, longest query / longest parse / parse summed over the 10 (ms): $SPLIT"
+echo "  VictoriaMetrics' trace of one query: $VM_TRACE"
 echo "  watch CPU $(cpu_s $((W_CPU / CYCLES))) s/cycle; VictoriaMetrics CPU $(cpu_s $(((VM_W - VM_IDLE) / CYCLES))) s/cycle; watch RSS $((W_RSS_KB / 1024)) MiB ($((W_RSS_KB * 1024 / HOSTS)) bytes/host)"
 echo "vmalert 1.79 ($GROUPS_N groups): iteration $(echo "scale=3; ($S1 - $S0) / ($C1 - $C0)" | bc) s per group evaluation ($((C1 - C0)) evaluations), sum over groups per cycle $(echo "scale=3; ($S1 - $S0) / $CYCLES" | bc) s"
 echo "  vmalert CPU $(cpu_s $((VA_CPU / CYCLES))) s/cycle; VictoriaMetrics CPU $(cpu_s $(((VM_A - VM_IDLE) / CYCLES))) s/cycle"

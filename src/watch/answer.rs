@@ -9,7 +9,14 @@
 //! With raw samples the freshness of each host is the time of its newest
 //! sample, whatever the server did.
 //!
-//! Anything but a clean `success` matrix of finite numbers is an
+//! A `NaN` point is a staleness marker, not a value: when a scrape target
+//! stops (node_exporter or its host down) the scraper writes one to each
+//! of its series, and VictoriaMetrics returns it among the raw samples as
+//! `"NaN"` (node_exporter's memory series are never NaN themselves). It is
+//! left out, so that host simply has no sample then and goes silent; one
+//! host stopping must not blind the watcher to the whole fleet.
+//!
+//! Anything else but a clean `success` matrix of finite numbers >= 0 is an
 //! [`AnswerError`]; the caller skips the whole cycle on one, keeping every
 //! host's state, rather than act on half an answer.
 
@@ -148,12 +155,7 @@ pub fn parse(
         let mut points = Vec::with_capacity(s.values.len());
         for (secs, text) in s.values {
             let at_ms = (secs * 1000.0).round() as i64;
-            let value = text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0);
-            let Some(v) = value else {
+            let Ok(value) = read_value(text) else {
                 return Err(AnswerError::Value {
                     metric: field.metric(),
                     label: host_label.to_string(),
@@ -162,11 +164,23 @@ pub fn parse(
                     value: text.to_string(),
                 });
             };
-            points.push((at_ms, v * field.scale()));
+            if let Some(v) = value {
+                points.push((at_ms, v * field.scale()));
+            }
         }
         merge(hosts.entry(host.to_string()).or_default(), points);
     }
     Ok(hosts)
+}
+
+/// A point's value: `None` for a staleness marker (`NaN`), an error for
+/// anything but a finite number >= 0.
+fn read_value(text: &str) -> Result<Option<f64>, ()> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_nan() => Ok(None),
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        _ => Err(()),
+    }
 }
 
 /// Adds `more` to `into`, keeping time order and one point per time.
@@ -266,12 +280,30 @@ mod tests {
     }
 
     #[test]
-    fn nan_and_negative_values_name_the_host_and_time() {
-        let m = e(&OK.replace("\"90\"", "\"NaN\""));
-        assert_eq!(m, "node_memory_MemAvailable_bytes{instance=\"a:9100\"} at 1700000015500 ms: value \"NaN\" is not a finite number");
-        assert!(e(&OK.replace("\"90\"", "\"+Inf\"")).contains("+Inf"));
+    fn infinite_and_negative_values_name_the_host_and_time() {
+        let m = e(&OK.replace("\"90\"", "\"+Inf\""));
+        assert_eq!(m, "node_memory_MemAvailable_bytes{instance=\"a:9100\"} at 1700000015500 ms: value \"+Inf\" is not a finite number");
+        assert!(e(&OK.replace("\"90\"", "\"-Inf\"")).contains("-Inf"));
         assert!(e(&OK.replace("\"90\"", "\"-1\"")).contains("\"-1\""));
         assert!(e(&OK.replace("\"90\"", "\"abc\"")).contains("\"abc\""));
+    }
+
+    /// Regression (issue 15's end-to-end run, tests/it/watch_e2e.rs): a
+    /// stopped node_exporter's staleness marker made every cycle fail, so
+    /// the watcher was blind to every host and paged `datasource_down`.
+    #[test]
+    fn a_staleness_marker_is_no_sample_not_a_bad_answer() {
+        let stale = OK.replace("\"90\"", "\"NaN\"");
+        let hosts = parse(stale.as_bytes(), Field::MemAvailable, "instance").unwrap();
+        assert_eq!(hosts["a:9100"], vec![(1_700_000_000_000, 100.0)]);
+        assert_eq!(hosts["b:9100"], vec![(1_700_000_000_000, 7.0)]);
+        let only = OK.replace("\"7\"", "\"nan\"");
+        let hosts = parse(only.as_bytes(), Field::MemAvailable, "instance").unwrap();
+        assert_eq!(
+            hosts["b:9100"],
+            vec![],
+            "a host with only a marker has no point"
+        );
     }
 
     #[test]

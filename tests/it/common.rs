@@ -106,3 +106,16 @@ pub fn with_stdout_closed(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
         .unwrap();
     (out.status.code(), String::from_utf8(out.stderr).unwrap())
 }
+
+/// `memcanary ARGS` started with its info log (no colours) in the file
+/// `log` and stdout discarded, to read back while it runs or after it fails.
+pub fn spawn_logged(args: &[&std::ffi::OsStr], log: &Path) -> std::process::Child {
+    memcanary_process()
+        .args(args)
+        .env("MEMCANARY_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}

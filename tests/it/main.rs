@@ -27,3 +27,4 @@ mod rules;
 mod rules_corpus;
 mod rules_parity;
 mod watch;
+mod watch_e2e;
