@@ -52,6 +52,7 @@ pub struct Dispatcher {
     dropped_intake: AtomicU64,
     clock: Arc<dyn Clock>,
     restored_firing: Vec<String>,
+    restored_alerts: Vec<(String, String)>,
 }
 
 impl Dispatcher {
@@ -102,6 +103,7 @@ impl Dispatcher {
             dropped_intake: AtomicU64::new(0),
             clock: clock.clone(),
             restored_firing: Vec::new(),
+            restored_alerts: Vec::new(),
         };
         let mut routes = Vec::new();
         for (i, (t, spool)) in targets.iter().zip(spools).enumerate() {
@@ -121,6 +123,11 @@ impl Dispatcher {
             .map(router::load_state)
             .unwrap_or_default();
         d.restored_firing = router::firing_rules(&state);
+        d.restored_alerts = state
+            .values()
+            .filter(|e| e.alert.state == super::alert::State::Firing && !e.alert.is_test)
+            .map(|e| (e.alert.instance.clone(), e.alert.rule.clone()))
+            .collect();
         let router = Router {
             routes,
             warning: targets::route(cfg, &targets, Severity::Warning),
@@ -188,6 +195,12 @@ impl Dispatcher {
     /// their resolve; a firing confirms one (not notified again).
     pub fn restored_firing(&self) -> &[String] {
         &self.restored_firing
+    }
+
+    /// [`Dispatcher::restored_firing`] with each alert's instance:
+    /// `(instance, rule)`, for a caller that watches many hosts.
+    pub fn restored_firing_alerts(&self) -> &[(String, String)] {
+        &self.restored_alerts
     }
 
     /// Queues `alert` for delivery without blocking: when the queue is

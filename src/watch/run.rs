@@ -12,7 +12,7 @@ use super::config::WatchConfig;
 use super::metrics::{self, WatchMetrics};
 use super::watcher::{Answer, Outcome, Plan, Watcher};
 use crate::clock::{mono, wall_ms};
-use crate::detect::{AlertState, DetectorConfig};
+use crate::detect::DetectorConfig;
 use crate::notify::{Alert, Dispatcher};
 use crate::signal::node_exporter::Field;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -51,6 +51,7 @@ pub fn run(
     let ds = Datasource::build(cfg)?;
     let seed = wall_ms() as u64 ^ u64::from(std::process::id()) << 32;
     let mut w = Watcher::new(cfg, detector, ds.name(), seed);
+    w.restore(dispatcher.restored_firing_alerts());
     let (m, registry) = WatchMetrics::new();
     let interval = Duration::from_millis(cfg.interval.as_millis() as u64);
     if !cfg.metrics_listen.is_empty() {
@@ -78,11 +79,12 @@ pub fn run(
         log_outcome(&outcome, ds.name(), &w, took);
         for (host, ev) in &events {
             tracing::info!(host = %host, rule = ev.rule, state = ev.state.as_str(), severity = ev.severity.as_str(), "alert state changed");
-            if ev.state != AlertState::Pending {
-                if let Some(alert) = Alert::try_from_event(ev, host) {
-                    dispatcher.send(alert);
-                }
+            if let Some(alert) = Alert::try_from_event(ev, host) {
+                dispatcher.send(alert);
             }
+        }
+        if matches!(outcome, Outcome::Ok { .. }) {
+            refresh(&mut w, now, &dispatcher);
         }
         m.cycle(&w, &outcome, now, took);
         let (sent, failed) = dispatcher.totals();
@@ -93,6 +95,19 @@ pub fn run(
     let stats = dispatcher.shutdown(SHUTDOWN_GRACE);
     tracing::info!(sinks = stats.sinks.len(), "notifications flushed");
     Ok(())
+}
+
+/// The firing rules' current values, as repeated firings: no state
+/// change, so no log line at info; the router keeps them for reminders.
+fn refresh(w: &mut Watcher, now: i64, dispatcher: &Dispatcher) {
+    let mut firing = Vec::new();
+    w.refresh(now, &mut firing);
+    for (host, ev) in &firing {
+        tracing::debug!(host = %host, rule = ev.rule, "current values of a firing alert, for its reminders");
+        if let Some(alert) = Alert::try_from_event(ev, host) {
+            dispatcher.send(alert);
+        }
+    }
 }
 
 /// Every signal asked at once, one thread each: the datasource's time per

@@ -17,6 +17,7 @@ use super::answer::Points;
 use super::client::QueryError;
 use super::config::WatchConfig;
 use super::fleet::{Batch, Fleet, FleetTimes, HostEvent};
+use super::restored::Restored;
 use crate::detect::{AlertState, DetectorConfig, Event, Evidence, Severity};
 use crate::notify::Backoff;
 use crate::signal::node_exporter::Field;
@@ -26,6 +27,10 @@ use std::time::Duration;
 /// The watcher's own alert: the datasource has not answered for
 /// `datasource_alert_after`.
 pub const DATASOURCE_DOWN: &str = "datasource_down";
+
+/// How often firing rules' current values go to the dispatcher (for
+/// reminders), the agent's period.
+pub const REFRESH_EVERY_MS: i64 = 30_000;
 
 /// What one cycle did, for logs and /metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +90,8 @@ pub struct Watcher {
     latency_ms: i64,
     backfill_ms: i64,
     alert_after_ms: i64,
+    restored: Restored,
+    refreshed_at_ms: i64,
 }
 
 impl Watcher {
@@ -107,7 +114,27 @@ impl Watcher {
             latency_ms: ms(cfg.latency_offset),
             backfill_ms: ms(cfg.backfill),
             alert_after_ms: ms(cfg.datasource_alert_after),
+            restored: Restored::default(),
+            refreshed_at_ms: i64::MIN,
         }
+    }
+
+    /// The `(instance, rule)` alerts a previous run notified as firing
+    /// ([`crate::notify::Dispatcher::restored_firing_alerts`]): each is
+    /// resolved once fresh samples show it cleared (see [`super::restored`]).
+    pub fn restore(&mut self, firing: &[(String, String)]) {
+        self.restored = Restored::new(firing, &self.fleet, &self.name);
+    }
+
+    /// Every [`REFRESH_EVERY_MS`], the firing rules' current values as
+    /// repeated firings into `out` (the router notifies nothing for them
+    /// but its reminders show them); call after a good cycle.
+    pub fn refresh(&mut self, now_ms: i64, out: &mut Vec<HostEvent>) {
+        if now_ms.saturating_sub(self.refreshed_at_ms) < REFRESH_EVERY_MS {
+            return;
+        }
+        self.refreshed_at_ms = now_ms;
+        self.fleet.firing_now(out);
     }
 
     /// The hosts and their detectors.
@@ -185,6 +212,9 @@ impl Watcher {
         }
         self.answered(now_ms, plan.at_ms, out);
         self.fleet.apply(&batch, plan.at_ms, out);
+        if !self.restored.is_empty() {
+            self.restored.judge(&self.fleet, plan.at_ms, out);
+        }
         Outcome::Ok {
             window_ms: plan.window_ms,
         }
