@@ -57,6 +57,7 @@ pub mod detect;
 pub mod durable;
 pub mod eval;
 pub mod host;
+pub mod http;
 pub mod logging;
 pub mod notify;
 pub mod replay;

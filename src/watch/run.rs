@@ -29,8 +29,8 @@ pub enum WatchError {
     /// The datasource client.
     #[error(transparent)]
     Datasource(#[from] BuildError),
-    /// `/metrics` could not listen.
-    #[error("watch.metrics_listen = {listen:?}: cannot listen")]
+    /// The `/metrics` server could not start (a taken port is retried, not this).
+    #[error("watch.metrics_listen = {listen:?}: cannot start its server")]
     Metrics {
         /// The address.
         listen: String,

@@ -24,3 +24,4 @@ mod rules;
 mod rules_corpus;
 mod rules_parity;
 mod watch;
+mod watch_state;
