@@ -51,8 +51,15 @@ impl Batch {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Keeps only the hosts for which `keep` is true, in every field.
+    pub fn retain_hosts(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        for m in self.fields.iter_mut().flatten() {
+            m.retain(|h, _| keep(h));
+        }
+    }
+
     /// Hosts with any MemAvailable point (the one series a sample needs most).
-    fn hosts(&self) -> impl Iterator<Item = &String> {
+    pub fn hosts(&self) -> impl Iterator<Item = &String> {
         self.fields[index(Field::MemAvailable)]
             .iter()
             .flat_map(HashMap::keys)

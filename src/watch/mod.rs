@@ -18,6 +18,7 @@
 //! - [`watcher`]: one cycle, the datasource's health, reminders' values.
 //! - [`restored`]: alerts a previous run left firing, resolved on fresh samples.
 //! - [`run`](mod@run): the live loop (clock, sleep, dispatcher, shutdown).
+//! - [`narrow`]: a selector narrowed to the hosts a backfill is for.
 //! - [`metrics`]: `/metrics` and `/health`.
 //!
 //! Everything but [`run`](mod@run), [`client`] and [`metrics`] is pure: times and
@@ -28,6 +29,7 @@ pub mod client;
 pub mod config;
 pub mod fleet;
 pub mod metrics;
+pub mod narrow;
 pub mod restored;
 pub mod run;
 pub mod watcher;

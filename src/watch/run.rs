@@ -10,7 +10,7 @@
 use super::client::{BuildError, Datasource, QueryError};
 use super::config::WatchConfig;
 use super::metrics::{self, WatchMetrics};
-use super::watcher::{Answer, Outcome, Plan, Watcher};
+use super::watcher::{Answer, Outcome, Plan, Watcher, MAX_NAMED};
 use crate::clock::{mono, wall_ms};
 use crate::detect::DetectorConfig;
 use crate::notify::{Alert, Dispatcher};
@@ -71,7 +71,12 @@ pub fn run(
         let outcome = match w.plan(now, &mut events) {
             Some(plan) => {
                 let answers = fetch_all(&ds, &plan);
-                w.finish(now, &plan, answers, &mut events)
+                let outcome = w.finish(now, &plan, answers, &mut events);
+                if let Some(plan) = w.backfill_plan() {
+                    let answers = fetch_all(&ds, &plan);
+                    w.finish_backfill(&plan, answers, &mut events);
+                }
+                outcome
             }
             None => Outcome::Waiting,
         };
@@ -115,12 +120,7 @@ fn refresh(w: &mut Watcher, now: i64, dispatcher: &Dispatcher) {
 fn fetch_all(ds: &Datasource, plan: &Plan) -> Vec<(Field, Answer)> {
     std::thread::scope(|scope| {
         let asks: Vec<_> = Field::ALL
-            .map(|f| {
-                (
-                    f,
-                    scope.spawn(move || ds.fetch(f, plan.window_ms, plan.at_ms)),
-                )
-            })
+            .map(|f| (f, scope.spawn(move || fetch(ds, f, plan))))
             .into_iter()
             .collect();
         asks.into_iter()
@@ -132,6 +132,15 @@ fn fetch_all(ds: &Datasource, plan: &Plan) -> Vec<(Field, Answer)> {
             })
             .collect()
     })
+}
+
+/// One signal of `plan`: named hosts (a few newcomers) narrow the query.
+fn fetch(ds: &Datasource, f: Field, plan: &Plan) -> Answer {
+    if plan.hosts.is_empty() || plan.hosts.len() > MAX_NAMED {
+        ds.fetch(f, plan.window_ms, plan.at_ms)
+    } else {
+        ds.fetch_hosts(f, plan.window_ms, plan.at_ms, &plan.hosts)
+    }
 }
 
 /// One line per cycle that did not go well; a debug line otherwise.

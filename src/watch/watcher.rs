@@ -56,12 +56,15 @@ pub type Answer = Result<HashMap<String, Points>, QueryError>;
 
 /// What a cycle asks: every signal's raw samples in the `window_ms`
 /// before `at_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// How far back, ms.
     pub window_ms: i64,
     /// The query time (now - latency_offset), ms.
     pub at_ms: i64,
+    /// Only these hosts (a backfill of hosts new to a running watcher);
+    /// empty: every host.
+    pub hosts: Vec<String>,
 }
 
 /// The datasource's health.
@@ -92,6 +95,8 @@ pub struct Watcher {
     alert_after_ms: i64,
     restored: Restored,
     refreshed_at_ms: i64,
+    /// Hosts first seen in a normal cycle, awaiting their backfill.
+    newcomers: Vec<String>,
 }
 
 impl Watcher {
@@ -116,6 +121,7 @@ impl Watcher {
             alert_after_ms: ms(cfg.datasource_alert_after),
             restored: Restored::default(),
             refreshed_at_ms: i64::MIN,
+            newcomers: Vec::new(),
         }
     }
 
@@ -159,15 +165,11 @@ impl Watcher {
             return Outcome::Waiting;
         };
         let mut answers = Vec::with_capacity(Field::ALL.len());
-        for field in Field::ALL {
-            let answer = fetch(field, plan.window_ms, plan.at_ms);
-            let failed = answer.is_err();
-            answers.push((field, answer));
-            if failed {
-                break;
-            }
-        }
-        self.finish(now_ms, &plan, answers, out)
+        fetch_in_order(&plan, &mut fetch, &mut answers);
+        let outcome = self.finish(now_ms, &plan, answers, out);
+        // `fetch` asks for every host: the backfill keeps the newcomers'.
+        self.backfill_with(&mut fetch, out);
+        outcome
     }
 
     /// The first half of a cycle at `now_ms`: what to ask for, or `None`
@@ -184,6 +186,7 @@ impl Watcher {
         Some(Plan {
             window_ms: self.window(horizon),
             at_ms: horizon,
+            hosts: Vec::new(),
         })
     }
 
@@ -196,20 +199,15 @@ impl Watcher {
         answers: Vec<(Field, Answer)>,
         out: &mut Vec<HostEvent>,
     ) -> Outcome {
-        let mut batch = Batch::default();
-        for (field, answer) in answers {
-            match answer {
-                Ok(hosts) => batch.set(field, hosts),
-                Err(error) => {
-                    self.failed(now_ms, out);
-                    self.fleet.tick(plan.at_ms, out);
-                    return Outcome::Failed {
-                        metric: field.metric(),
-                        error,
-                    };
-                }
+        let batch = match into_batch(answers) {
+            Ok(batch) => batch,
+            Err((metric, error)) => {
+                self.failed(now_ms, out);
+                self.fleet.tick(plan.at_ms, out);
+                return Outcome::Failed { metric, error };
             }
-        }
+        };
+        let batch = self.hold_newcomers(batch);
         self.answered(now_ms, plan.at_ms, out);
         self.fleet.apply(&batch, plan.at_ms, out);
         if !self.restored.is_empty() {
@@ -270,6 +268,31 @@ impl Watcher {
     }
 }
 
+/// Asks every signal of `plan` in [`Field::ALL`] order, up to the first error.
+fn fetch_in_order(
+    plan: &Plan,
+    fetch: &mut impl FnMut(Field, i64, i64) -> Answer,
+    answers: &mut Vec<(Field, Answer)>,
+) {
+    for field in Field::ALL {
+        let answer = fetch(field, plan.window_ms, plan.at_ms);
+        let failed = answer.is_err();
+        answers.push((field, answer));
+        if failed {
+            break;
+        }
+    }
+}
+
+/// The answers as one batch, or the first error with its metric.
+fn into_batch(answers: Vec<(Field, Answer)>) -> Result<Batch, (&'static str, QueryError)> {
+    let mut batch = Batch::default();
+    for (field, answer) in answers {
+        batch.set(field, answer.map_err(|e| (field.metric(), e))?);
+    }
+    Ok(batch)
+}
+
 fn self_alert(at_ms: i64, state: AlertState, silent_s: Option<f64>) -> Event {
     Event {
         at_ms,
@@ -283,5 +306,7 @@ fn self_alert(at_ms: i64, state: AlertState, silent_s: Option<f64>) -> Event {
     }
 }
 
+mod newcomers;
+pub use newcomers::MAX_NAMED;
 #[cfg(test)]
 mod tests;
