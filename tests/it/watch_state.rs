@@ -3,8 +3,17 @@
 //! answered, and a taken port is retried instead of ending the watcher.
 //! The datasource is a port nobody listens on: cycles fail, the server
 //! serves.
+//!
+//! And against a real VictoriaMetrics (`MEMCANARY_TEST_VM_URL`, from
+//! `scripts/test.d/50-watch.sh`): a host that appears mid-run is
+//! backfilled in the cycle that sees it, by a query narrowed to it.
 
-use crate::common;
+use crate::common::{self, skip};
+use memcanary::clock;
+use memcanary::detect::{DetectorConfig, Dur};
+use memcanary::signal::node_exporter::Field;
+use memcanary::watch::{Answer, Datasource, Outcome, Plan, WatchConfig, Watcher};
+use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -120,4 +129,123 @@ fn watch_waits_for_a_taken_metrics_port_instead_of_exiting() {
         get.contains("memcanary_metrics_listen_errors_total"),
         "{get}"
     );
+}
+
+const TRACE: &str = "traces/incident/export-incident-15s.jsonl";
+
+/// The export at `TRACE` with `job` set, its times moved by `shift_ms`,
+/// its host renamed to `instance` and the staleness markers dropped.
+fn trace_as(job: &str, instance: &str, shift_ms: i64) -> String {
+    let text = std::fs::read_to_string(common::fixture(TRACE)).unwrap();
+    let mut out = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        let vals = v["values"].as_array().cloned().unwrap();
+        let ts = v["timestamps"].as_array().cloned().unwrap();
+        let (vals, ts): (Vec<Value>, Vec<Value>) = vals
+            .into_iter()
+            .zip(ts)
+            .filter(|(x, _)| !x.is_null())
+            .map(|(x, t)| (x, Value::from(t.as_i64().unwrap() + shift_ms)))
+            .unzip();
+        v["values"] = vals.into();
+        v["timestamps"] = ts.into();
+        v["metric"]["job"] = job.into();
+        v["metric"]["instance"] = instance.into();
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+fn import(vm: &str, body: &str) {
+    let resp = ureq::post(&format!("{vm}/api/v1/import"))
+        .send(body)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    ureq::get(&format!("{vm}/internal/force_flush"))
+        .call()
+        .unwrap();
+}
+
+/// One cycle as `memcanary watch` runs it (src/watch/run.rs): every
+/// signal, then the new hosts' narrowed backfill. The backfill's plan.
+fn cycle(w: &mut Watcher, ds: &Datasource, t: i64) -> Option<Plan> {
+    let mut out = Vec::new();
+    let plan = w.plan(t, &mut out)?;
+    let ask = |p: &Plan| -> Vec<(Field, Answer)> {
+        Field::ALL
+            .into_iter()
+            .map(|f| (f, ds.fetch_hosts(f, p.window_ms, p.at_ms, &p.hosts)))
+            .collect()
+    };
+    let outcome = w.finish(t, &plan, ask(&plan), &mut out);
+    assert!(matches!(outcome, Outcome::Ok { .. }), "{outcome:?}");
+    let backfill = w.backfill_plan()?;
+    w.finish_backfill(&backfill, ask(&backfill), &mut out);
+    Some(backfill)
+}
+
+#[test]
+fn a_host_appearing_mid_run_is_backfilled_from_victoriametrics() {
+    let test = "a_host_appearing_mid_run_is_backfilled_from_victoriametrics";
+    let Ok(vm) = std::env::var("MEMCANARY_TEST_VM_URL") else {
+        return skip(
+            test,
+            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
+        );
+    };
+    let job = format!("watch-state-{}-{}", std::process::id(), clock::wall_ms());
+    // The trace ends 10 minutes ago, a sample every 15 s for 10 minutes.
+    let first = {
+        let body = trace_as(&job, "10.0.0.1:9100", 0);
+        let t0 = body
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["timestamps"][0].as_i64())
+            .min()
+            .unwrap();
+        t0
+    };
+    let shift = clock::wall_ms() - 1_200_000 - first;
+    let first = first + shift;
+    import(&vm, &trace_as(&job, "10.0.0.1:9100", shift));
+    let cfg = WatchConfig {
+        url: vm.clone(),
+        selector: format!("{{job=\"{job}\"}}"),
+        latency_offset: Dur::from_secs(0),
+        ..WatchConfig::default()
+    };
+    let ds = Datasource::build(&cfg).unwrap();
+    let mut w = Watcher::new(&cfg, &DetectorConfig::default(), ds.name(), 1);
+    let mut t = first + 60_000;
+    while t <= first + 300_000 {
+        assert_eq!(cycle(&mut w, &ds, t), None, "no new host");
+        t += 15_000;
+    }
+    // A second host's series, the same five minutes and more, appear at once.
+    import(&vm, &trace_as(&job, "10.0.0.12:9100", shift));
+    let plan = cycle(&mut w, &ds, t).expect("the new host is backfilled");
+    assert_eq!(plan.hosts, vec!["10.0.0.12:9100".to_string()]);
+    let late = &w.fleet().hosts()["10.0.0.12:9100"];
+    let old = &w.fleet().hosts()["10.0.0.1:9100"];
+    assert!(late.history_ms() > 240_000, "{}", late.history_ms());
+    assert_eq!(
+        (late.history_ms(), late.last_ms()),
+        (old.history_ms(), old.last_ms()),
+        "its whole history at once, as the host backfilled at start"
+    );
+    // The narrowed query asks for that host only (the dots are escaped:
+    // 10.0.0.1 must not match 10.0.0.12's regex, nor the reverse).
+    let narrowed = ds
+        .fetch_hosts(Field::MemAvailable, 600_000, t, &["10.0.0.1:9100".into()])
+        .unwrap();
+    assert_eq!(
+        narrowed.keys().collect::<Vec<_>>(),
+        vec!["10.0.0.1:9100"],
+        "{narrowed:?}"
+    );
+    let all = ds.fetch(Field::MemAvailable, 600_000, t).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(narrowed["10.0.0.1:9100"], all["10.0.0.1:9100"]);
 }
