@@ -18,6 +18,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 struct Watch(Child);
@@ -248,4 +249,195 @@ fn a_host_appearing_mid_run_is_backfilled_from_victoriametrics() {
     let all = ds.fetch(Field::MemAvailable, 600_000, t).unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(narrowed["10.0.0.1:9100"], all["10.0.0.1:9100"]);
+}
+
+/// A VictoriaMetrics of the test's own that shows samples 1 s after now
+/// (the shared one hides the last 30 s: `-search.latencyOffset`).
+struct OwnVm {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnVm {
+    fn start(bin: &Path) -> OwnVm {
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::free_port();
+        let child = std::process::Command::new(bin)
+            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+            .arg(format!(
+                "-storageDataPath={}",
+                dir.path().join("data").display()
+            ))
+            .arg("-retentionPeriod=100y")
+            .arg("-search.latencyOffset=1s")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let vm = OwnVm {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if ureq::get(&format!("{}/health", vm.url)).call().is_ok() {
+                return vm;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("VictoriaMetrics did not start on {}", vm.url);
+    }
+}
+
+impl Drop for OwnVm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A calm host's required series at `at_ms`, in the text import format.
+fn calm_lines(job: &str, instance: &str, at_ms: i64) -> String {
+    let gib = 1u64 << 30;
+    let series = [
+        ("node_memory_MemTotal_bytes", 8 * gib),
+        ("node_memory_MemAvailable_bytes", 6 * gib),
+        ("node_memory_SwapTotal_bytes", gib),
+        ("node_memory_SwapFree_bytes", gib),
+    ];
+    series
+        .iter()
+        .map(|(m, v)| format!("{m}{{job=\"{job}\",instance=\"{instance}\"}} {v} {at_ms}\n"))
+        .collect()
+}
+
+fn import_text(vm: &str, body: &str) {
+    let resp = ureq::post(&format!("{vm}/api/v1/import/prometheus"))
+        .send(body)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let _ = ureq::get(&format!("{vm}/internal/force_flush")).call();
+}
+
+/// The webhook bodies a tiny_http server received.
+fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for mut req in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = req.as_reader().read_to_string(&mut body);
+            if let Ok(v) = serde_json::from_str::<Value>(&body) {
+                keep.lock().unwrap().push(v);
+            }
+            let _ = req.respond(tiny_http::Response::empty(200));
+        }
+    });
+    (url, got)
+}
+
+fn wait_for(
+    got: &Arc<Mutex<Vec<Value>>>,
+    secs: u64,
+    pred: impl Fn(&Value) -> bool,
+) -> Option<Value> {
+    for _ in 0..secs * 10 {
+        if let Some(v) = got.lock().unwrap().iter().find(|v| pred(v)) {
+            return Some(v.clone());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// `memcanary watch` over `vm` for `job`, alerts to `hook`, the dedupe
+/// state in `dir/spool`, `extra` lines in `[watch]`.
+fn watch_into(dir: &Path, vm: &str, job: &str, hook: &str, extra: &str) -> Watch {
+    let config = dir.join("watch.toml");
+    let text = format!(
+        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\n{extra}spool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
+        dir.join("spool").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let child = common::memcanary_process()
+        .args(["watch", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Watch(child)
+}
+
+/// Regression: an alert notified before a restart, whose incident had
+/// cleared beyond the restarted watcher's backfill, stayed firing forever
+/// (no resolve: the backfill showed nothing to resolve).
+#[test]
+fn a_restarted_watch_resolves_what_cleared_on_fresh_samples_only() {
+    let test = "a_restarted_watch_resolves_what_cleared_on_fresh_samples_only";
+    let Some(bin) = std::env::var_os("MEMCANARY_TEST_VM_BIN").map(std::path::PathBuf::from) else {
+        return skip(
+            test,
+            "MEMCANARY_TEST_VM_BIN unset (scripts/test.d/50-watch.sh installs victoria-metrics)",
+        );
+    };
+    let vm = OwnVm::start(&bin);
+    let job = format!("watch-restore-{}", std::process::id());
+    let host = "10.0.0.7:9100";
+    // The trace's incident ends four minutes ago.
+    let plain = trace_as(&job, host, 0);
+    let last = plain
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["timestamps"].as_array().and_then(|a| a.last()?.as_i64()))
+        .max()
+        .unwrap();
+    let now = clock::wall_ms();
+    import(&vm.url, &trace_as(&job, host, now - 240_000 - last));
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, got) = receiver();
+    let first = watch_into(dir.path(), &vm.url, &job, &hook, "");
+    let fired = wait_for(&got, 20, |v| {
+        v["status"] == "firing" && v["alert"]["rule"] == "thrashing"
+    })
+    .expect("thrashing fires from the backfill");
+    assert_eq!(fired["alert"]["instance"], host);
+    std::thread::sleep(Duration::from_secs(2));
+    drop(first);
+    // Since the incident: calm samples every 5 s, then one a second live.
+    let mut calm = String::new();
+    let mut t = now - 230_000;
+    while t < clock::wall_ms() {
+        calm.push_str(&calm_lines(&job, host, t));
+        t += 5_000;
+    }
+    import_text(&vm.url, &calm);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeding = {
+        let (stop, url, job) = (stop.clone(), vm.url.clone(), job.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                import_text(&url, &calm_lines(&job, host, clock::wall_ms()));
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let before = got.lock().unwrap().len();
+    // The incident is older than the restarted watcher's backfill.
+    let _second = watch_into(dir.path(), &vm.url, &job, &hook, "backfill = \"3m\"\n");
+    let resolved = wait_for(&got, 20, |v| {
+        v["status"] == "resolved" && v["alert"]["rule"] == "thrashing"
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = feeding.join();
+    let resolved = resolved.expect("the restored thrashing resolves on fresh calm samples");
+    assert_eq!(resolved["alert"]["instance"], host);
+    let after: Vec<Value> = got.lock().unwrap()[before..].to_vec();
+    assert!(
+        after.iter().all(|v| v["status"] != "firing"),
+        "paged again after the restart: {after:?}"
+    );
 }
