@@ -56,6 +56,12 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// How often a caller hands its firing rules' current values to
+    /// [`Dispatcher::send`] as repeated firings (the router notifies
+    /// nothing for them; its reminders show them): the agent's and the
+    /// watcher's period.
+    pub const REFRESH_EVERY_MS: i64 = 30_000;
+
     /// Validates `cfg`, builds every sink's client and starts the threads.
     /// With `spool_dir`, pending notifications and dedupe state are kept
     /// there and picked up again by the next dispatcher on the same dir.

@@ -30,7 +30,7 @@ pub const DATASOURCE_DOWN: &str = "datasource_down";
 
 /// How often firing rules' current values go to the dispatcher (for
 /// reminders), the agent's period.
-pub const REFRESH_EVERY_MS: i64 = 30_000;
+pub const REFRESH_EVERY_MS: i64 = crate::notify::Dispatcher::REFRESH_EVERY_MS;
 
 /// What one cycle did, for logs and /metrics.
 #[derive(Debug, Clone, PartialEq)]
