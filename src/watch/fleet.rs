@@ -11,7 +11,8 @@
 //!   rule's last state change is reported: a firing that still holds, or
 //!   the resolve of one that cleared (sent only if it was notified, e.g.
 //!   before a restart). The dispatcher's dedupe, kept in `spool_dir`,
-//!   keeps a restart from paging again.
+//!   keeps a restart from paging again; what it left firing and the
+//!   history no longer shows is [`super::restored`]'s.
 //! - Silence is the detector's own: every host's clock is advanced to the
 //!   horizon with [`Detector::advance_to`], so a host that stops while
 //!   under pressure raises `went_dark` (critical), whether the host or the

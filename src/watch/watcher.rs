@@ -12,6 +12,11 @@
 //! `datasource_alert_after` the watcher raises `datasource_down` about the
 //! datasource. The first answer after an outage reads everything since the
 //! last good one (up to `backfill`), so nothing in between is missed.
+//! Hosts first seen mid-run get a backfill of their own in the same cycle
+//! (`newcomers`).
+//! After a good cycle the alerts a previous run left firing are judged
+//! ([`super::restored`]), and every 30 s the firing rules' current values
+//! are handed out for reminders ([`Watcher::refresh`]).
 
 use super::answer::Points;
 use super::client::QueryError;
