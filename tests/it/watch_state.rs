@@ -9,6 +9,7 @@
 //! backfilled in the cycle that sees it, by a query narrowed to it.
 
 use crate::common::{self, skip};
+use crate::watch::{import, receiver, rewrite, spawn_watch, wait_for, OwnVm, Watch, TRACE};
 use memcanary::clock;
 use memcanary::detect::{DetectorConfig, Dur};
 use memcanary::signal::node_exporter::Field;
@@ -17,37 +18,15 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-struct Watch(Child);
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The real `memcanary watch` with `/metrics` on `listen`, its datasource
-/// refusing connections.
-fn spawn_watch(dir: &Path, listen: &str) -> Watch {
+/// refusing connections (nothing fires, nothing is sent).
+fn watch_without_datasource(dir: &Path, listen: &str) -> Watch {
     let dead = format!("http://127.0.0.1:{}", common::free_port());
-    let config = dir.join("watch.toml");
-    let text = format!(
-        "[watch]\nurl = \"{dead}\"\ninterval = \"1s\"\ntimeout = \"200ms\"\nmetrics_listen = \"{listen}\"\nspool_dir = \"{}\"\n",
-        dir.join("spool").display()
-    );
-    std::fs::write(&config, text).unwrap();
-    let child = common::memcanary_process()
-        .args(["watch", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Watch(child)
+    let extra = format!("timeout = \"200ms\"\nmetrics_listen = \"{listen}\"\n");
+    spawn_watch(dir, &dead, "none", "http://127.0.0.1:9/hook", &extra)
 }
 
 /// One raw request: the whole answer, or `None` if it fails.
@@ -75,7 +54,7 @@ fn wait_up(listen: &str) -> String {
 fn watch_metrics_answer_beside_a_slow_client_and_answer_head() {
     let dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", common::free_port());
-    let _w = spawn_watch(dir.path(), &listen);
+    let _w = watch_without_datasource(dir.path(), &listen);
     let get = wait_up(&listen);
     assert!(get.starts_with("HTTP/1.1 200 OK\r\n"), "{get}");
     assert!(get.contains("memcanary_watch_cycles_total"), "{get}");
@@ -117,7 +96,7 @@ fn watch_waits_for_a_taken_metrics_port_instead_of_exiting() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = taken.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let mut w = spawn_watch(dir.path(), &listen);
+    let mut w = watch_without_datasource(dir.path(), &listen);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         w.0.try_wait().unwrap().is_none(),
@@ -132,41 +111,13 @@ fn watch_waits_for_a_taken_metrics_port_instead_of_exiting() {
     );
 }
 
-const TRACE: &str = "traces/incident/export-incident-15s.jsonl";
-
-/// The export at `TRACE` with `job` set, its times moved by `shift_ms`,
-/// its host renamed to `instance` and the staleness markers dropped.
+/// The recorded trace with `job` set, its times moved by `shift_ms`, its
+/// host renamed to `instance` and the staleness markers dropped.
 fn trace_as(job: &str, instance: &str, shift_ms: i64) -> String {
     let text = std::fs::read_to_string(common::fixture(TRACE)).unwrap();
-    let mut out = String::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let mut v: Value = serde_json::from_str(line).unwrap();
-        let vals = v["values"].as_array().cloned().unwrap();
-        let ts = v["timestamps"].as_array().cloned().unwrap();
-        let (vals, ts): (Vec<Value>, Vec<Value>) = vals
-            .into_iter()
-            .zip(ts)
-            .filter(|(x, _)| !x.is_null())
-            .map(|(x, t)| (x, Value::from(t.as_i64().unwrap() + shift_ms)))
-            .unzip();
-        v["values"] = vals.into();
-        v["timestamps"] = ts.into();
-        v["metric"]["job"] = job.into();
-        v["metric"]["instance"] = instance.into();
-        out.push_str(&v.to_string());
-        out.push('\n');
-    }
-    out
-}
-
-fn import(vm: &str, body: &str) {
-    let resp = ureq::post(&format!("{vm}/api/v1/import"))
-        .send(body)
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 204);
-    ureq::get(&format!("{vm}/internal/force_flush"))
-        .call()
-        .unwrap();
+    let recorded = "\"instance\":\"127.0.0.1:19101\"";
+    assert!(text.contains(recorded), "the trace's host");
+    rewrite(&text, job, shift_ms, false).replace(recorded, &format!("\"instance\":\"{instance}\""))
 }
 
 /// One cycle as `memcanary watch` runs it (src/watch/run.rs): every
@@ -251,52 +202,6 @@ fn a_host_appearing_mid_run_is_backfilled_from_victoriametrics() {
     assert_eq!(narrowed["10.0.0.1:9100"], all["10.0.0.1:9100"]);
 }
 
-/// A VictoriaMetrics of the test's own that shows samples 1 s after now
-/// (the shared one hides the last 30 s: `-search.latencyOffset`).
-struct OwnVm {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl OwnVm {
-    fn start(bin: &Path) -> OwnVm {
-        let dir = tempfile::tempdir().unwrap();
-        let port = common::free_port();
-        let child = std::process::Command::new(bin)
-            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-            .arg(format!(
-                "-storageDataPath={}",
-                dir.path().join("data").display()
-            ))
-            .arg("-retentionPeriod=100y")
-            .arg("-search.latencyOffset=1s")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let vm = OwnVm {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        };
-        for _ in 0..100 {
-            if ureq::get(&format!("{}/health", vm.url)).call().is_ok() {
-                return vm;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("VictoriaMetrics did not start on {}", vm.url);
-    }
-}
-
-impl Drop for OwnVm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A calm host's required series at `at_ms`, in the text import format.
 fn calm_lines(job: &str, instance: &str, at_ms: i64) -> String {
     let gib = 1u64 << 30;
@@ -318,58 +223,6 @@ fn import_text(vm: &str, body: &str) {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 204);
     let _ = ureq::get(&format!("{vm}/internal/force_flush")).call();
-}
-
-/// The webhook bodies a tiny_http server received.
-fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let keep = got.clone();
-    std::thread::spawn(move || {
-        for mut req in server.incoming_requests() {
-            let mut body = String::new();
-            let _ = req.as_reader().read_to_string(&mut body);
-            if let Ok(v) = serde_json::from_str::<Value>(&body) {
-                keep.lock().unwrap().push(v);
-            }
-            let _ = req.respond(tiny_http::Response::empty(200));
-        }
-    });
-    (url, got)
-}
-
-fn wait_for(
-    got: &Arc<Mutex<Vec<Value>>>,
-    secs: u64,
-    pred: impl Fn(&Value) -> bool,
-) -> Option<Value> {
-    for _ in 0..secs * 10 {
-        if let Some(v) = got.lock().unwrap().iter().find(|v| pred(v)) {
-            return Some(v.clone());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
-}
-
-/// `memcanary watch` over `vm` for `job`, alerts to `hook`, the dedupe
-/// state in `dir/spool`, `extra` lines in `[watch]`.
-fn watch_into(dir: &Path, vm: &str, job: &str, hook: &str, extra: &str) -> Watch {
-    let config = dir.join("watch.toml");
-    let text = format!(
-        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\n{extra}spool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
-        dir.join("spool").display()
-    );
-    std::fs::write(&config, text).unwrap();
-    let child = common::memcanary_process()
-        .args(["watch", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    Watch(child)
 }
 
 /// Regression: an alert notified before a restart, whose incident had
@@ -399,7 +252,7 @@ fn a_restarted_watch_resolves_what_cleared_on_fresh_samples_only() {
     import(&vm.url, &trace_as(&job, host, now - 240_000 - last));
     let dir = tempfile::tempdir().unwrap();
     let (hook, got) = receiver();
-    let first = watch_into(dir.path(), &vm.url, &job, &hook, "");
+    let first = spawn_watch(dir.path(), &vm.url, &job, &hook, "");
     let fired = wait_for(&got, 20, |v| {
         v["status"] == "firing" && v["alert"]["rule"] == "thrashing"
     })
@@ -427,7 +280,7 @@ fn a_restarted_watch_resolves_what_cleared_on_fresh_samples_only() {
     };
     let before = got.lock().unwrap().len();
     // The incident is older than the restarted watcher's backfill.
-    let _second = watch_into(dir.path(), &vm.url, &job, &hook, "backfill = \"3m\"\n");
+    let _second = spawn_watch(dir.path(), &vm.url, &job, &hook, "backfill = \"3m\"\n");
     let resolved = wait_for(&got, 20, |v| {
         v["status"] == "resolved" && v["alert"]["rule"] == "thrashing"
     });
