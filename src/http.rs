@@ -159,13 +159,13 @@ impl<P: Pages> Server<P> {
         match bind(&self.listen) {
             Ok(l) => {
                 let at = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                tracing::info!(listen = %at, serving = self.what, "listening");
+                tracing::info!(listen = %at, "serving {}", self.what);
                 self.listener = Some(l);
             }
             Err(e) => {
                 self.page.bind_failed();
                 if !self.bind_failed {
-                    tracing::warn!(listen = %self.listen, serving = self.what, error = %e, retry_s = BIND_RETRY.as_secs(), "cannot listen; sampling and alerts go on, retrying");
+                    tracing::warn!(listen = %self.listen, error = %e, retry_s = BIND_RETRY.as_secs(), "cannot listen for {}; sampling and alerts go on, retrying", self.what);
                 }
                 self.bind_failed = true;
                 self.next_bind = mono() + BIND_RETRY;
