@@ -26,6 +26,7 @@
 //!   `rules`, `replay`, `eval`) for both binaries; the only module that uses `anyhow`.
 //! - The edge, one of each: [`clock`] (the only reader of time),
 //!   [`durable`] (the atomic file writer), [`host`] (the host name),
+//!   [`http`] (the `/metrics` server of the agent and the watcher),
 //!   [`logging`] (the one logging setup and error-chain flattener).
 //!
 //! One detector, fed three ways: the on-host daemon, the fleet watcher and the
@@ -57,6 +58,7 @@ pub mod detect;
 pub mod durable;
 pub mod eval;
 pub mod host;
+pub mod http;
 pub mod logging;
 pub mod notify;
 pub mod replay;

@@ -1,68 +1,37 @@
-//! The `/metrics` HTTP server: one thread, `poll(2)` over the listener and
-//! at most [`MAX_CONNS`] connections, all non-blocking, so no client can
-//! hold up another.
+//! The agent's `/metrics` and `/health`, served by [`crate::http`] (its
+//! limits, deadlines, `HEAD` and bind retry are the server's).
 //!
-//! - Each connection has deadlines: its request head must arrive within
-//!   [`REQUEST_DEADLINE`] and its answer be taken within
-//!   [`RESPONSE_DEADLINE`]; past them it is closed. A slow client (one byte
-//!   a second) costs one slot, never a scrape's time.
-//! - At the cap a new connection closes the oldest one: idle connections
-//!   cannot lock scrapers out.
-//! - `GET` and `HEAD` of `/metrics` and `/` (a query string is ignored);
-//!   `/health` and `/-/healthy` answer `200 OK` (node_exporter-style probes);
-//!   other paths 404, other methods 405. One request per connection.
-//! - A failed bind (the port is taken) is logged, counted in
-//!   `memcanary_metrics_listen_errors_total` and retried every
-//!   [`BIND_RETRY`]; sampling and alerting never wait on it.
-//!
-//! Synchronous, no async runtime; the thread sleeps in `poll` with no
-//! timeout when nothing is connected.
+//! - `/metrics` and `/`: the agent's metrics, with the host's
+//!   `/proc`-derived gauges read at scrape time.
+//! - `/health` and `/-/healthy`: `200 OK` (node_exporter-style probes).
+//! - A failed bind counts in `memcanary_metrics_listen_errors_total`.
 
 use super::metrics::Metrics;
-use crate::clock::mono;
+use crate::http::{Pages, Reply, Spawn};
 use prometheus_client::registry::Registry;
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-/// Connections served at once; one more closes the oldest.
-pub const MAX_CONNS: usize = 16;
-/// The longest request head read (Prometheus sends a few hundred bytes).
-const MAX_HEAD: usize = 4096;
-/// From accept to a complete request head.
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
-/// From a complete request to the last byte of the answer taken.
-pub const RESPONSE_DEADLINE: Duration = Duration::from_secs(5);
-/// How often a failed bind is tried again.
-pub const BIND_RETRY: Duration = Duration::from_secs(5);
-
-/// What `/metrics` shows.
-struct Page {
+/// What the agent's server shows.
+pub(crate) struct AgentPages {
     registry: Registry,
     metrics: Metrics,
     proc_root: PathBuf,
 }
 
-/// One client.
-struct Conn {
-    stream: TcpStream,
-    head: Vec<u8>,
-    /// The answer, once the request is complete.
-    out: Option<Vec<u8>>,
-    sent: usize,
-    deadline: Instant,
-}
+impl Pages for AgentPages {
+    fn page(&self, path: &str) -> Option<Reply> {
+        match path {
+            "/metrics" | "/" => Some(Reply::metrics(
+                self.metrics.encode(&self.registry, &self.proc_root),
+            )),
+            "/health" | "/-/healthy" => Some(Reply::ok("text/plain", b"OK\n".to_vec())),
+            _ => None,
+        }
+    }
 
-/// The server's state on its thread.
-struct Server {
-    listen: String,
-    listener: Option<TcpListener>,
-    next_bind: Instant,
-    bind_failed: bool,
-    conns: Vec<Conn>,
-    page: Page,
+    fn bind_failed(&self) {
+        self.metrics.metrics_listen_errors.inc();
+    }
 }
 
 /// Serves `/metrics` on `listen` from a thread with a small stack. Only
@@ -73,287 +42,51 @@ pub fn serve(
     metrics: Metrics,
     proc_root: PathBuf,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let mut server = Server {
-        listen: listen.to_string(),
-        listener: None,
-        next_bind: mono(),
-        bind_failed: false,
-        conns: Vec::with_capacity(MAX_CONNS),
-        page: Page {
-            registry,
-            metrics,
-            proc_root,
-        },
+    let pages = AgentPages {
+        registry,
+        metrics,
+        proc_root,
     };
-    // Bind before returning when we can, so the first scrape finds it.
-    server.bind_if_due();
     // /metrics is not the alert path: only 16 KiB of its stack is faulted in
     // ahead (what a scrape needs beyond it is locked as it is touched).
-    crate::thread::spawn("metrics-http".into(), 256 * 1024, 16 * 1024, move || {
-        server.run()
-    })
-}
-
-impl Server {
-    fn run(&mut self) {
-        loop {
-            self.bind_if_due();
-            let (ready, listener_ready) = self.wait();
-            let now = mono();
-            let mut ready = ready.into_iter();
-            self.conns.retain_mut(|c| {
-                let fired = ready.next().unwrap_or(false);
-                (!fired || c.step(&self.page)) && c.deadline > now
-            });
-            // After the ready list is used up: accepting reorders `conns`.
-            if listener_ready {
-                self.accept();
-            }
-        }
-    }
-
-    fn bind_if_due(&mut self) {
-        if self.listener.is_some() || mono() < self.next_bind {
-            return;
-        }
-        match bind(&self.listen) {
-            Ok(l) => {
-                let at = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                tracing::info!(listen = %at, "serving /metrics");
-                self.listener = Some(l);
-            }
-            Err(e) => {
-                self.page.metrics.metrics_listen_errors.inc();
-                if !self.bind_failed {
-                    tracing::warn!(listen = %self.listen, error = %e, retry_s = BIND_RETRY.as_secs(), "cannot listen for /metrics; sampling and alerts go on, retrying");
-                }
-                self.bind_failed = true;
-                self.next_bind = mono() + BIND_RETRY;
-            }
-        }
-    }
-
-    /// Polls until something is ready or a deadline passes: which
-    /// connections are ready, and whether the listener is.
-    fn wait(&self) -> (Vec<bool>, bool) {
-        let mut fds = Vec::with_capacity(self.conns.len() + 1);
-        for c in &self.conns {
-            let want = if c.out.is_some() {
-                PollFlags::OUT
-            } else {
-                PollFlags::IN
-            };
-            fds.push(PollFd::new(&c.stream, want));
-        }
-        if let Some(l) = &self.listener {
-            fds.push(PollFd::new(l, PollFlags::IN));
-        }
-        let timeout = self.timeout().map(|d| Timespec {
-            tv_sec: d.as_secs() as i64,
-            tv_nsec: i64::from(d.subsec_nanos()),
-        });
-        if let Err(e) = poll(&mut fds, timeout.as_ref()) {
-            if e != rustix::io::Errno::INTR {
-                tracing::debug!(error = %e, "metrics poll failed");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let fired = |f: &PollFd| !f.revents().is_empty();
-        let conns = fds[..self.conns.len()].iter().map(fired).collect();
-        let listener = self.listener.is_some() && fds.last().is_some_and(fired);
-        (conns, listener)
-    }
-
-    /// Until the first connection deadline or the next bind; `None`: no
-    /// timeout.
-    fn timeout(&self) -> Option<Duration> {
-        let now = mono();
-        let bind = self.listener.is_none().then_some(self.next_bind);
-        self.conns
-            .iter()
-            .map(|c| c.deadline)
-            .chain(bind)
-            .min()
-            .map(|t| t.saturating_duration_since(now) + Duration::from_millis(1))
-    }
-
-    fn accept(&mut self) {
-        let Some(l) = &self.listener else { return };
-        loop {
-            let stream = match l.accept() {
-                Ok((s, _)) => s,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) => return tracing::debug!(error = %e, "metrics accept failed"),
-            };
-            if stream.set_nonblocking(true).is_err() {
-                continue;
-            }
-            if self.conns.len() >= MAX_CONNS {
-                // The oldest has had the longest to send its request.
-                self.conns.remove(0);
-            }
-            self.conns.push(Conn {
-                stream,
-                head: Vec::new(),
-                out: None,
-                sent: 0,
-                deadline: mono() + REQUEST_DEADLINE,
-            });
-        }
-    }
-}
-
-fn bind(listen: &str) -> std::io::Result<TcpListener> {
-    let l = TcpListener::bind(listen)?;
-    l.set_nonblocking(true)?;
-    Ok(l)
-}
-
-impl Conn {
-    /// Reads or writes what is ready; `false`: done, close it.
-    fn step(&mut self, page: &Page) -> bool {
-        if self.out.is_none() && !self.read(page) {
-            return false;
-        }
-        self.write()
-    }
-
-    /// Reads the request head; once complete, the answer is ready.
-    fn read(&mut self, page: &Page) -> bool {
-        let mut chunk = [0u8; 1024];
-        loop {
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return false,
-                Ok(n) => self.head.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return false,
-            }
-            let complete = self.head.windows(4).any(|w| w == b"\r\n\r\n");
-            if complete || self.head.len() >= MAX_HEAD {
-                self.out = Some(answer(&self.head, complete, page));
-                self.deadline = mono() + RESPONSE_DEADLINE;
-                return true;
-            }
-        }
-    }
-
-    /// Writes what the socket takes; `false` when all is sent (or failed).
-    fn write(&mut self) -> bool {
-        let Some(out) = &self.out else { return true };
-        while self.sent < out.len() {
-            match self.stream.write(&out[self.sent..]) {
-                Ok(0) => return false,
-                Ok(n) => self.sent += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return false,
-            }
-        }
-        false
-    }
-}
-
-/// The whole answer to a request head.
-fn answer(head: &[u8], complete: bool, page: &Page) -> Vec<u8> {
-    if !complete {
-        return response("431 Request Header Fields Too Large", "", b"", true);
-    }
-    let line = head.split(|b| *b == b'\r').next().unwrap_or(b"");
-    let line = std::str::from_utf8(line).unwrap_or("");
-    let mut parts = line.split_ascii_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let with_body = method == "GET";
-    if !with_body && method != "HEAD" {
-        return response("405 Method Not Allowed", "", b"", true);
-    }
-    let path = target.split(['?', '#']).next().unwrap_or("");
-    match path {
-        "/metrics" | "/" => match page.metrics.encode(&page.registry, &page.proc_root) {
-            Ok(body) => response(
-                "200 OK",
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                body.as_bytes(),
-                with_body,
-            ),
-            Err(_) => response("500 Internal Server Error", "", b"", true),
-        },
-        "/health" | "/-/healthy" => response("200 OK", "text/plain", b"OK\n", with_body),
-        _ => response("404 Not Found", "", b"", true),
-    }
-}
-
-/// Status line, headers and (unless a HEAD) the body.
-fn response(status: &str, content_type: &str, body: &[u8], with_body: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(160 + body.len());
-    let _ = write!(out, "HTTP/1.1 {status}\r\n");
-    if !content_type.is_empty() {
-        let _ = write!(out, "Content-Type: {content_type}\r\n");
-    }
-    if status.starts_with("405") {
-        out.extend_from_slice(b"Allow: GET, HEAD\r\n");
-    }
-    let _ = write!(
-        out,
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    if with_body {
-        out.extend_from_slice(body);
-    }
-    out
+    let at = Spawn {
+        listen,
+        thread: "metrics-http",
+        stack: (256 * 1024, 16 * 1024),
+        what: "/metrics",
+    };
+    crate::http::serve(at, pages)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::answer;
 
-    fn page() -> Page {
+    fn pages() -> AgentPages {
         let (metrics, registry) = Metrics::new(&["headroom_low"], "polling");
-        Page {
+        AgentPages {
             registry,
             metrics,
             proc_root: PathBuf::from("/nonexistent"),
         }
     }
 
-    fn status(out: &[u8]) -> String {
-        let text = String::from_utf8_lossy(out);
-        text.lines().next().unwrap_or("").to_string()
-    }
-
     #[test]
-    fn get_and_head_with_a_query_string_are_served() {
-        let p = page();
+    fn metrics_and_health_are_the_agents() {
+        let p = pages();
         let get = answer(b"GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", true, &p);
-        assert_eq!(status(&get), "HTTP/1.1 200 OK");
-        let text = String::from_utf8(get.clone()).unwrap();
+        let text = String::from_utf8(get).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
         assert!(text.contains("memcanary_headroom_bytes"), "{text}");
-        let head = answer(b"HEAD /metrics HTTP/1.1\r\n\r\n", true, &p);
-        let head = String::from_utf8(head).unwrap();
-        assert!(
-            head.ends_with("\r\n\r\n") && !head.contains("memcanary_"),
-            "{head}"
-        );
-        let len = |t: &str| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("Content-Length: "))
-                .map(str::to_string)
-        };
-        assert_eq!(len(&head), len(&text));
-    }
-
-    #[test]
-    fn health_404_405_and_an_oversized_head() {
-        let p = page();
         let ok = answer(b"GET /-/healthy HTTP/1.1\r\n\r\n", true, &p);
-        assert_eq!(status(&ok), "HTTP/1.1 200 OK");
-        assert!(ok.ends_with(b"OK\n"));
-        let nf = answer(b"GET /nope HTTP/1.1\r\n\r\n", true, &p);
-        assert_eq!(status(&nf), "HTTP/1.1 404 Not Found");
-        let post = answer(b"POST /metrics HTTP/1.1\r\n\r\n", true, &p);
-        assert_eq!(status(&post), "HTTP/1.1 405 Method Not Allowed");
-        let big = answer(b"GET /metrics", false, &p);
-        assert!(status(&big).contains("431"));
+        assert!(ok.starts_with(b"HTTP/1.1 200 OK") && ok.ends_with(b"OK\n"));
+        p.bind_failed();
+        let again = answer(b"GET /metrics HTTP/1.1\r\n\r\n", true, &p);
+        let again = String::from_utf8(again).unwrap();
+        assert!(
+            again.contains("memcanary_metrics_listen_errors_total 1"),
+            "{again}"
+        );
     }
 }

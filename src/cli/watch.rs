@@ -3,7 +3,6 @@
 //! the file's `[notify]` sinks, routes, spool and dedupe.
 
 use crate::config::{Config, ConfigFileError};
-use crate::notify::Dispatcher;
 use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +37,10 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(sig, shutdown.clone()).context("signal handlers")?;
     }
     let spool = cfg.watch.spool_dir.as_deref();
-    let dispatcher = Dispatcher::build(&cfg.notify, spool).context("starting notifications")?;
+    // As the agent's: a spool that cannot be used is logged, never a reason
+    // to watch without notifications.
+    let dispatcher = crate::notify::spool_fallback::build(&cfg.notify, spool)
+        .context("starting notifications")?;
     crate::watch::run(&cfg.watch, &cfg.detector, dispatcher, &shutdown)?;
     Ok(ExitCode::SUCCESS)
 }

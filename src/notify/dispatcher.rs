@@ -52,9 +52,16 @@ pub struct Dispatcher {
     dropped_intake: AtomicU64,
     clock: Arc<dyn Clock>,
     restored_firing: Vec<String>,
+    restored_alerts: Vec<(String, String)>,
 }
 
 impl Dispatcher {
+    /// How often a caller hands its firing rules' current values to
+    /// [`Dispatcher::send`] as repeated firings (the router notifies
+    /// nothing for them; its reminders show them): the agent's and the
+    /// watcher's period.
+    pub const REFRESH_EVERY_MS: i64 = 30_000;
+
     /// Validates `cfg`, builds every sink's client and starts the threads.
     /// With `spool_dir`, pending notifications and dedupe state are kept
     /// there and picked up again by the next dispatcher on the same dir.
@@ -102,6 +109,7 @@ impl Dispatcher {
             dropped_intake: AtomicU64::new(0),
             clock: clock.clone(),
             restored_firing: Vec::new(),
+            restored_alerts: Vec::new(),
         };
         let mut routes = Vec::new();
         for (i, (t, spool)) in targets.iter().zip(spools).enumerate() {
@@ -121,6 +129,11 @@ impl Dispatcher {
             .map(router::load_state)
             .unwrap_or_default();
         d.restored_firing = router::firing_rules(&state);
+        d.restored_alerts = state
+            .values()
+            .filter(|e| e.alert.state == super::alert::State::Firing && !e.alert.is_test)
+            .map(|e| (e.alert.instance.clone(), e.alert.rule.clone()))
+            .collect();
         let router = Router {
             routes,
             warning: targets::route(cfg, &targets, Severity::Warning),
@@ -188,6 +201,12 @@ impl Dispatcher {
     /// their resolve; a firing confirms one (not notified again).
     pub fn restored_firing(&self) -> &[String] {
         &self.restored_firing
+    }
+
+    /// [`Dispatcher::restored_firing`] with each alert's instance:
+    /// `(instance, rule)`, for a caller that watches many hosts.
+    pub fn restored_firing_alerts(&self) -> &[(String, String)] {
+        &self.restored_alerts
     }
 
     /// Queues `alert` for delivery without blocking: when the queue is

@@ -131,6 +131,22 @@ impl Datasource {
         Ok(hosts)
     }
 
+    /// [`Datasource::fetch`] narrowed to `hosts` (by the host label) when
+    /// the selector allows it; otherwise every host's.
+    pub fn fetch_hosts(
+        &self,
+        field: Field,
+        window_ms: i64,
+        at_ms: i64,
+        hosts: &[String],
+    ) -> Result<HashMap<String, Points>, QueryError> {
+        let Some(sel) = super::narrow::selector(&self.selector, &self.host_label, hosts) else {
+            return self.fetch(field, window_ms, at_ms);
+        };
+        let body = self.get(&answer::query(field, &sel, window_ms), at_ms)?;
+        Ok(answer::parse(&body, field, &self.host_label)?)
+    }
+
     fn get(&self, query: &str, at_ms: i64) -> Result<Vec<u8>, QueryError> {
         let mut req = self
             .agent

@@ -11,7 +11,8 @@
 //!   rule's last state change is reported: a firing that still holds, or
 //!   the resolve of one that cleared (sent only if it was notified, e.g.
 //!   before a restart). The dispatcher's dedupe, kept in `spool_dir`,
-//!   keeps a restart from paging again.
+//!   keeps a restart from paging again; what it left firing and the
+//!   history no longer shows is [`super::restored`]'s.
 //! - Silence is the detector's own: every host's clock is advanced to the
 //!   horizon with [`Detector::advance_to`], so a host that stops while
 //!   under pressure raises `went_dark` (critical), whether the host or the
@@ -51,8 +52,15 @@ impl Batch {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Keeps only the hosts for which `keep` is true, in every field.
+    pub fn retain_hosts(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        for m in self.fields.iter_mut().flatten() {
+            m.retain(|h, _| keep(h));
+        }
+    }
+
     /// Hosts with any MemAvailable point (the one series a sample needs most).
-    fn hosts(&self) -> impl Iterator<Item = &String> {
+    pub fn hosts(&self) -> impl Iterator<Item = &String> {
         self.fields[index(Field::MemAvailable)]
             .iter()
             .flat_map(HashMap::keys)
@@ -114,6 +122,8 @@ pub struct Host {
     detector: Detector,
     /// `host_silent` is firing.
     silent: bool,
+    /// The time of the first sample fed (how much history the detector has).
+    since_ms: i64,
 }
 
 impl Host {
@@ -122,8 +132,19 @@ impl Host {
         &self.detector
     }
 
-    fn last_ms(&self) -> Option<i64> {
+    /// The time of its newest sample fed.
+    pub fn last_ms(&self) -> Option<i64> {
         self.detector.features().map(|f| f.at_ms)
+    }
+
+    /// How much of its history the detector has seen, ms.
+    pub fn history_ms(&self) -> i64 {
+        self.last_ms().map_or(0, |t| t - self.since_ms)
+    }
+
+    /// Whether the watcher's own `host_silent` is firing.
+    pub fn is_silent(&self) -> bool {
+        self.silent || self.detector.is_silent()
     }
 }
 
@@ -159,11 +180,17 @@ impl Fleet {
 
     /// The names of the detector's rules.
     pub fn rule_names(&self) -> Vec<&'static str> {
+        self.rules().specs().iter().map(|r| r.name).collect()
+    }
+
+    /// The detector's rules (all inactive).
+    pub fn rules(&self) -> crate::detect::RuleSet {
         crate::detect::RuleSet::memcanary(&self.cfg)
-            .specs()
-            .iter()
-            .map(|r| r.name)
-            .collect()
+    }
+
+    /// The detector config every host is judged with.
+    pub fn detector_config(&self) -> &DetectorConfig {
+        &self.cfg
     }
 
     /// The hosts, by name.
@@ -224,6 +251,31 @@ impl Fleet {
         Host {
             detector,
             silent: false,
+            since_ms: history.first().map_or(0, |s| s.at_ms),
+        }
+    }
+
+    /// Every firing rule of every host that is not silent, as a repeated
+    /// firing with the current values (for reminders: the router notifies
+    /// nothing for it, but keeps its values).
+    pub fn firing_now(&self, out: &mut Vec<HostEvent>) {
+        for (name, host) in &self.hosts {
+            let d = &host.detector;
+            let Some(f) = d.features().filter(|_| !host.is_silent()) else {
+                continue;
+            };
+            for (spec, st) in d.rules().iter() {
+                if let crate::detect::RuleStatus::Firing { since } = st {
+                    let ev = Event {
+                        at_ms: since,
+                        rule: spec.name,
+                        severity: spec.severity,
+                        state: AlertState::Firing,
+                        evidence: d.evidence(f, None),
+                    };
+                    out.push((name.clone(), ev));
+                }
+            }
         }
     }
 

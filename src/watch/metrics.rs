@@ -10,20 +10,22 @@
 //! | `memcanary_watch_hosts` | gauge | hosts tracked |
 //! | `memcanary_watch_rule_hosts{rule,state}` | gauge | hosts per rule in `pending` / `firing` (`went_dark`: firing) |
 //! | `memcanary_notifications_sent_total`, `memcanary_notifications_failed_total` | counter | deliveries |
+//! | `memcanary_metrics_listen_errors_total` | counter | failed binds of `metrics_listen` (retried every 5 s) |
 //!
-//! `/health` answers 200 while the loop completes cycles (within three
-//! intervals), 503 otherwise; the body says whether the datasource answers.
+//! `/health` (and `/-/healthy`) answers 200 while the loop completes cycles
+//! (within three intervals), 503 otherwise; the body says whether the
+//! datasource answers. The server is [`crate::http`]'s, the agent's: many
+//! clients at once with deadlines, `HEAD`, a taken port retried.
 
 use super::watcher::{Outcome, Watcher};
 use crate::detect::{RuleStatus, WENT_DARK};
+use crate::http::{Pages, Reply, Spawn};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub struct WatchMetrics {
     rule_hosts: Family<Labels, FGauge>,
     sent: Counter,
     failed: Counter,
+    listen_errors: Counter,
     /// Wall ms of the last completed cycle (for /health).
     last_cycle_ms: Arc<AtomicI64>,
     copied: Arc<(AtomicU64, AtomicU64)>,
@@ -89,6 +92,11 @@ impl WatchMetrics {
             "notifications_failed",
             "Notifications given up",
             m.failed.clone(),
+        );
+        reg.register(
+            "metrics_listen_errors",
+            "Failed binds of metrics_listen (retried)",
+            m.listen_errors.clone(),
         );
         (m, reg)
     }
@@ -157,70 +165,56 @@ impl WatchMetrics {
     }
 }
 
-/// Serves `GET /metrics` and `GET /health` on `listen`; `stale_ms`: how
-/// long without a completed cycle /health still says ok.
+/// What the watcher's server shows.
+struct WatchPages {
+    registry: Registry,
+    metrics: WatchMetrics,
+    stale_ms: i64,
+}
+
+impl Pages for WatchPages {
+    fn page(&self, path: &str) -> Option<Reply> {
+        match path {
+            "/metrics" | "/" => {
+                let mut body = String::with_capacity(8192);
+                Some(Reply::metrics(
+                    encode(&mut body, &self.registry).map(|()| body),
+                ))
+            }
+            "/health" | "/-/healthy" => Some(health(&self.metrics, self.stale_ms)),
+            _ => None,
+        }
+    }
+
+    fn bind_failed(&self) {
+        self.metrics.listen_errors.inc();
+    }
+}
+
+/// Serves `/metrics` and `/health` on `listen` ([`crate::http`]: many
+/// clients at once, deadlines, `HEAD`, a taken port retried); `stale_ms`:
+/// how long without a completed cycle /health still says ok.
 pub fn serve(
     listen: &str,
     registry: Registry,
     metrics: WatchMetrics,
     stale_ms: i64,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let listener = TcpListener::bind(listen)?;
-    tracing::info!(listen = %listener.local_addr()?, "serving /metrics and /health");
-    let registry = Arc::new(registry);
-    crate::thread::spawn("watch-http".into(), 256 * 1024, 64 * 1024, move || {
-        for conn in listener.incoming().flatten() {
-            if let Err(e) = answer(conn, &registry, &metrics, stale_ms) {
-                tracing::debug!(error = %e, "metrics request failed");
-            }
-        }
-    })
-}
-
-fn answer(
-    mut conn: TcpStream,
-    reg: &Registry,
-    m: &WatchMetrics,
-    stale_ms: i64,
-) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(2)))?;
-    conn.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = [0u8; 2048];
-    let mut n = 0;
-    while n < buf.len() {
-        let k = conn.read(&mut buf[n..])?;
-        if k == 0 {
-            break;
-        }
-        n += k;
-        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
-    let head = std::str::from_utf8(&buf[..n]).unwrap_or("");
-    let path = head.split_ascii_whitespace().nth(1).unwrap_or("");
-    let (status, kind, body) = match (head.starts_with("GET "), path) {
-        (true, "/metrics" | "/") => {
-            let mut body = String::with_capacity(8192);
-            encode(&mut body, reg).map_err(std::io::Error::other)?;
-            (
-                "200 OK",
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                body,
-            )
-        }
-        (true, "/health") => health(m, stale_ms),
-        _ => ("404 Not Found", "text/plain", String::new()),
+    let pages = WatchPages {
+        registry,
+        metrics,
+        stale_ms,
     };
-    let header = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(header.as_bytes())?;
-    conn.write_all(body.as_bytes())
+    let at = Spawn {
+        listen,
+        thread: "watch-http",
+        stack: (256 * 1024, 64 * 1024),
+        what: "/metrics and /health",
+    };
+    crate::http::serve(at, pages)
 }
 
-fn health(m: &WatchMetrics, stale_ms: i64) -> (&'static str, &'static str, String) {
+fn health(m: &WatchMetrics, stale_ms: i64) -> Reply {
     let last = m.last_cycle_ms.load(Relaxed);
     let age = crate::clock::wall_ms() - last;
     let ds = if m.datasource_up.get() > 0.0 {
@@ -229,16 +223,13 @@ fn health(m: &WatchMetrics, stale_ms: i64) -> (&'static str, &'static str, Strin
         "down"
     };
     if last > 0 && age <= stale_ms {
-        (
-            "200 OK",
-            "text/plain",
-            format!("ok: last cycle {}s ago, datasource {ds}\n", age / 1000),
-        )
+        let body = format!("ok: last cycle {}s ago, datasource {ds}\n", age / 1000);
+        Reply::ok("text/plain", body)
     } else {
-        (
-            "503 Service Unavailable",
-            "text/plain",
-            format!("stalled: no cycle for {}s\n", age / 1000),
-        )
+        Reply {
+            status: "503 Service Unavailable",
+            content_type: "text/plain",
+            body: format!("stalled: no cycle for {}s\n", age / 1000).into_bytes(),
+        }
     }
 }

@@ -15,8 +15,10 @@
 //! - [`answer`]: the PromQL asked and the answer read, on bytes.
 //! - [`client`]: the HTTP client (auth, headers, CA, timeout).
 //! - [`fleet`]: per-host detectors, joined samples, silence.
-//! - [`watcher`]: one cycle, the datasource's health.
+//! - [`watcher`]: one cycle, the datasource's health, reminders' values.
+//! - [`restored`]: alerts a previous run left firing, resolved on fresh samples.
 //! - [`run`](mod@run): the live loop (clock, sleep, dispatcher, shutdown).
+//! - [`narrow`]: a selector narrowed to the hosts a backfill is for.
 //! - [`metrics`]: `/metrics` and `/health`.
 //!
 //! Everything but [`run`](mod@run), [`client`] and [`metrics`] is pure: times and
@@ -27,6 +29,8 @@ pub mod client;
 pub mod config;
 pub mod fleet;
 pub mod metrics;
+pub mod narrow;
+pub mod restored;
 pub mod run;
 pub mod watcher;
 
@@ -34,7 +38,7 @@ pub use client::{Datasource, QueryError};
 pub use config::{WatchConfig, WatchConfigError};
 pub use fleet::{Fleet, HOST_SILENT};
 pub use run::{run, WatchError};
-pub use watcher::{Answer, Outcome, Plan, Watcher, DATASOURCE_DOWN};
+pub use watcher::{Answer, Outcome, Plan, Watcher, DATASOURCE_DOWN, REFRESH_EVERY_MS};
 
 /// `check-config`'s advice about `[watch]`.
 pub fn advice(cfg: &WatchConfig) -> Vec<String> {

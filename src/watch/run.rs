@@ -10,9 +10,9 @@
 use super::client::{BuildError, Datasource, QueryError};
 use super::config::WatchConfig;
 use super::metrics::{self, WatchMetrics};
-use super::watcher::{Answer, Outcome, Plan, Watcher};
+use super::watcher::{Answer, Outcome, Plan, Watcher, MAX_NAMED};
 use crate::clock::{mono, wall_ms};
-use crate::detect::{AlertState, DetectorConfig};
+use crate::detect::DetectorConfig;
 use crate::notify::{Alert, Dispatcher};
 use crate::signal::node_exporter::Field;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -29,8 +29,8 @@ pub enum WatchError {
     /// The datasource client.
     #[error(transparent)]
     Datasource(#[from] BuildError),
-    /// `/metrics` could not listen.
-    #[error("watch.metrics_listen = {listen:?}: cannot listen")]
+    /// The `/metrics` server could not start (a taken port is retried, not this).
+    #[error("watch.metrics_listen = {listen:?}: cannot start its server")]
     Metrics {
         /// The address.
         listen: String,
@@ -51,6 +51,7 @@ pub fn run(
     let ds = Datasource::build(cfg)?;
     let seed = wall_ms() as u64 ^ u64::from(std::process::id()) << 32;
     let mut w = Watcher::new(cfg, detector, ds.name(), seed);
+    w.restore(dispatcher.restored_firing_alerts());
     let (m, registry) = WatchMetrics::new();
     let interval = Duration::from_millis(cfg.interval.as_millis() as u64);
     if !cfg.metrics_listen.is_empty() {
@@ -70,7 +71,12 @@ pub fn run(
         let outcome = match w.plan(now, &mut events) {
             Some(plan) => {
                 let answers = fetch_all(&ds, &plan);
-                w.finish(now, &plan, answers, &mut events)
+                let outcome = w.finish(now, &plan, answers, &mut events);
+                if let Some(plan) = w.backfill_plan() {
+                    let answers = fetch_all(&ds, &plan);
+                    w.finish_backfill(&plan, answers, &mut events);
+                }
+                outcome
             }
             None => Outcome::Waiting,
         };
@@ -78,11 +84,12 @@ pub fn run(
         log_outcome(&outcome, ds.name(), &w, took);
         for (host, ev) in &events {
             tracing::info!(host = %host, rule = ev.rule, state = ev.state.as_str(), severity = ev.severity.as_str(), "alert state changed");
-            if ev.state != AlertState::Pending {
-                if let Some(alert) = Alert::try_from_event(ev, host) {
-                    dispatcher.send(alert);
-                }
+            if let Some(alert) = Alert::try_from_event(ev, host) {
+                dispatcher.send(alert);
             }
+        }
+        if matches!(outcome, Outcome::Ok { .. }) {
+            refresh(&mut w, now, &dispatcher);
         }
         m.cycle(&w, &outcome, now, took);
         let (sent, failed) = dispatcher.totals();
@@ -95,17 +102,25 @@ pub fn run(
     Ok(())
 }
 
+/// The firing rules' current values, as repeated firings: no state
+/// change, so no log line at info; the router keeps them for reminders.
+fn refresh(w: &mut Watcher, now: i64, dispatcher: &Dispatcher) {
+    let mut firing = Vec::new();
+    w.refresh(now, &mut firing);
+    for (host, ev) in &firing {
+        tracing::debug!(host = %host, rule = ev.rule, "current values of a firing alert, for its reminders");
+        if let Some(alert) = Alert::try_from_event(ev, host) {
+            dispatcher.send(alert);
+        }
+    }
+}
+
 /// Every signal asked at once, one thread each: the datasource's time per
 /// query is the cycle's wall time, so in parallel it is the longest query's.
 fn fetch_all(ds: &Datasource, plan: &Plan) -> Vec<(Field, Answer)> {
     std::thread::scope(|scope| {
         let asks: Vec<_> = Field::ALL
-            .map(|f| {
-                (
-                    f,
-                    scope.spawn(move || ds.fetch(f, plan.window_ms, plan.at_ms)),
-                )
-            })
+            .map(|f| (f, scope.spawn(move || fetch(ds, f, plan))))
             .into_iter()
             .collect();
         asks.into_iter()
@@ -117,6 +132,15 @@ fn fetch_all(ds: &Datasource, plan: &Plan) -> Vec<(Field, Answer)> {
             })
             .collect()
     })
+}
+
+/// One signal of `plan`: named hosts (a few newcomers) narrow the query.
+fn fetch(ds: &Datasource, f: Field, plan: &Plan) -> Answer {
+    if plan.hosts.is_empty() || plan.hosts.len() > MAX_NAMED {
+        ds.fetch(f, plan.window_ms, plan.at_ms)
+    } else {
+        ds.fetch_hosts(f, plan.window_ms, plan.at_ms, &plan.hosts)
+    }
 }
 
 /// One line per cycle that did not go well; a debug line otherwise.

@@ -12,11 +12,17 @@
 //! `datasource_alert_after` the watcher raises `datasource_down` about the
 //! datasource. The first answer after an outage reads everything since the
 //! last good one (up to `backfill`), so nothing in between is missed.
+//! Hosts first seen mid-run get a backfill of their own in the same cycle
+//! (`newcomers`).
+//! After a good cycle the alerts a previous run left firing are judged
+//! ([`super::restored`]), and every 30 s the firing rules' current values
+//! are handed out for reminders ([`Watcher::refresh`]).
 
 use super::answer::Points;
 use super::client::QueryError;
 use super::config::WatchConfig;
 use super::fleet::{Batch, Fleet, FleetTimes, HostEvent};
+use super::restored::Restored;
 use crate::detect::{AlertState, DetectorConfig, Event, Evidence, Severity};
 use crate::notify::Backoff;
 use crate::signal::node_exporter::Field;
@@ -26,6 +32,10 @@ use std::time::Duration;
 /// The watcher's own alert: the datasource has not answered for
 /// `datasource_alert_after`.
 pub const DATASOURCE_DOWN: &str = "datasource_down";
+
+/// How often firing rules' current values go to the dispatcher (for
+/// reminders), the agent's period.
+pub const REFRESH_EVERY_MS: i64 = crate::notify::Dispatcher::REFRESH_EVERY_MS;
 
 /// What one cycle did, for logs and /metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,12 +61,15 @@ pub type Answer = Result<HashMap<String, Points>, QueryError>;
 
 /// What a cycle asks: every signal's raw samples in the `window_ms`
 /// before `at_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// How far back, ms.
     pub window_ms: i64,
     /// The query time (now - latency_offset), ms.
     pub at_ms: i64,
+    /// Only these hosts (a backfill of hosts new to a running watcher);
+    /// empty: every host.
+    pub hosts: Vec<String>,
 }
 
 /// The datasource's health.
@@ -85,6 +98,10 @@ pub struct Watcher {
     latency_ms: i64,
     backfill_ms: i64,
     alert_after_ms: i64,
+    restored: Restored,
+    refreshed_at_ms: i64,
+    /// Hosts first seen in a normal cycle, awaiting their backfill.
+    newcomers: Vec<String>,
 }
 
 impl Watcher {
@@ -107,7 +124,28 @@ impl Watcher {
             latency_ms: ms(cfg.latency_offset),
             backfill_ms: ms(cfg.backfill),
             alert_after_ms: ms(cfg.datasource_alert_after),
+            restored: Restored::default(),
+            refreshed_at_ms: i64::MIN,
+            newcomers: Vec::new(),
         }
+    }
+
+    /// The `(instance, rule)` alerts a previous run notified as firing
+    /// ([`crate::notify::Dispatcher::restored_firing_alerts`]): each is
+    /// resolved once fresh samples show it cleared (see [`super::restored`]).
+    pub fn restore(&mut self, firing: &[(String, String)]) {
+        self.restored = Restored::new(firing, &self.fleet, &self.name);
+    }
+
+    /// Every [`REFRESH_EVERY_MS`], the firing rules' current values as
+    /// repeated firings into `out` (the router notifies nothing for them
+    /// but its reminders show them); call after a good cycle.
+    pub fn refresh(&mut self, now_ms: i64, out: &mut Vec<HostEvent>) {
+        if now_ms.saturating_sub(self.refreshed_at_ms) < REFRESH_EVERY_MS {
+            return;
+        }
+        self.refreshed_at_ms = now_ms;
+        self.fleet.firing_now(out);
     }
 
     /// The hosts and their detectors.
@@ -132,15 +170,11 @@ impl Watcher {
             return Outcome::Waiting;
         };
         let mut answers = Vec::with_capacity(Field::ALL.len());
-        for field in Field::ALL {
-            let answer = fetch(field, plan.window_ms, plan.at_ms);
-            let failed = answer.is_err();
-            answers.push((field, answer));
-            if failed {
-                break;
-            }
-        }
-        self.finish(now_ms, &plan, answers, out)
+        fetch_in_order(&plan, &mut fetch, &mut answers);
+        let outcome = self.finish(now_ms, &plan, answers, out);
+        // `fetch` asks for every host: the backfill keeps the newcomers'.
+        self.backfill_with(&mut fetch, out);
+        outcome
     }
 
     /// The first half of a cycle at `now_ms`: what to ask for, or `None`
@@ -157,6 +191,7 @@ impl Watcher {
         Some(Plan {
             window_ms: self.window(horizon),
             at_ms: horizon,
+            hosts: Vec::new(),
         })
     }
 
@@ -169,22 +204,20 @@ impl Watcher {
         answers: Vec<(Field, Answer)>,
         out: &mut Vec<HostEvent>,
     ) -> Outcome {
-        let mut batch = Batch::default();
-        for (field, answer) in answers {
-            match answer {
-                Ok(hosts) => batch.set(field, hosts),
-                Err(error) => {
-                    self.failed(now_ms, out);
-                    self.fleet.tick(plan.at_ms, out);
-                    return Outcome::Failed {
-                        metric: field.metric(),
-                        error,
-                    };
-                }
+        let batch = match into_batch(answers) {
+            Ok(batch) => batch,
+            Err((metric, error)) => {
+                self.failed(now_ms, out);
+                self.fleet.tick(plan.at_ms, out);
+                return Outcome::Failed { metric, error };
             }
-        }
+        };
+        let batch = self.hold_newcomers(batch);
         self.answered(now_ms, plan.at_ms, out);
         self.fleet.apply(&batch, plan.at_ms, out);
+        if !self.restored.is_empty() {
+            self.restored.judge(&self.fleet, plan.at_ms, out);
+        }
         Outcome::Ok {
             window_ms: plan.window_ms,
         }
@@ -240,6 +273,31 @@ impl Watcher {
     }
 }
 
+/// Asks every signal of `plan` in [`Field::ALL`] order, up to the first error.
+fn fetch_in_order(
+    plan: &Plan,
+    fetch: &mut impl FnMut(Field, i64, i64) -> Answer,
+    answers: &mut Vec<(Field, Answer)>,
+) {
+    for field in Field::ALL {
+        let answer = fetch(field, plan.window_ms, plan.at_ms);
+        let failed = answer.is_err();
+        answers.push((field, answer));
+        if failed {
+            break;
+        }
+    }
+}
+
+/// The answers as one batch, or the first error with its metric.
+fn into_batch(answers: Vec<(Field, Answer)>) -> Result<Batch, (&'static str, QueryError)> {
+    let mut batch = Batch::default();
+    for (field, answer) in answers {
+        batch.set(field, answer.map_err(|e| (field.metric(), e))?);
+    }
+    Ok(batch)
+}
+
 fn self_alert(at_ms: i64, state: AlertState, silent_s: Option<f64>) -> Event {
     Event {
         at_ms,
@@ -253,5 +311,7 @@ fn self_alert(at_ms: i64, state: AlertState, silent_s: Option<f64>) -> Event {
     }
 }
 
+mod newcomers;
+pub use newcomers::MAX_NAMED;
 #[cfg(test)]
 mod tests;

@@ -28,3 +28,4 @@ mod rules_corpus;
 mod rules_parity;
 mod watch;
 mod watch_e2e;
+mod watch_state;

@@ -19,11 +19,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const TRACE: &str = "traces/incident/export-incident-15s.jsonl";
+pub(crate) const TRACE: &str = "traces/incident/export-incident-15s.jsonl";
 
 /// `text` (an export) with `job` set, times moved by `shift_ms`, and,
 /// unless `nulls`, the staleness markers dropped (the import refuses them).
-fn rewrite(text: &str, job: &str, shift_ms: i64, nulls: bool) -> String {
+pub(crate) fn rewrite(text: &str, job: &str, shift_ms: i64, nulls: bool) -> String {
     let mut out = String::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let mut v: Value = serde_json::from_str(line).unwrap();
@@ -65,7 +65,7 @@ fn span(text: &str) -> (i64, i64) {
     (*all.iter().min().unwrap(), *all.iter().max().unwrap())
 }
 
-fn import(vm: &str, body: &str) {
+pub(crate) fn import(vm: &str, body: &str) {
     let resp = ureq::post(&format!("{vm}/api/v1/import"))
         .send(body)
         .unwrap();
@@ -183,14 +183,14 @@ fn watch_fires_what_replay_fires_within_one_cycle_at_15s_and_30s() {
 }
 
 /// A VictoriaMetrics of the test's own, to kill.
-struct OwnVm {
+pub(crate) struct OwnVm {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     _dir: tempfile::TempDir,
 }
 
 impl OwnVm {
-    fn start(bin: &Path) -> OwnVm {
+    pub(crate) fn start(bin: &Path) -> OwnVm {
         let dir = tempfile::tempdir().unwrap();
         let port = common::free_port();
         let child = Command::new(bin)
@@ -228,7 +228,7 @@ impl Drop for OwnVm {
 }
 
 /// The webhook bodies a tiny_http server received.
-fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(crate) fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -247,7 +247,7 @@ fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
 }
 
 /// Waits up to `secs` for an alert matching `pred`.
-fn wait_for(
+pub(crate) fn wait_for(
     got: &Arc<Mutex<Vec<Value>>>,
     secs: u64,
     pred: impl Fn(&Value) -> bool,
@@ -261,7 +261,7 @@ fn wait_for(
     None
 }
 
-struct Watch(Child);
+pub(crate) struct Watch(pub(crate) Child);
 
 impl Drop for Watch {
     fn drop(&mut self) {
@@ -349,7 +349,7 @@ fn watch_notifies_live_and_names_the_host_when_its_datasource_dies_under_pressur
 
 /// `memcanary watch --config FILE` over `vm` for `job`, alerts to `hook`,
 /// dedupe state in `dir/spool`, `extra` lines added to `[watch]`.
-fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str, extra: &str) -> Watch {
+pub(crate) fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str, extra: &str) -> Watch {
     let config = dir.join("watch.toml");
     let text = format!(
         "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\n{extra}spool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",

@@ -12,7 +12,7 @@ use crate::signal::Sample;
 use std::time::Duration;
 
 /// How often firing rules' current values go to the router (for reminders).
-const REFRESH_EVERY_MS: i64 = 30_000;
+const REFRESH_EVERY_MS: i64 = crate::notify::Dispatcher::REFRESH_EVERY_MS;
 
 impl Daemon {
     /// One sample through the detector, and the hand-offs.
