@@ -86,7 +86,7 @@ pub struct Metrics {
     /// 1 if memory is locked.
     pub memory_locked: FGauge,
     /// The sample's sources (see [`super::source_metrics`]); registered by
-    /// [`SourceMetrics::register`] once the source is open.
+    /// [`super::source_metrics::SourceMetrics::register`] once the source is open.
     pub sources: super::source_metrics::SourceMetrics,
     /// 1 if later mappings are locked too (`RLIMIT_MEMLOCK` allowing).
     pub memory_locked_future: FGauge,

@@ -3,9 +3,10 @@
 //!
 //! A manifest ([`manifest`]) labels each recording (incident, benign,
 //! borderline), its workload start and its cliff, and puts it in a tuning
-//! or an evaluation set. [`evaluate`] replays every recording through the
-//! same detector and baselines as `memcanary replay` and [`score`] turns
-//! what they said into lead fractions, false alarms and the envelope limit.
+//! or an evaluation set. [`Corpus::load`] reads every recording,
+//! [`Corpus::score`] replays each through the same detector and baselines
+//! as `memcanary replay`, and [`score`] turns what they said into lead
+//! fractions, false alarms and the envelope limit.
 //! [`sweep`] tries several detector settings on the same recordings.
 //!
 //! Loading files is the only I/O here; scoring is pure.
