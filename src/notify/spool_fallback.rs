@@ -1,4 +1,4 @@
-//! The agent's notification pipeline: with the spool when its directory is
+//! The notification pipeline (the agent's and the watcher's): with the spool when its directory is
 //! usable, in memory otherwise. A spool that cannot be created or opened is
 //! logged and skipped, never a reason to start without notifications.
 
