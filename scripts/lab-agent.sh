@@ -24,9 +24,11 @@ RECV=127.0.0.1:19190
 GUEST_PORT=${PORT[$SCEN]:?"unknown lab scenario $SCEN (see lab/bin/ports.sh)"}   # run-scenario.sh's port for it
 . scripts/apt-lib.sh
 apt_need qemu-system-x86 kmod e2fsprogs cpio curl busybox-static prometheus-node-exporter socat gcc libc6-dev python3
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 cargo build --profile agent --quiet -p memcanary-agent
-cargo build --release --quiet --example webhook_log
-MEMCANARY_BIN=$ROOT/target/agent/memcanary-agent lab/bin/build-guest.sh >&2
+# the receiver needs no optimisation: the dev build spares a release build of the whole crate
+cargo build --quiet --example webhook_log
+MEMCANARY_BIN=$TARGET/agent/memcanary-agent lab/bin/build-guest.sh >&2
 # run-scenario.sh passes GUESTFWD inside an unquoted -netdev argument, so it
 # must hold no spaces: the socat command goes into a tiny wrapper script.
 FWD=$LAB/guestfwd.sh
@@ -36,7 +38,7 @@ export GUESTFWD="tcp:10.0.2.100:19190-cmd:$FWD"
 OUT=$LAB/agent-runs/$SCEN; mkdir -p "$OUT"
 for run in $(seq 1 "$RUNS"); do
   D=$OUT/run$run; rm -rf "$D"; mkdir -p "$D"
-  "$ROOT/target/release/examples/webhook_log" "$RECV" > "$D/received.log" &
+  "$TARGET/debug/examples/webhook_log" "$RECV" > "$D/received.log" &
   R=$!
   TDIR=agent-$SCEN-run$run "$LAB/bin/run-scenario.sh" "$SCEN" "$DUR" > "$D/run.log" 2>&1 &
   S=$!
