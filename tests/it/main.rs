@@ -23,4 +23,5 @@ mod replay;
 mod rules;
 mod rules_corpus;
 mod rules_parity;
+mod rules_parity_corpus;
 mod watch;
