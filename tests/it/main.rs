@@ -15,6 +15,7 @@ mod eval;
 mod fault;
 mod harden;
 mod lab_summary;
+mod lab_summary_poweroff;
 mod notify;
 mod notify_deliver;
 mod procfs;
