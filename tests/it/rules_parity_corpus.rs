@@ -5,7 +5,8 @@
 //!
 //! - on a benign run vmalert fires nothing (what it does fire is listed in
 //!   [`KNOWN`], with the detector's answer and why);
-//! - on a borderline run it fires no critical;
+//! - on a borderline run of the evaluation set it fires no critical (on the
+//!   tuning set, criticals only as the detector fires them);
 //! - on an incident every alert fires within one evaluation of the
 //!   detector's (or neither fires it).
 //!
@@ -16,8 +17,8 @@
 //! a silence the recording does not hold.
 //!
 //! Needs MEMCANARY_RULES_VM_URL (scripts/test.d/40-rules.sh) and vmalert; without
-//! them it skips (`common::skip`). The differences are explained in
-//! docs/rules.md ("Parity on the corpus").
+//! them it skips (`common::skip`). The differences and their costs are in
+//! docs/rules.md ("vmalert -replay on the labelled corpus against the detector").
 
 use crate::common::fixture;
 use crate::rules_parity::{
@@ -61,7 +62,7 @@ const AFTER_DARK: &str = "after a 54 s blackout: the detector has no slope for a
      (WentDark, OomKill, Thrashing) paged before, within one evaluation in both";
 
 /// Where vmalert departs from the detector on a recording, with why; the
-/// costs are in docs/rules.md ("Parity on the corpus"): (recording, alert, why).
+/// costs are in docs/rules.md: (recording, alert, why).
 const KNOWN: [(&str, &str, &str); 24] = [
     ("incident-5s", "MemcanaryMemAvailableCollapse", COLLAPSE),
     ("incident-15s", "MemcanaryMemAvailableCollapse", COLLAPSE),
