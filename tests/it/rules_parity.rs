@@ -172,7 +172,7 @@ pub(crate) fn without_nulls(text: &str) -> String {
     out
 }
 
-pub(crate) fn rfc3339(ms: i64) -> String {
+fn rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
 }
 
