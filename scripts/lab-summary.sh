@@ -2,7 +2,8 @@
 # One line per lab-agent run directory (scripts/lab-agent.sh writes them under
 # $LAB/agent-runs/runN): the times in docs/agent.md's lab table, relative to
 # the guest's workload_start, on the host clock: first warning and first
-# critical received, first failed scrape, first OOM kill, and the margins.
+# critical received, first failed scrape (before the lab's power-off, from
+# host-events.log), first OOM kill, and the margins.
 # A run where something never happened says "none" in that column: a benign
 # run that received nothing prints "0 firing notifications received".
 #
@@ -26,10 +27,14 @@ for D in "$@"; do
   c=$(first '$2=="firing" && $4=="critical"' "$D/received.log" '$1')
   cr=$(first '$2=="firing" && $4=="critical"' "$D/received.log" '$3')
   ok=$(first '$2=="ok"' "$D/scrapes.log" '$1')
+  # the probe runs until run-scenario.sh ends: from the power-off on, a
+  # failed scrape is the lab switching the guest off, not the guest failing
+  off=$(grep -m1 " power_off" "$D/host-events.log" 2>/dev/null | ms || true)
+  failed="\$2==\"fail\" && \$1>ok && (off==\"\" || \$1<off)"
   ff=""; nfail=0
   if [ -n "$ok" ]; then
-    ff=$(awk -v ok="$ok" '$2=="fail" && $1>ok { print $1; exit }' "$D/scrapes.log")
-    nfail=$(awk -v ok="$ok" '$2=="fail" && $1>ok' "$D/scrapes.log" | wc -l)
+    ff=$(awk -v ok="$ok" -v off="$off" "$failed { print \$1; exit }" "$D/scrapes.log")
+    nfail=$(awk -v ok="$ok" -v off="$off" "$failed" "$D/scrapes.log" | wc -l)
   fi
   oom=$(grep -m1 "Out of memory: Killed" "$D/serial.log" 2>/dev/null | ms || true)
   rel() {

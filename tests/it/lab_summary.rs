@@ -5,7 +5,7 @@ use crate::common::root;
 use std::fs;
 
 /// A run directory as `scripts/lab-agent.sh` leaves it.
-fn run_dir(received: &str, scrapes: &str, serial: &str) -> tempfile::TempDir {
+pub(crate) fn run_dir(received: &str, scrapes: &str, serial: &str) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     fs::write(d.path().join("received.log"), received).unwrap();
     fs::write(d.path().join("scrapes.log"), scrapes).unwrap();
@@ -18,7 +18,7 @@ fn run_dir(received: &str, scrapes: &str, serial: &str) -> tempfile::TempDir {
     d
 }
 
-fn summary(dir: &std::path::Path) -> String {
+pub(crate) fn summary(dir: &std::path::Path) -> String {
     let out = std::process::Command::new("bash")
         .arg(root().join("scripts/lab-summary.sh"))
         .arg(dir)

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// One evaluation interval: the agreement asked for.
-const EVAL_MS: i64 = 15_000;
+pub(crate) const EVAL_MS: i64 = 15_000;
 
 /// One recorded trace and its scrape interval.
 struct Case {
@@ -137,7 +137,7 @@ const KNOWN: [(&str, &str, &str); 3] = [
     ),
 ];
 
-fn curl(args: &[&str]) -> String {
+pub(crate) fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
         .args(["-sS", "-f"])
         .args(args)
@@ -153,7 +153,7 @@ fn curl(args: &[&str]) -> String {
 
 /// VictoriaMetrics 1.79 exports staleness markers as `null` but cannot
 /// import them: drop those points.
-fn without_nulls(text: &str) -> String {
+pub(crate) fn without_nulls(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -177,7 +177,12 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// First firing (ms) per (job, alertname) of the replayed ALERTS.
-fn replayed_firings(vm: &str, jobs: &str, from: i64, to: i64) -> BTreeMap<(String, String), i64> {
+pub(crate) fn replayed_firings(
+    vm: &str,
+    jobs: &str,
+    from: i64,
+    to: i64,
+) -> BTreeMap<(String, String), i64> {
     let text = curl(&[
         "-G",
         &format!("{vm}/api/v1/export"),
@@ -209,7 +214,7 @@ fn replayed_firings(vm: &str, jobs: &str, from: i64, to: i64) -> BTreeMap<(Strin
 
 /// The rules for vmalert's replay: annotations that use `query` dropped
 /// (vmalert cannot run `query` templates in replay mode).
-fn replay_rules(dir: &Path, scrape: &str, jobs: &str) -> PathBuf {
+pub(crate) fn replay_rules(dir: &Path, scrape: &str, jobs: &str) -> PathBuf {
     let f = dir.join(format!("rules-{scrape}.yml"));
     let sel = format!("{{job=~\"{jobs}\"}}");
     let status = memcanary_process()
@@ -228,7 +233,7 @@ fn replay_rules(dir: &Path, scrape: &str, jobs: &str) -> PathBuf {
 }
 
 /// memcanary's first firing (ms, absolute) per (job, alertname).
-fn memcanary_firings(path: &Path, scrape_ms: i64) -> BTreeMap<(String, String), i64> {
+pub(crate) fn memcanary_firings(path: &Path, scrape_ms: i64) -> BTreeMap<(String, String), i64> {
     let trace = load_trace(path).unwrap();
     let o = Options {
         target: Target::new(Engine::Vmalert, None),
@@ -317,7 +322,7 @@ fn vmalert_replay_fires_with_memcanary() {
 }
 
 /// Runs `vmalert -replay` over `[from, to]`.
-fn replay(vmalert: &Path, vm: &str, rules: &Path, from: i64, to: i64) {
+pub(crate) fn replay(vmalert: &Path, vm: &str, rules: &Path, from: i64, to: i64) {
     let out = Command::new(vmalert)
         .arg(format!("-rule={}", rules.display()))
         .arg(format!("-datasource.url={vm}"))
@@ -374,7 +379,7 @@ fn compare(
     }
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
+pub(crate) fn which(tool: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join(tool))
@@ -384,7 +389,7 @@ fn which(tool: &str) -> Option<PathBuf> {
 
 /// The detector's first firing (ms since the epoch) per alert name, from
 /// `memcanary replay --json` on the trace.
-fn detector_firings(path: &Path, instance: &str) -> BTreeMap<String, i64> {
+pub(crate) fn detector_firings(path: &Path, instance: &str) -> BTreeMap<String, i64> {
     let cfg = DetectorConfig::default();
     let o = Options {
         target: Target::new(Engine::Prometheus, None),
