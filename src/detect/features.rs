@@ -232,14 +232,21 @@ impl FeatureState {
             let d = t.acc[PSI_FULL] - q.acc[PSI_FULL];
             (dt > 0.0 && d.is_finite()).then(|| d * 1e-6 / dt)
         });
-        let oom_recent = base.map_or(0.0, |b| {
-            let d = b.new.acc[OOM_KILL] - b.old.acc[OOM_KILL];
+        // Kills within the rate window, or since the previous sample when
+        // a gap longer than the window left no base: a kill during the gap
+        // is still a kill (missing data is no recovery).
+        let kills = |old: &Totals| {
+            let d = t.acc[OOM_KILL] - old.acc[OOM_KILL];
             if d.is_finite() {
                 d
             } else {
                 0.0
             }
-        });
+        };
+        let oom_recent = max(
+            base.map_or(0.0, |b| kills(&b.old)),
+            self.prev.as_ref().map_or(0.0, kills),
+        );
         Features {
             at_ms: s.at_ms,
             sample: *s,

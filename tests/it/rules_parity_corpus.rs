@@ -40,10 +40,6 @@ const GROUP_GAP_MS: i64 = 3_600_000;
 /// MetricsQL's range windows are left-open (see `rules_parity::KNOWN`).
 const COLLAPSE: &str = "vmalert never: MetricsQL's left-open 2m window loses the peak one \
      evaluation early, so `for: 1m` is never met; the forecast warned earlier";
-/// MetricsQL's `increase` reads the sample before the window.
-const OOM_GAP: &str = "vmalert only: the OOM kill happened while the host was dark (no \
-     sample for over 1m); MetricsQL's `increase` counts from the sample before the window, \
-     Prometheus and the detector see one sample and no rise: a true kill they miss";
 /// The detector's `for` spans failed scrapes; the rule's pending state does not.
 const SWAP_GAP: &str = "after the host went dark: the detector's `for: 5m` runs through the \
      failed scrapes, the rule's pending state restarts (Prometheus: staleness) or carries \
@@ -63,7 +59,7 @@ const AFTER_DARK: &str = "after a 54 s blackout: the detector has no slope for a
 
 /// Where vmalert departs from the detector on a recording, with why; the
 /// costs are in docs/rules.md: (recording, alert, why).
-const KNOWN: [(&str, &str, &str); 24] = [
+const KNOWN: [(&str, &str, &str); 19] = [
     ("incident-5s", "MemcanaryMemAvailableCollapse", COLLAPSE),
     ("incident-15s", "MemcanaryMemAvailableCollapse", COLLAPSE),
     ("slowdrain-1g-5s", "MemcanaryMemAvailableCollapse", COLLAPSE),
@@ -74,11 +70,6 @@ const KNOWN: [(&str, &str, &str); 24] = [
     ),
     ("edge-1g-15s", "MemcanaryMemAvailableCollapse", COLLAPSE),
     ("creep-768-15s", "MemcanaryMemAvailableCollapse", COLLAPSE),
-    ("slowdrain-1g-5s", "MemcanaryOomKill", OOM_GAP),
-    ("slowdrain-1g-15s", "MemcanaryOomKill", OOM_GAP),
-    ("edge-1g-5s", "MemcanaryOomKill", OOM_GAP),
-    ("creep-768-5s", "MemcanaryOomKill", OOM_GAP),
-    ("creep-768-15s", "MemcanaryOomKill", OOM_GAP),
     ("slowdrain-1g-5s", "MemcanarySwapLow", SWAP_GAP),
     ("slowdrain-1g-15s", "MemcanarySwapLow", SWAP_GAP),
     ("creep-768-5s", "MemcanarySwapLow", SWAP_GAP),
