@@ -40,6 +40,8 @@ fn write_tmp(tmp: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) ->
     fill(&mut w)?;
     w.flush()?;
     drop(w);
+    #[cfg(test)]
+    slow::wait(tmp);
     f.sync_all()
 }
 
@@ -95,6 +97,47 @@ fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
+    }
+}
+
+/// A test seam: durable writes under a registered directory take longer, as
+/// on a disk whose journal commit waits behind other writes. Compiled for
+/// the library's own tests only.
+#[cfg(test)]
+pub(crate) mod slow {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    static SLOW: Mutex<Vec<(PathBuf, Duration)>> = Mutex::new(Vec::new());
+
+    /// While this lives, each write under its directory waits before its fsync.
+    pub(crate) struct Slow(PathBuf);
+
+    /// Makes every durable write under `dir` wait `by` before its fsync.
+    pub(crate) fn under(dir: &Path, by: Duration) -> Slow {
+        SLOW.lock().unwrap().push((dir.to_path_buf(), by));
+        Slow(dir.to_path_buf())
+    }
+
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            if let Ok(mut v) = SLOW.lock() {
+                v.retain(|(d, _)| d != &self.0);
+            }
+        }
+    }
+
+    /// Waits as registered for `path`, if at all.
+    pub(super) fn wait(path: &Path) {
+        let by = SLOW.lock().ok().and_then(|v| {
+            v.iter()
+                .find(|(d, _)| path.starts_with(d))
+                .map(|&(_, by)| by)
+        });
+        if let Some(by) = by {
+            std::thread::sleep(by);
+        }
     }
 }
 

@@ -1,21 +1,23 @@
 //! The router thread: dedupes alerts to one notification per (host, rule,
-//! state change), routes them by severity, spools a job per target and hands
-//! it to that target's worker; it also sends reminders while an alert keeps
-//! firing. Its dedupe state is saved in the spool (`state.json`), so a
+//! state change), routes them by severity, hands a job per target to that
+//! target's worker and then to the [spool writer](super::spool_writer),
+//! which persists it beside the first attempt; it also sends reminders while
+//! an alert keeps firing. Nothing here waits on the disk. Its dedupe state
+//! is saved in the spool (`state.json`, by the same writer), so a
 //! restarted agent whose detector fires again for the same condition does not
 //! notify twice; that firing's values are what later reminders show. An
 //! alert the detector of the restarted agent does not confirm is resolved by
 //! the agent ([`super::Dispatcher::restored_firing`]).
 
 use super::alert::{Alert, State};
-use super::spool::{Job, Spool};
+use super::spool::{Job, Spool, Ticket};
+use super::spool_writer::SpoolWriter;
 use super::stats::Counters;
 use super::worker::WorkerMsg;
 use crate::clock::Clock;
 use crate::detect::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -38,7 +40,6 @@ pub(crate) struct Route {
     pub name: String,
     pub repeat_ms: i64,
     pub tx: Sender<WorkerMsg>,
-    pub spool: Option<Spool>,
     /// The target's counters: jobs sent to the worker count as pending
     /// until it takes them.
     pub counters: Arc<Counters>,
@@ -64,7 +65,8 @@ pub(crate) struct Router {
     pub warning: Vec<usize>,
     pub critical: Vec<usize>,
     pub state: BTreeMap<String, Entry>,
-    pub state_path: Option<PathBuf>,
+    /// Persists jobs and the state (with a spool directory).
+    pub writer: Option<SpoolWriter>,
     pub inbox: Option<Spool>,
     pub inbox_dirty: Arc<AtomicBool>,
     pub seq: Arc<AtomicU64>,
@@ -91,7 +93,13 @@ impl Router {
         }
     }
 
-    fn stop(&self, deadline: i64) {
+    /// Lets the writer finish what is queued (so the workers' last counts
+    /// say what is on disk), then tells the workers to stop at `deadline`.
+    fn stop(&mut self, deadline: i64) {
+        if let Some(w) = self.writer.take() {
+            let left_ms = (deadline - self.clock.now_ms()).max(0) as u64;
+            w.finish(Duration::from_millis(left_ms) + WRITER_GRACE);
+        }
         for r in &self.routes {
             let _ = r.tx.send(WorkerMsg::Shutdown(deadline));
         }
@@ -160,6 +168,8 @@ impl Router {
         }
     }
 
+    /// Hands a job per target to its worker, then to the writer: the
+    /// attempt does not wait for the file.
     fn enqueue(&self, alert: &Alert, targets: &[usize]) {
         for &i in targets {
             let route = &self.routes[i];
@@ -167,17 +177,21 @@ impl Router {
                 seq: self.seq.fetch_add(1, Relaxed) + 1,
                 alert: alert.clone(),
             };
-            let on_disk = route.spool.as_ref().is_some_and(|spool| match spool.put(&job) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(sink = %route.name, seq = job.seq, error = %e, "could not spool notification; keeping it in memory only");
-                    false
-                }
+            let on_disk = self.writer.is_some();
+            let job = Arc::new(match on_disk {
+                true => Ticket::to_write(job),
+                false => Ticket::in_memory(job),
             });
-            let job = Box::new(job);
             route.counters.sent_to_worker(on_disk);
-            if route.tx.send(WorkerMsg::Job { job, on_disk }).is_err() {
+            let msg = WorkerMsg::Job {
+                job: job.clone(),
+                on_disk,
+            };
+            if route.tx.send(msg).is_err() {
                 tracing::warn!(sink = %route.name, on_disk, "delivery thread is gone; notification not sent (on_disk: left in the spool)");
+            }
+            if let Some(w) = &self.writer {
+                w.job(i, job);
             }
         }
     }
@@ -242,17 +256,29 @@ impl Router {
         };
         for job in jobs {
             self.handle(job.alert);
-            let _ = inbox.remove(job.seq);
+            match &self.writer {
+                Some(w) => w.drained(job.seq),
+                None => drop(inbox.remove(job.seq)),
+            }
         }
     }
 
+    /// Hands the dedupe state to the writer (serialized here: the writer
+    /// then has a copy, and writes only the newest it has).
     fn save_state(&self) {
-        let Some(path) = &self.state_path else { return };
-        if let Err(e) = crate::durable::write_json(path, &self.state) {
-            tracing::warn!(file = %path.display(), error = %e, "could not save notification state");
-        }
+        let Some(w) = &self.writer else { return };
+        let mut json = match serde_json::to_vec(&self.state) {
+            Ok(j) => j,
+            Err(e) => return tracing::warn!(error = %e, "could not serialize notification state"),
+        };
+        json.push(b'\n');
+        w.state(json);
     }
 }
+
+/// At shutdown, how long past the workers' deadline the writer may take to
+/// finish what is queued.
+const WRITER_GRACE: Duration = Duration::from_millis(500);
 
 /// The rules of the firing (non-test) alerts in `state`, each once.
 pub(crate) fn firing_rules(state: &BTreeMap<String, Entry>) -> Vec<String> {
