@@ -126,12 +126,10 @@ fn wait_until(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-#[test]
-fn a_firing_reaches_the_receiver_before_a_slow_spool_fsync_completes() {
-    let dir = tempfile::tempdir().unwrap();
-    let _slow = slow::under(dir.path(), SLOW_FSYNC);
-    let rx = Receiver::start(false);
-    let d = dispatcher(&rx.url(), dir.path());
+/// A dispatcher on a slow spool in `dir` sending to `rx`: a firing sent,
+/// its first request seen at `rx` at once (not after the slow fsync).
+fn sent_at_once(dir: &Path, rx: &Receiver) -> Dispatcher {
+    let d = dispatcher(&rx.url(), dir);
     let sent = mono();
     d.send(firing("swap_low"));
     let took = rx.wait(1) - sent;
@@ -140,6 +138,14 @@ fn a_firing_reaches_the_receiver_before_a_slow_spool_fsync_completes() {
         took < FAST,
         "the first attempt waited on the spool: {took:?}"
     );
+    d
+}
+
+#[test]
+fn a_firing_reaches_the_receiver_before_a_slow_spool_fsync_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let _slow = slow::under(dir.path(), SLOW_FSYNC);
+    let d = sent_at_once(dir.path(), &Receiver::start(false));
     // The dedupe state is still saved, and the delivered job leaves no file.
     wait_until("the router's state on disk", || {
         dir.path().join("state.json").exists()
@@ -154,15 +160,7 @@ fn a_firing_reaches_the_receiver_before_a_slow_spool_fsync_completes() {
 fn a_job_in_flight_is_on_disk_once_its_slow_write_completes_and_a_restart_sends_it() {
     let dir = tempfile::tempdir().unwrap();
     let slowed = slow::under(dir.path(), SLOW_FSYNC);
-    let hung = Receiver::start(true);
-    let d = dispatcher(&hung.url(), dir.path());
-    let sent = mono();
-    d.send(firing("swap_low"));
-    let took = hung.wait(1) - sent;
-    assert!(
-        took < FAST,
-        "the first attempt waited on the spool: {took:?}"
-    );
+    let d = sent_at_once(dir.path(), &Receiver::start(true));
     // In flight (the receiver never answers), and persisted beside it.
     wait_until("the job on disk", || jobs(&dir.path().join("hook")) == 1);
     drop(slowed);
