@@ -2,8 +2,9 @@
 //! state change), routes them by severity, hands a job per target to that
 //! target's worker and then to the [spool writer](super::spool_writer),
 //! which persists it beside the first attempt; it also sends reminders while
-//! an alert keeps firing. Nothing here waits on the disk. Its dedupe state
-//! is saved in the spool (`state.json`, by the same writer), so a
+//! an alert keeps firing. Nothing here waits for an fsync. Its dedupe state
+//! is replaced in the spool (`state.json`) right after the hand-off, without
+//! an fsync (the writer makes it durable), so a
 //! restarted agent whose detector fires again for the same condition does not
 //! notify twice; that firing's values are what later reminders show. An
 //! alert the detector of the restarted agent does not confirm is resolved by
@@ -113,7 +114,8 @@ impl Router {
     pub fn handle(&mut self, alert: Alert) {
         let targets = self.targets(alert.severity);
         if alert.is_test {
-            return self.enqueue(&alert, &targets);
+            let tickets = self.enqueue(&alert, &targets);
+            return self.spool(tickets);
         }
         let key = Router::key(&alert);
         let prev = self.state.get(&key).map(|e| e.alert.state);
@@ -130,7 +132,7 @@ impl Router {
             .iter()
             .map(|&i| (self.routes[i].name.clone(), now))
             .collect();
-        self.enqueue(&alert, &targets);
+        let tickets = self.enqueue(&alert, &targets);
         self.state.insert(
             key,
             Entry {
@@ -140,6 +142,7 @@ impl Router {
             },
         );
         self.save_state();
+        self.spool(tickets);
     }
 
     /// A firing for an alert already notified as firing (the detector of a
@@ -168,9 +171,10 @@ impl Router {
         }
     }
 
-    /// Hands a job per target to its worker, then to the writer: the
-    /// attempt does not wait for the file.
-    fn enqueue(&self, alert: &Alert, targets: &[usize]) {
+    /// Hands a job per target to its worker; returns them for [`Router::spool`]
+    /// (after the state is saved: the attempt waits for neither).
+    fn enqueue(&self, alert: &Alert, targets: &[usize]) -> Vec<(usize, Arc<Ticket>)> {
+        let mut tickets = Vec::with_capacity(targets.len());
         for &i in targets {
             let route = &self.routes[i];
             let job = Job {
@@ -190,9 +194,16 @@ impl Router {
             if route.tx.send(msg).is_err() {
                 tracing::warn!(sink = %route.name, on_disk, "delivery thread is gone; notification not sent (on_disk: left in the spool)");
             }
-            if let Some(w) = &self.writer {
-                w.job(i, job);
-            }
+            tickets.push((i, job));
+        }
+        tickets
+    }
+
+    /// Has the writer persist the jobs `enqueue` handed to the workers.
+    fn spool(&self, tickets: Vec<(usize, Arc<Ticket>)>) {
+        let Some(w) = &self.writer else { return };
+        for (i, ticket) in tickets {
+            w.job(i, ticket);
         }
     }
 
@@ -234,6 +245,7 @@ impl Router {
         if due.is_empty() {
             return;
         }
+        let mut tickets = Vec::new();
         for (key, i) in due {
             let Some(entry) = self.state.get_mut(&key) else {
                 continue;
@@ -241,9 +253,10 @@ impl Router {
             entry.alert.repeat += 1;
             entry.last_ms.insert(self.routes[i].name.clone(), now);
             let alert = entry.alert.clone();
-            self.enqueue(&alert, &[i]);
+            tickets.extend(self.enqueue(&alert, &[i]));
         }
         self.save_state();
+        self.spool(tickets);
     }
 
     fn drain_inbox(&mut self) {
@@ -263,16 +276,21 @@ impl Router {
         }
     }
 
-    /// Hands the dedupe state to the writer (serialized here: the writer
-    /// then has a copy, and writes only the newest it has).
+    /// Replaces the dedupe state on disk now (no fsync: a crash right
+    /// after a delivery finds it), and has the writer make it durable.
     fn save_state(&self) {
         let Some(w) = &self.writer else { return };
-        let mut json = match serde_json::to_vec(&self.state) {
-            Ok(j) => j,
-            Err(e) => return tracing::warn!(error = %e, "could not serialize notification state"),
-        };
-        json.push(b'\n');
-        w.state(json);
+        let path = w.state_path();
+        let saved = crate::durable::replace(path, |out| {
+            serde_json::to_writer(&mut *out, &self.state).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        });
+        match saved {
+            Ok(()) => w.sync_state(),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "could not save notification state")
+            }
+        }
     }
 }
 

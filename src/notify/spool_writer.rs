@@ -9,10 +9,11 @@
 //! ([`Ticket`]); either way a crash before delivery finds it on disk once
 //! written, so a restart sends it.
 //!
-//! Messages are handled in order, so a job's file is always written before
-//! the dedupe state that records it as notified: a crash never leaves a
-//! state that says "notified" for a job that was neither sent nor spooled.
-//! Of the states queued at once only the newest is written.
+//! The router replaces the dedupe state (`state.json`) itself, right after
+//! the hand-off and without an fsync ([`crate::durable::replace`]), so that
+//! an agent killed just after a delivery still knows what it notified; this
+//! thread then fsyncs it, after the job files queued before it. Several
+//! syncs queued at once are one.
 
 use super::spool::{Spool, Ticket};
 use crate::clock::mono;
@@ -30,8 +31,8 @@ const STACK: (usize, usize) = (256 * 1024, 32 * 1024);
 enum WriterMsg {
     /// Persist this job in the spool of route `route`.
     Job { route: usize, ticket: Arc<Ticket> },
-    /// The router's dedupe state, serialized (one line of JSON).
-    State(Vec<u8>),
+    /// The router replaced its dedupe state: make it durable.
+    SyncState,
     /// This inbox job was routed: remove its file (after the jobs it became).
     Drained(u64),
 }
@@ -40,6 +41,7 @@ enum WriterMsg {
 pub(crate) struct SpoolWriter {
     tx: Sender<WriterMsg>,
     thread: JoinHandle<()>,
+    state_path: PathBuf,
 }
 
 /// What the thread writes to.
@@ -60,13 +62,17 @@ impl SpoolWriter {
         let files = Files {
             spools,
             inbox,
-            state_path,
+            state_path: state_path.clone(),
         };
         let (tx, rx) = mpsc::channel();
         let (reserve, hot) = STACK;
         let thread =
             crate::thread::spawn("notify-spool".into(), reserve, hot, move || files.run(rx))?;
-        Ok(SpoolWriter { tx, thread })
+        Ok(SpoolWriter {
+            tx,
+            thread,
+            state_path,
+        })
     }
 
     /// Queues `ticket` to be written to route `route`'s spool (if the
@@ -85,9 +91,14 @@ impl SpoolWriter {
         }
     }
 
-    /// Queues the dedupe state to be saved.
-    pub fn state(&self, json: Vec<u8>) {
-        let _ = self.tx.send(WriterMsg::State(json));
+    /// Queues an fsync of the dedupe state (replaced by the router).
+    pub fn sync_state(&self) {
+        let _ = self.tx.send(WriterMsg::SyncState);
+    }
+
+    /// Where the dedupe state is.
+    pub fn state_path(&self) -> &std::path::Path {
+        &self.state_path
     }
 
     /// Queues the removal of inbox job `seq`.
@@ -117,23 +128,23 @@ impl SpoolWriter {
 impl Files {
     fn run(self, rx: Receiver<WriterMsg>) {
         while let Ok(msg) = rx.recv() {
-            let mut state = None;
+            let mut state = false;
             self.handle(msg, &mut state);
             while let Ok(msg) = rx.try_recv() {
                 self.handle(msg, &mut state);
             }
-            self.save_state(state);
+            self.sync_state(state);
         }
     }
 
-    /// Handles one message; a state is kept in `state` until the queue is
-    /// empty (or an inbox removal must follow it).
-    fn handle(&self, msg: WriterMsg, state: &mut Option<Vec<u8>>) {
+    /// Handles one message; a state sync waits in `state` until the queue
+    /// is empty (or an inbox removal must follow it).
+    fn handle(&self, msg: WriterMsg, state: &mut bool) {
         match msg {
             WriterMsg::Job { route, ticket } => self.write_job(route, &ticket),
-            WriterMsg::State(json) => *state = Some(json),
+            WriterMsg::SyncState => *state = true,
             WriterMsg::Drained(seq) => {
-                self.save_state(state.take());
+                self.sync_state(std::mem::take(state));
                 if let Err(e) = self.inbox.remove(seq) {
                     tracing::warn!(seq, error = %e, "could not remove a routed job from the spool inbox");
                 }
@@ -150,11 +161,10 @@ impl Files {
         }
     }
 
-    fn save_state(&self, json: Option<Vec<u8>>) {
-        let Some(json) = json else { return };
+    fn sync_state(&self, due: bool) {
         let path = &self.state_path;
-        if let Err(e) = crate::durable::write(path, |w| w.write_all(&json)) {
-            tracing::warn!(file = %path.display(), error = %e, "could not save notification state");
+        if let (true, Err(e)) = (due, crate::durable::sync(path)) {
+            tracing::warn!(file = %path.display(), error = %e, "could not sync notification state");
         }
     }
 }
