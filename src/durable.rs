@@ -18,16 +18,49 @@ use std::path::{Path, PathBuf};
 /// spool name hosts and processes). On any error the temporary file is
 /// removed and `path` keeps its old content.
 pub fn write(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let tmp = tmp_path(path);
-    let written = write_tmp(&tmp, fill).and_then(|()| fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written?;
+    replace_with(path, fill, true)?;
     sync_dir(parent(path))
 }
 
-fn write_tmp(tmp: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+/// Replaces `path` with what `fill` produces (temporary file, rename) but
+/// does not wait for the disk: a process restarted after a crash reads the
+/// new content at once, and [`sync`] then makes it durable. Meant for a file
+/// replaced in place (the notification dedupe state): after a power cut
+/// before [`sync`] it holds the old or the new content on filesystems that
+/// write a replacing rename's data first (ext4's `auto_da_alloc`, xfs,
+/// btrfs).
+pub fn replace(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    replace_with(path, fill, false)
+}
+
+/// fsyncs `path` and its directory (after [`replace`]).
+pub fn sync(path: &Path) -> io::Result<()> {
+    #[cfg(test)]
+    slow::wait(path);
+    File::open(path)?.sync_all()?;
+    sync_dir(parent(path))
+}
+
+/// The temporary file, fsynced first if `sync`, renamed over `path`; on
+/// any error the temporary file is removed and `path` keeps its content.
+fn replace_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    sync: bool,
+) -> io::Result<()> {
+    let tmp = tmp_path(path);
+    let written = write_tmp(&tmp, fill, sync).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn write_tmp(
+    tmp: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    sync: bool,
+) -> io::Result<()> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -40,6 +73,11 @@ fn write_tmp(tmp: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) ->
     fill(&mut w)?;
     w.flush()?;
     drop(w);
+    if !sync {
+        return Ok(());
+    }
+    #[cfg(test)]
+    slow::wait(tmp);
     f.sync_all()
 }
 
@@ -98,6 +136,47 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// A test seam: durable writes under a registered directory take longer, as
+/// on a disk whose journal commit waits behind other writes. Compiled for
+/// the library's own tests only.
+#[cfg(test)]
+pub(crate) mod slow {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    static SLOW: Mutex<Vec<(PathBuf, Duration)>> = Mutex::new(Vec::new());
+
+    /// While this lives, each write under its directory waits before its fsync.
+    pub(crate) struct Slow(PathBuf);
+
+    /// Makes every durable write under `dir` wait `by` before its fsync.
+    pub(crate) fn under(dir: &Path, by: Duration) -> Slow {
+        SLOW.lock().unwrap().push((dir.to_path_buf(), by));
+        Slow(dir.to_path_buf())
+    }
+
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            if let Ok(mut v) = SLOW.lock() {
+                v.retain(|(d, _)| d != &self.0);
+            }
+        }
+    }
+
+    /// Waits as registered for `path`, if at all.
+    pub(super) fn wait(path: &Path) {
+        let by = SLOW.lock().ok().and_then(|v| {
+            v.iter()
+                .find(|(d, _)| path.starts_with(d))
+                .map(|&(_, by)| by)
+        });
+        if let Some(by) = by {
+            std::thread::sleep(by);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +190,18 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "[1,2]\n");
         assert!(!dir.path().join("state.json.tmp").exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn replace_shows_the_new_content_at_once_and_sync_makes_it_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        fs::write(&path, "old").unwrap();
+        replace(&path, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert!(!tmp_path(&path).exists());
+        sync(&path).unwrap();
+        assert!(sync(&dir.path().join("absent")).is_err());
     }
 
     #[test]

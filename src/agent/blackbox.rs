@@ -6,7 +6,10 @@
 //! the thread takes a bounded snapshot of the top consumers (at most once
 //! per [`MIN_SNAPSHOT_GAP_MS`]) so it is usually ready when the rule fires
 //! and the notifier can attach it; when a rule fires it refreshes a stale
-//! snapshot and writes snapshot + ring buffer to the state file (fsync).
+//! snapshot and, [`STATE_FILE_AFTER`] later, writes snapshot + ring buffer
+//! to the state file (fsync). The wait lets the alert's own disk writes
+//! (the notification's dedupe state, its spool file) go first: on ext4 a
+//! write can wait behind another thread's fsync (docs/agent.md, "Run G").
 
 use super::config::SnapshotConfig;
 use super::ring::{Ring, Row};
@@ -21,6 +24,9 @@ use std::sync::{Arc, Mutex};
 
 /// Snapshots are not retaken more often than this.
 pub const MIN_SNAPSHOT_GAP_MS: i64 = 30_000;
+
+/// How long after a firing the state file is written.
+pub const STATE_FILE_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// What the loop tells the black box.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +78,7 @@ impl Blackbox {
                 }
                 AlertState::Firing => {
                     let snap = self.refresh(false);
+                    std::thread::sleep(STATE_FILE_AFTER);
                     self.write_state(&ev, &snap);
                 }
                 AlertState::Resolved => {}

@@ -42,8 +42,8 @@ use std::path::Path;
 /// for under `MCL_FUTURE` beyond the thread stacks.
 pub const HEAP_MARGIN: u64 = 8 << 20;
 /// Threads the agent starts after locking besides one per sink target:
-/// notifier, heartbeat, blackbox, metrics-http, notify-router.
-const FIXED_THREADS: u64 = 5;
+/// notifier, heartbeat, blackbox, metrics-http, notify-router, notify-spool.
+const FIXED_THREADS: u64 = 6;
 /// `CAP_IPC_LOCK`: locking is not limited by `RLIMIT_MEMLOCK`.
 const CAP_IPC_LOCK: u32 = 14;
 

@@ -4,8 +4,10 @@
 //! - the caller's thread only does a non-blocking `try_send` into a bounded
 //!   channel ([`Dispatcher::send`]); when it is full the alert goes to the
 //!   spool's inbox (or is dropped and counted, without a spool);
-//! - the router thread dedupes, routes, spools and sends reminders;
-//! - one worker thread per target delivers, retries and removes spool files.
+//! - the router thread dedupes, routes and sends reminders;
+//! - one worker thread per target delivers, retries and removes spool files;
+//! - with a spool, the spool writer thread persists each job beside its
+//!   first attempt, and the dedupe state: no fsync on the way to an attempt.
 //!
 //! Everything is std threads and channels: no async runtime.
 
@@ -15,6 +17,7 @@ use super::error::NotifyError;
 use super::retry::Backoff;
 use super::router::{self, Route, Router, RouterMsg};
 use super::spool::{Job, Spool};
+use super::spool_writer::SpoolWriter;
 use super::stats::{Counters, Stats};
 use super::targets::{self, Target};
 use super::transport::Transport;
@@ -112,7 +115,7 @@ impl Dispatcher {
             restored_alerts: Vec::new(),
         };
         let mut routes = Vec::new();
-        for (i, (t, spool)) in targets.iter().zip(spools).enumerate() {
+        for (i, (t, spool)) in targets.iter().zip(&spools).enumerate() {
             let initial = spool.as_ref().map(Spool::jobs).transpose()?;
             let initial = initial.into_iter().flatten();
             let tx = d.start_worker(cfg, t, spool.clone(), initial, seed.wrapping_add(i as u64))?;
@@ -120,7 +123,6 @@ impl Dispatcher {
                 name: t.name.clone(),
                 repeat_ms: t.repeat_ms,
                 tx,
-                spool,
                 counters: d.counters[i].2.clone(),
             });
         }
@@ -139,7 +141,7 @@ impl Dispatcher {
             warning: targets::route(cfg, &targets, Severity::Warning),
             critical: targets::route(cfg, &targets, Severity::Critical),
             state,
-            state_path,
+            writer: start_writer(spools, &inbox, state_path)?,
             inbox,
             inbox_dirty: d.inbox_dirty.clone(),
             seq,
@@ -334,6 +336,21 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// The spool writer, with a spool (`spools`: one per target, in order).
+fn start_writer(
+    spools: Vec<Option<Spool>>,
+    inbox: &Option<Spool>,
+    state_path: Option<std::path::PathBuf>,
+) -> Result<Option<SpoolWriter>, NotifyError> {
+    let (Some(inbox), Some(state_path)) = (inbox, state_path) else {
+        return Ok(None);
+    };
+    let spools = spools.into_iter().flatten().collect();
+    SpoolWriter::spawn(spools, inbox.clone(), state_path)
+        .map(Some)
+        .map_err(NotifyError::Thread)
 }
 
 /// After the shutdown deadline, how long an idle worker may take to notice

@@ -6,7 +6,8 @@
 //! ```text
 //! Event -> Alert::from_event -> Dispatcher::send (non-blocking)
 //!            router thread: dedupe per (host, rule, state), route by severity,
-//!                           spool one job per target, reminders
+//!                           one job per target, reminders
+//!            spool writer: persists each job beside its first attempt
 //!            worker per target: Sink::render (pure) -> Transport::send (one
 //!                           HTTP client) -> Sink::classify -> done | retry
 //!                           with Backoff | give up | disable the sink
@@ -15,8 +16,9 @@
 //! - [`alert`]: the owned [`Alert`]; [`text`]: its human text, one place for all sinks.
 //! - [`sink`]: `enum Sink` with a pure `render` per kind, and Discord's limits.
 //! - [`retry`]: the pure response classifier and the jittered backoff.
-//! - [`spool`]: the fsync'd on-disk queue, [`spool_fallback`] for running
-//!   without it; [`dispatcher`]: the threads.
+//! - [`spool`]: the fsync'd on-disk queue, written off the attempt's path
+//!   by `spool_writer`, [`spool_fallback`] for running without it;
+//!   [`dispatcher`]: the threads.
 //! - [`heartbeat`]: the dead-man ping, through the same [`transport`].
 //! - [`config`]: the `[notify]` table; [`advice`] for `check-config` and
 //!   `notify-test` (the commands are in [`crate::cli`]).
@@ -31,6 +33,8 @@ pub mod config;
 pub mod dispatcher;
 pub mod error;
 pub mod heartbeat;
+#[cfg(test)]
+mod latency_tests;
 pub mod request;
 pub mod retry;
 mod router;
@@ -40,6 +44,7 @@ pub mod secret;
 pub mod sink;
 pub mod spool;
 pub mod spool_fallback;
+mod spool_writer;
 mod stats;
 pub mod targets;
 pub mod text;

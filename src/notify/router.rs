@@ -1,21 +1,24 @@
 //! The router thread: dedupes alerts to one notification per (host, rule,
-//! state change), routes them by severity, spools a job per target and hands
-//! it to that target's worker; it also sends reminders while an alert keeps
-//! firing. Its dedupe state is saved in the spool (`state.json`), so a
+//! state change), routes them by severity, hands a job per target to that
+//! target's worker and then to the [spool writer](super::spool_writer),
+//! which persists it beside the first attempt; it also sends reminders while
+//! an alert keeps firing. Nothing here waits for an fsync. Its dedupe state
+//! is replaced in the spool (`state.json`) right after the hand-off, without
+//! an fsync (the writer makes it durable), so a
 //! restarted agent whose detector fires again for the same condition does not
 //! notify twice; that firing's values are what later reminders show. An
 //! alert the detector of the restarted agent does not confirm is resolved by
 //! the agent ([`super::Dispatcher::restored_firing`]).
 
 use super::alert::{Alert, State};
-use super::spool::{Job, Spool};
+use super::spool::{Job, Spool, Ticket};
+use super::spool_writer::SpoolWriter;
 use super::stats::Counters;
 use super::worker::WorkerMsg;
 use crate::clock::Clock;
 use crate::detect::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -38,7 +41,6 @@ pub(crate) struct Route {
     pub name: String,
     pub repeat_ms: i64,
     pub tx: Sender<WorkerMsg>,
-    pub spool: Option<Spool>,
     /// The target's counters: jobs sent to the worker count as pending
     /// until it takes them.
     pub counters: Arc<Counters>,
@@ -64,7 +66,8 @@ pub(crate) struct Router {
     pub warning: Vec<usize>,
     pub critical: Vec<usize>,
     pub state: BTreeMap<String, Entry>,
-    pub state_path: Option<PathBuf>,
+    /// Persists jobs and the state (with a spool directory).
+    pub writer: Option<SpoolWriter>,
     pub inbox: Option<Spool>,
     pub inbox_dirty: Arc<AtomicBool>,
     pub seq: Arc<AtomicU64>,
@@ -91,7 +94,13 @@ impl Router {
         }
     }
 
-    fn stop(&self, deadline: i64) {
+    /// Lets the writer finish what is queued (so the workers' last counts
+    /// say what is on disk), then tells the workers to stop at `deadline`.
+    fn stop(&mut self, deadline: i64) {
+        if let Some(w) = self.writer.take() {
+            let left_ms = (deadline - self.clock.now_ms()).max(0) as u64;
+            w.finish(Duration::from_millis(left_ms) + WRITER_GRACE);
+        }
         for r in &self.routes {
             let _ = r.tx.send(WorkerMsg::Shutdown(deadline));
         }
@@ -105,7 +114,8 @@ impl Router {
     pub fn handle(&mut self, alert: Alert) {
         let targets = self.targets(alert.severity);
         if alert.is_test {
-            return self.enqueue(&alert, &targets);
+            let tickets = self.enqueue(&alert, &targets);
+            return self.spool(tickets);
         }
         let key = Router::key(&alert);
         let prev = self.state.get(&key).map(|e| e.alert.state);
@@ -122,7 +132,7 @@ impl Router {
             .iter()
             .map(|&i| (self.routes[i].name.clone(), now))
             .collect();
-        self.enqueue(&alert, &targets);
+        let tickets = self.enqueue(&alert, &targets);
         self.state.insert(
             key,
             Entry {
@@ -132,6 +142,7 @@ impl Router {
             },
         );
         self.save_state();
+        self.spool(tickets);
     }
 
     /// A firing for an alert already notified as firing (the detector of a
@@ -160,25 +171,39 @@ impl Router {
         }
     }
 
-    fn enqueue(&self, alert: &Alert, targets: &[usize]) {
+    /// Hands a job per target to its worker; returns them for [`Router::spool`]
+    /// (after the state is saved: the attempt waits for neither).
+    fn enqueue(&self, alert: &Alert, targets: &[usize]) -> Vec<(usize, Arc<Ticket>)> {
+        let mut tickets = Vec::with_capacity(targets.len());
         for &i in targets {
             let route = &self.routes[i];
             let job = Job {
                 seq: self.seq.fetch_add(1, Relaxed) + 1,
                 alert: alert.clone(),
             };
-            let on_disk = route.spool.as_ref().is_some_and(|spool| match spool.put(&job) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(sink = %route.name, seq = job.seq, error = %e, "could not spool notification; keeping it in memory only");
-                    false
-                }
+            let on_disk = self.writer.is_some();
+            let job = Arc::new(match on_disk {
+                true => Ticket::to_write(job),
+                false => Ticket::in_memory(job),
             });
-            let job = Box::new(job);
             route.counters.sent_to_worker(on_disk);
-            if route.tx.send(WorkerMsg::Job { job, on_disk }).is_err() {
+            let msg = WorkerMsg::Job {
+                job: job.clone(),
+                on_disk,
+            };
+            if route.tx.send(msg).is_err() {
                 tracing::warn!(sink = %route.name, on_disk, "delivery thread is gone; notification not sent (on_disk: left in the spool)");
             }
+            tickets.push((i, job));
+        }
+        tickets
+    }
+
+    /// Has the writer persist the jobs `enqueue` handed to the workers.
+    fn spool(&self, tickets: Vec<(usize, Arc<Ticket>)>) {
+        let Some(w) = &self.writer else { return };
+        for (i, ticket) in tickets {
+            w.job(i, ticket);
         }
     }
 
@@ -220,6 +245,7 @@ impl Router {
         if due.is_empty() {
             return;
         }
+        let mut tickets = Vec::new();
         for (key, i) in due {
             let Some(entry) = self.state.get_mut(&key) else {
                 continue;
@@ -227,9 +253,10 @@ impl Router {
             entry.alert.repeat += 1;
             entry.last_ms.insert(self.routes[i].name.clone(), now);
             let alert = entry.alert.clone();
-            self.enqueue(&alert, &[i]);
+            tickets.extend(self.enqueue(&alert, &[i]));
         }
         self.save_state();
+        self.spool(tickets);
     }
 
     fn drain_inbox(&mut self) {
@@ -242,17 +269,34 @@ impl Router {
         };
         for job in jobs {
             self.handle(job.alert);
-            let _ = inbox.remove(job.seq);
+            match &self.writer {
+                Some(w) => w.drained(job.seq),
+                None => drop(inbox.remove(job.seq)),
+            }
         }
     }
 
+    /// Replaces the dedupe state on disk now (no fsync: a crash right
+    /// after a delivery finds it), and has the writer make it durable.
     fn save_state(&self) {
-        let Some(path) = &self.state_path else { return };
-        if let Err(e) = crate::durable::write_json(path, &self.state) {
-            tracing::warn!(file = %path.display(), error = %e, "could not save notification state");
+        let Some(w) = &self.writer else { return };
+        let path = w.state_path();
+        let saved = crate::durable::replace(path, |out| {
+            serde_json::to_writer(&mut *out, &self.state).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        });
+        match saved {
+            Ok(()) => w.sync_state(),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "could not save notification state")
+            }
         }
     }
 }
+
+/// At shutdown, how long past the workers' deadline the writer may take to
+/// finish what is queued.
+const WRITER_GRACE: Duration = Duration::from_millis(500);
 
 /// The rules of the firing (non-test) alerts in `state`, each once.
 pub(crate) fn firing_rules(state: &BTreeMap<String, Entry>) -> Vec<String> {

@@ -9,6 +9,11 @@
 //! (channel full); `state.json` holds the dedupe state (last state per host
 //! and rule, and what is firing for reminders).
 //!
+//! A new job is written beside its first delivery attempt, not before it
+//! ([`super::spool_writer`]): its [`Ticket`] says whether the file is still
+//! to be written, on disk, or not wanted any more (delivered first), so that
+//! whichever of the writer and the worker comes last removes it.
+//!
 //! Opening a spool removes the `.tmp` files a crash or a full disk left.
 //! Reading it back is bounded: jobs are read one file at a time
 //! ([`Spool::jobs`], so the worker's queue cap applies while loading), and a
@@ -20,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering::AcqRel, Ordering::Acquire};
 
 /// The largest spool file read back (an alert with its consumers is a few
 /// kB); a larger one is set aside as `.bad` without being read.
@@ -32,6 +38,90 @@ pub struct Job {
     pub seq: u64,
     /// The alert.
     pub alert: Alert,
+}
+
+/// A job on its way to one target, with the state of its spool file; shared
+/// by the worker, which delivers it, and the spool writer, which persists it
+/// meanwhile.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    /// The job.
+    pub job: Job,
+    file: AtomicU8,
+}
+
+/// Not on disk and not to be: no spool, or its write failed.
+const MEMORY_ONLY: u8 = 0;
+/// Queued for the spool writer (or being written).
+const WRITING: u8 = 1;
+/// Its file is written.
+const ON_DISK: u8 = 2;
+/// Finished by the worker: its file is not wanted.
+const FINISHED: u8 = 3;
+
+impl Ticket {
+    /// A job kept in memory only.
+    pub fn in_memory(job: Job) -> Ticket {
+        Ticket::with(job, MEMORY_ONLY)
+    }
+
+    /// A job the spool writer is to persist.
+    pub fn to_write(job: Job) -> Ticket {
+        Ticket::with(job, WRITING)
+    }
+
+    /// A job read back from the spool.
+    pub fn on_disk(job: Job) -> Ticket {
+        Ticket::with(job, ON_DISK)
+    }
+
+    fn with(job: Job, file: u8) -> Ticket {
+        Ticket {
+            job,
+            file: AtomicU8::new(file),
+        }
+    }
+
+    /// Whether a restart finds it: its file is written or about to be.
+    pub fn persisted(&self) -> bool {
+        matches!(self.file.load(Acquire), WRITING | ON_DISK)
+    }
+
+    /// The writer could not take it: it stays in memory only.
+    pub fn not_written(&self) {
+        let _ = self
+            .file
+            .compare_exchange(WRITING, MEMORY_ONLY, AcqRel, Acquire);
+    }
+
+    /// The worker is done with it (delivered, given up or dropped); whether
+    /// its file is on disk, for the caller to remove. A file still being
+    /// written is the writer's to remove.
+    pub fn finish(&self) -> bool {
+        self.file.swap(FINISHED, AcqRel) == ON_DISK
+    }
+
+    /// Writes the job to `spool`, unless it is finished already; a job
+    /// finished while it was written has its file removed again.
+    pub fn write(&self, spool: &Spool) -> io::Result<()> {
+        if self.file.load(Acquire) == FINISHED {
+            return Ok(());
+        }
+        let written = spool.put(&self.job);
+        let next = if written.is_ok() {
+            ON_DISK
+        } else {
+            MEMORY_ONLY
+        };
+        let finished = self
+            .file
+            .compare_exchange(WRITING, next, AcqRel, Acquire)
+            .is_err();
+        if finished && written.is_ok() {
+            spool.remove(self.job.seq)?;
+        }
+        written
+    }
 }
 
 /// One spool directory.
@@ -197,5 +287,51 @@ mod tests {
             big.with_extension("bad").exists(),
             "the oversized file is set aside"
         );
+    }
+
+    fn ticket(seq: u64) -> Ticket {
+        Ticket::to_write(Job {
+            seq,
+            alert: Alert::test("h", 1),
+        })
+    }
+
+    #[test]
+    fn a_ticket_file_is_removed_by_whichever_of_writer_and_worker_comes_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), "hook").unwrap();
+        // Written, then finished: the worker removes it.
+        let t = ticket(1);
+        t.write(&spool).unwrap();
+        assert!(t.persisted() && spool.path(1).exists());
+        assert!(t.finish(), "the worker is told to remove the file");
+        spool.remove(1).unwrap();
+        // Finished before the writer got to it: never written.
+        let t = ticket(2);
+        assert!(!t.finish());
+        t.write(&spool).unwrap();
+        assert!(!spool.path(2).exists() && !t.persisted());
+        // Finished while being written: the writer removes it.
+        let t = std::sync::Arc::new(ticket(3));
+        let slow = crate::durable::slow::under(spool.dir(), std::time::Duration::from_millis(300));
+        let (w, s) = (t.clone(), spool.clone());
+        let writing = std::thread::spawn(move || w.write(&s));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!t.finish(), "not on disk yet");
+        writing.join().unwrap().unwrap();
+        drop(slow);
+        assert!(!spool.path(3).exists(), "a finished job's file was left");
+        assert_eq!(spool.load().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_ticket_in_memory_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), "hook").unwrap();
+        std::fs::remove_dir(spool.dir()).unwrap();
+        let t = ticket(1);
+        assert!(t.write(&spool).is_err());
+        assert!(!t.persisted());
+        assert!(!t.finish());
     }
 }

@@ -1,7 +1,8 @@
 //! One delivery thread per target: takes jobs oldest-first, renders into a
 //! reused request, sends, and retries with backoff until delivered, given up
-//! or the sink is disabled. A job's spool file is removed only when the job
-//! is finished, so a restart resumes where this left off.
+//! or the sink is disabled. It never waits on the disk: a new job's spool
+//! file is written beside its first attempt (see [`Ticket`]), and removed
+//! only when the job is finished, so a restart resumes where this left off.
 //!
 //! A full queue evicts reminders first (oldest first), then the oldest state
 //! change: a firing or a resolve outranks any reminder about it. At shutdown
@@ -10,7 +11,7 @@
 
 use super::request::Request;
 use super::retry::{classify_transport_error, Backoff, RetryAction};
-use super::spool::{Job, Spool};
+use super::spool::{Job, Spool, Ticket};
 use super::stats::Counters;
 use super::targets::Target;
 use super::transport::Transport;
@@ -24,11 +25,11 @@ use std::time::Duration;
 /// Messages to a worker.
 #[derive(Debug)]
 pub(crate) enum WorkerMsg {
-    /// Deliver this job; `on_disk`: its spool file was written.
+    /// Deliver this job; `on_disk`: its spool file is written or queued.
     Job {
-        /// The job.
-        job: Box<Job>,
-        /// Whether it is in the spool (survives a restart).
+        /// The job (shared with the spool writer).
+        job: Arc<Ticket>,
+        /// Whether it goes to the spool (survives a restart).
         on_disk: bool,
     },
     /// Finish pending work until this time (ms), then exit.
@@ -36,11 +37,15 @@ pub(crate) enum WorkerMsg {
 }
 
 struct Pending {
-    job: Job,
+    ticket: Arc<Ticket>,
     attempts: u32,
     next_ms: i64,
-    /// Its spool file exists.
-    on_disk: bool,
+}
+
+impl Pending {
+    fn job(&self) -> &Job {
+        &self.ticket.job
+    }
 }
 
 /// The delivery loop of one target.
@@ -90,7 +95,8 @@ impl Worker {
     fn resume(&mut self, jobs: impl IntoIterator<Item = Job>) {
         let mut dropped = 0u64;
         for job in jobs {
-            dropped += u64::from(self.enqueue(job, true).is_some());
+            let ticket = Arc::new(Ticket::on_disk(job));
+            dropped += u64::from(self.enqueue(ticket).is_some());
         }
         self.publish_pending();
         let (sink, pending) = (&self.target.name, self.queue.len());
@@ -146,53 +152,53 @@ impl Worker {
         match msg {
             WorkerMsg::Job { job, on_disk } => {
                 self.counters.taken_by_worker(on_disk);
-                self.push(*job, on_disk)
+                self.push(job)
             }
             WorkerMsg::Shutdown(d) => *deadline = Some(d),
         }
     }
 
-    fn push(&mut self, job: Job, on_disk: bool) {
+    fn push(&mut self, ticket: Arc<Ticket>) {
         if self.disabled {
-            self.finish_failed(&job, "sink is disabled");
+            self.finish_failed(&ticket, "sink is disabled");
             return;
         }
-        if let Some(old) = self.enqueue(job, on_disk) {
-            let a = &old.job.alert;
+        if let Some(old) = self.enqueue(ticket) {
+            let a = &old.job().alert;
             let what = if a.repeat > 0 {
                 "reminder"
             } else {
                 "state change"
             };
             let dropped = self.counters.dropped.load(Relaxed);
-            tracing::warn!(sink = %self.target.name, seq = old.job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), repeat = a.repeat, at_ms = a.at_ms, capacity = self.capacity, dropped_total = dropped, "queue full: dropped the oldest pending {what}");
+            tracing::warn!(sink = %self.target.name, seq = old.job().seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), repeat = a.repeat, at_ms = a.at_ms, capacity = self.capacity, dropped_total = dropped, "queue full: dropped the oldest pending {what}");
         }
         self.publish_pending();
     }
 
     /// Queues `job`; when that overfills the queue, drops (counted, spool
     /// file removed) and returns the oldest reminder, or else the oldest job.
-    fn enqueue(&mut self, job: Job, on_disk: bool) -> Option<Pending> {
+    fn enqueue(&mut self, ticket: Arc<Ticket>) -> Option<Pending> {
         self.queue.push_back(Pending {
-            job,
+            ticket,
             attempts: 0,
             next_ms: i64::MIN,
-            on_disk,
         });
         if self.queue.len() <= self.capacity {
             return None;
         }
         let old = self
             .queue
-            .remove(victim(self.queue.iter().map(|p| p.job.alert.repeat)))?;
+            .remove(victim(self.queue.iter().map(|p| p.job().alert.repeat)))?;
         self.counters.dropped.fetch_add(1, Relaxed);
-        self.unspool(old.job.seq);
+        self.unspool(&old.ticket);
         Some(old)
     }
 
-    /// Copies the queue's length, and how much of it is on disk, to the counters.
+    /// Copies the queue's length, and how much of it is on disk (or queued
+    /// to be), to the counters.
     fn publish_pending(&self) {
-        let on_disk = self.queue.iter().filter(|p| p.on_disk).count();
+        let on_disk = self.queue.iter().filter(|p| p.ticket.persisted()).count();
         let c = &self.counters;
         c.pending.store(self.queue.len() as u64, Relaxed);
         c.pending_on_disk.store(on_disk as u64, Relaxed);
@@ -203,7 +209,9 @@ impl Worker {
         let Some(p) = self.queue.front_mut() else {
             return;
         };
-        self.target.sink.render(&p.job.alert, now, &mut self.req);
+        self.target
+            .sink
+            .render(&p.ticket.job.alert, now, &mut self.req);
         let secrets = self.target.sink.secrets();
         let action = match self.transport.send(&self.req, &secrets) {
             Ok(resp) => self
@@ -214,20 +222,20 @@ impl Worker {
         };
         // A server may echo the URL or a header in its error text.
         let action = scrub_action(action, |t| self.target.sink.scrub(t));
-        tracing::trace!(sink = %self.target.name, seq = p.job.seq, attempt = p.attempts + 1, ?action, "delivery attempt");
+        tracing::trace!(sink = %self.target.name, seq = p.ticket.job.seq, attempt = p.attempts + 1, ?action, "delivery attempt");
         match action {
             RetryAction::Done => self.finish_sent(),
             RetryAction::Retry { after, reason } => {
                 let delay = self.backoff.delay(p.attempts, after);
                 p.attempts += 1;
                 p.next_ms = now + delay.as_millis() as i64;
-                tracing::warn!(sink = %self.target.name, endpoint = %self.target.sink.endpoint(), seq = p.job.seq, attempt = p.attempts, retry_in_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; will retry");
+                tracing::warn!(sink = %self.target.name, endpoint = %self.target.sink.endpoint(), seq = p.ticket.job.seq, attempt = p.attempts, retry_in_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; will retry");
                 self.counters.retries.fetch_add(1, Relaxed);
                 self.counters.set_error(&reason);
             }
             RetryAction::GiveUp(reason) => {
                 if let Some(p) = self.queue.pop_front() {
-                    self.finish_failed(&p.job, &reason);
+                    self.finish_failed(&p.ticket, &reason);
                 }
             }
             RetryAction::Disable(reason) => self.disable(&reason),
@@ -237,19 +245,20 @@ impl Worker {
 
     fn finish_sent(&mut self) {
         if let Some(p) = self.queue.pop_front() {
-            let a = &p.job.alert;
-            tracing::info!(sink = %self.target.name, seq = p.job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), repeat = a.repeat, attempts = p.attempts + 1, "notification delivered");
+            let a = &p.job().alert;
+            tracing::info!(sink = %self.target.name, seq = p.job().seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), repeat = a.repeat, attempts = p.attempts + 1, "notification delivered");
             self.counters.sent.fetch_add(1, Relaxed);
-            self.unspool(p.job.seq);
+            self.unspool(&p.ticket);
         }
     }
 
-    fn finish_failed(&mut self, job: &Job, reason: &str) {
+    fn finish_failed(&mut self, ticket: &Ticket, reason: &str) {
+        let job = &ticket.job;
         let a = &job.alert;
         tracing::warn!(sink = %self.target.name, endpoint = %self.target.sink.endpoint(), seq = job.seq, rule = %a.rule, instance = %a.instance, state = a.state.as_str(), reason = %reason, "delivery failed; giving up on this notification");
         self.counters.failed.fetch_add(1, Relaxed);
         self.counters.set_error(reason);
-        self.unspool(job.seq);
+        self.unspool(ticket);
     }
 
     fn disable(&mut self, reason: &str) {
@@ -257,12 +266,15 @@ impl Worker {
         self.disabled = true;
         self.counters.disabled.store(true, Relaxed);
         while let Some(p) = self.queue.pop_front() {
-            self.finish_failed(&p.job, reason);
+            self.finish_failed(&p.ticket, reason);
         }
     }
 
-    fn unspool(&self, seq: u64) {
-        if let Some(spool) = &self.spool {
+    /// The job is finished: its file goes, if written (else the writer
+    /// skips or removes it).
+    fn unspool(&self, ticket: &Ticket) {
+        let seq = ticket.job.seq;
+        if let (true, Some(spool)) = (ticket.finish(), &self.spool) {
             if let Err(e) = spool.remove(seq) {
                 tracing::warn!(sink = %self.target.name, seq, error = %e, "could not remove spool file");
             }

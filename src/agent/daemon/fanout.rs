@@ -114,10 +114,13 @@ impl FanOut {
                 metrics.alert_state[i].set(state_value(st));
             }
         }
-        let dark = if det.is_dark() { 2.0 } else { 0.0 };
         let firing = |on: bool| if on { 2.0 } else { 0.0 };
+        // A silence fires one of the two: `went_dark` after a firing rule,
+        // `host_silent` after a pending one.
+        let dark = det.is_dark();
         let own = [
-            (WENT_DARK, dark),
+            (WENT_DARK, firing(dark)),
+            (HOST_SILENT, firing(det.is_silent() && !dark)),
             (LOOP_STALLED, firing(stalled)),
             (MEMCANARY_BLIND, firing(blind)),
         ];
@@ -140,5 +143,61 @@ impl FanOut {
         {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::DetectorConfig;
+    use crate::signal::Sample;
+
+    const MIB: u64 = 1 << 20;
+
+    /// A detector whose host went silent while a forecast was only pending
+    /// (headroom falling 2 MiB/s from 600 of 1000 MiB, silent from t=135 s).
+    fn silent_after_a_pending_forecast() -> Detector {
+        let mut det = Detector::new(&DetectorConfig::default());
+        let mut out = Vec::new();
+        for i in 0..9 {
+            let t = i * 15;
+            let s = Sample {
+                at_ms: 1_700_000_000_000 + t * 1000,
+                mem_total_bytes: 1000 * MIB,
+                mem_available_bytes: (600 - 2 * t as u64) * MIB,
+                swap_total_bytes: 100 * MIB,
+                swap_free_bytes: 100 * MIB,
+                ..Sample::default()
+            };
+            det.feed(&s, &mut out).unwrap();
+        }
+        det.advance_to(1_700_000_600_000, &mut out);
+        assert!(out.iter().any(|e| e.rule == HOST_SILENT), "{out:?}");
+        det
+    }
+
+    #[test]
+    fn the_host_silent_gauge_follows_the_detector() {
+        let det = silent_after_a_pending_forecast();
+        let rule_names = all_rule_names(&det);
+        let (metrics, _) = Metrics::new(&rule_names, "off");
+        let fanout = FanOut {
+            notify_tx: std::sync::mpsc::sync_channel(1).0,
+            blackbox_tx: std::sync::mpsc::sync_channel(1).0,
+            threads: Vec::new(),
+            rule_names,
+            blind_why: BlindWhy::default(),
+        };
+        fanout.update_rule_gauges(&det, (false, false), &metrics);
+        let gauge = |rule| {
+            let i = fanout.rule_names.iter().position(|n| *n == rule).unwrap();
+            metrics.alert_state[i].get()
+        };
+        assert_eq!(
+            gauge(HOST_SILENT),
+            2.0,
+            "host_silent fires: its gauge says so"
+        );
+        assert_eq!(gauge(WENT_DARK), 0.0);
     }
 }
