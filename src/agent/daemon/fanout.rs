@@ -187,6 +187,7 @@ mod tests {
             threads: Vec::new(),
             rule_names,
             blind_why: BlindWhy::default(),
+            history: Default::default(),
         };
         fanout.update_rule_gauges(&det, (false, false), &metrics);
         let gauge = |rule| {
