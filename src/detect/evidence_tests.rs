@@ -208,7 +208,9 @@ fn a_cgroup_warning_clears_when_the_host_itself_runs_short() {
 fn an_oom_kill_inside_a_scrape_gap_longer_than_the_rate_window_still_pages() {
     // Every 5 s for 5 min, then 2 min without a sample (the scrapes timed
     // out in the livelock), then a sample whose oom_kill counter went 0 -> 1.
-    let mut s: Vec<Sample> = (0..60).map(|i| host(i * 5, 300, 50, (0.0, 0.0), 0)).collect();
+    let mut s: Vec<Sample> = (0..60)
+        .map(|i| host(i * 5, 300, 50, (0.0, 0.0), 0))
+        .collect();
     s.push(Sample {
         oom_kill: Some(1),
         ..host(420, 500, 60, (0.0, 0.0), 0)
