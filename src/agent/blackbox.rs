@@ -29,8 +29,17 @@ pub const MIN_SNAPSHOT_GAP_MS: i64 = 30_000;
 pub const STATE_FILE_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// What the loop tells the black box.
+// Boxing the event would allocate on the alert path; the channel's slots
+// are allocated at start, so a small `DayClosed` in a large slot costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
-pub struct Note(pub Event);
+pub enum Note {
+    /// A rule's event: pending takes a snapshot, firing writes the state file.
+    Event(Event),
+    /// A day closed (the detector's clean days changed) with no alert:
+    /// write the days alone ([`statefile::write_history`]).
+    DayClosed,
+}
 
 /// The latest snapshot, shared with the notifier.
 pub type Latest = Arc<Mutex<Option<(i64, Arc<Snapshot>)>>>;
@@ -71,7 +80,14 @@ impl Blackbox {
     }
 
     fn run(self, rx: Receiver<Note>) {
-        for Note(ev) in rx {
+        for note in rx {
+            let ev = match note {
+                Note::Event(ev) => ev,
+                Note::DayClosed => {
+                    self.write_history();
+                    continue;
+                }
+            };
             match ev.state {
                 AlertState::Pending => {
                     self.refresh(false);
@@ -104,6 +120,20 @@ impl Blackbox {
             *guard = Some((now, snap.clone()));
         }
         snap
+    }
+
+    fn write_history(&self) {
+        let days = match self.history.lock() {
+            Ok(h) => h.clone(),
+            Err(_) => return,
+        };
+        match statefile::write_history(&self.state_file, wall_ms(), &days) {
+            Ok(()) => tracing::info!(days = days.len(), "clean days written"),
+            Err(e) => {
+                let path = statefile::history_path(&self.state_file);
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the clean days")
+            }
+        }
     }
 
     fn write_state(&self, ev: &Event, snap: &Snapshot) {

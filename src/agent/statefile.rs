@@ -20,15 +20,19 @@
 //!                days, oldest first (src/detect/history.rs) ] }
 //! ```
 //!
-//! At start the agent reads `history` back ([`load_history`]) and feeds it
-//! to its detector, so the host's own floor survives a restart.
+//! When a day closes with no alert the black box writes the clean days
+//! alone to a file beside it ([`history_path`]: `state.history.json`,
+//! `{ "version": 1, "written_at_ms", "history": [...] }`), so a host that
+//! never alerts keeps its floor too. At start the agent reads the newer of
+//! the two back ([`load_history`]) and feeds it to its detector, so the
+//! host's own floor survives a restart.
 
 use super::ring::Row;
 use super::snapshot::Snapshot;
 use crate::detect::history::DayMin;
 use crate::detect::Event;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The document.
 #[derive(Debug, Serialize)]
@@ -49,9 +53,22 @@ pub struct StateDoc<'a> {
     pub history: &'a [DayMin],
 }
 
-/// The part of a state file read back at start.
+/// The clean days alone, written when a day closes with no alert.
+#[derive(Debug, Serialize)]
+pub struct DaysDoc<'a> {
+    /// Format version.
+    pub version: u32,
+    /// When it was written.
+    pub written_at_ms: i64,
+    /// The detector's clean days, oldest first.
+    pub history: &'a [DayMin],
+}
+
+/// The part of either file read back at start.
 #[derive(Debug, Deserialize)]
 struct Kept {
+    #[serde(default)]
+    written_at_ms: i64,
     #[serde(default)]
     history: Vec<DayMin>,
 }
@@ -61,15 +78,49 @@ pub fn history_of(text: &str) -> Result<Vec<DayMin>, serde_json::Error> {
     serde_json::from_str::<Kept>(text).map(|k| k.history)
 }
 
-/// The clean days kept in the state file at `path`; none when there is no
-/// file yet. An unreadable or malformed file is an error for the caller to
-/// log (the agent then starts without history).
-pub fn load_history(path: &Path) -> std::io::Result<Vec<DayMin>> {
+/// The file the clean days are written to between alerts: `state.json`'s
+/// sibling `state.history.json`.
+pub fn history_path(state_file: &Path) -> PathBuf {
+    state_file.with_extension("history.json")
+}
+
+/// Writes the clean days beside the state file, atomically and durably.
+pub fn write_history(
+    state_file: &Path,
+    written_at_ms: i64,
+    days: &[DayMin],
+) -> std::io::Result<()> {
+    let doc = DaysDoc {
+        version: 1,
+        written_at_ms,
+        history: days,
+    };
+    crate::durable::write_json(&history_path(state_file), &doc)
+}
+
+/// What `path` keeps, `None` when there is no such file.
+fn kept(path: &Path) -> std::io::Result<Option<Kept>> {
     match std::fs::read_to_string(path) {
-        Ok(text) => history_of(&text).map_err(std::io::Error::other),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The clean days kept for the state file at `path`: from whichever of it
+/// and its [`history_path`] was written last; none when neither exists. An
+/// unreadable or malformed file is an error for the caller to log (the
+/// agent then starts without history).
+pub fn load_history(path: &Path) -> std::io::Result<Vec<DayMin>> {
+    let state = kept(path)?;
+    let days = kept(&history_path(path))?;
+    let newest = [state, days]
+        .into_iter()
+        .flatten()
+        .max_by_key(|k| k.written_at_ms);
+    Ok(newest.map(|k| k.history).unwrap_or_default())
 }
 
 /// Writes `doc` to `path` atomically and durably.
@@ -139,6 +190,36 @@ mod tests {
         let days = load_history(&path).unwrap();
         assert_eq!(days.len(), 1);
         assert_eq!(days[0].min_headroom_ratio, 0.5);
+    }
+
+    #[test]
+    fn the_newer_of_the_state_file_and_the_days_file_gives_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let day = |day, r| DayMin {
+            day,
+            min_headroom_ratio: r,
+        };
+        std::fs::write(
+            &path,
+            r#"{"version":1,"written_at_ms":10,"history":[{"day":1,"min_headroom_ratio":0.4}]}"#,
+        )
+        .unwrap();
+        assert_eq!(load_history(&path).unwrap(), vec![day(1, 0.4)]);
+        write_history(&path, 20, &[day(1, 0.4), day(2, 0.6)]).unwrap();
+        assert_eq!(history_path(&path), dir.path().join("state.history.json"));
+        assert_eq!(load_history(&path).unwrap(), vec![day(1, 0.4), day(2, 0.6)]);
+        // A firing later rewrites the state file: it is the newer again.
+        std::fs::write(
+            &path,
+            r#"{"version":1,"written_at_ms":30,"history":[{"day":3,"min_headroom_ratio":0.5}]}"#,
+        )
+        .unwrap();
+        assert_eq!(load_history(&path).unwrap(), vec![day(3, 0.5)]);
+        // A malformed days file is an error naming it, not a silent start.
+        std::fs::write(history_path(&path), "{no").unwrap();
+        let e = load_history(&path).unwrap_err().to_string();
+        assert!(e.contains("state.history.json"), "{e}");
     }
 
     #[test]

@@ -23,9 +23,30 @@ pub(super) struct FanOut {
     pub(super) blind_why: BlindWhy,
     /// The detector's clean days, for the black box's state file.
     pub(super) history: History,
+    /// The clean days last seen ([`days_key`]): a change is a day closed.
+    pub(super) days_seen: (usize, i64),
+}
+
+/// How many clean days the detector keeps and the last one's number: it
+/// changes only when a day closes.
+pub(super) fn days_key(det: &Detector) -> (usize, i64) {
+    let days = det.history();
+    (days.len(), days.last().map_or(i64::MIN, |d| d.day))
 }
 
 impl FanOut {
+    /// When a day closed since the last call, shares the clean days and
+    /// asks the black box to write them: a host that never alerts keeps its
+    /// floor across a restart too. Once a day; no allocation here.
+    pub(super) fn note_day_closed(&mut self, det: &Detector) {
+        let key = days_key(det);
+        if key != self.days_seen {
+            self.days_seen = key;
+            self.share_history(det);
+            let _ = self.blackbox_tx.try_send(Note::DayClosed);
+        }
+    }
+
     /// Shares the detector's clean days with the black box before it hears
     /// of an event (which may write the state file). Allocation-free: the
     /// vector was made with room for every day kept.
@@ -79,7 +100,7 @@ impl FanOut {
                 tracing::warn!(rule = ev.rule, "notifier queue full; event dropped");
             }
             if matches!(ev.state, AlertState::Pending | AlertState::Firing) {
-                let _ = self.blackbox_tx.try_send(Note(ev));
+                let _ = self.blackbox_tx.try_send(Note::Event(ev));
             }
         }
     }
@@ -188,6 +209,7 @@ mod tests {
             rule_names,
             blind_why: BlindWhy::default(),
             history: Default::default(),
+            days_seen: (0, i64::MIN),
         };
         fanout.update_rule_gauges(&det, (false, false), &metrics);
         let gauge = |rule| {
@@ -200,5 +222,42 @@ mod tests {
             "host_silent fires: its gauge says so"
         );
         assert_eq!(gauge(WENT_DARK), 0.0);
+    }
+
+    #[test]
+    fn a_closed_day_goes_to_the_black_box_once() {
+        let mut det = Detector::new(&DetectorConfig::default());
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let mut fanout = FanOut {
+            notify_tx: std::sync::mpsc::sync_channel(1).0,
+            blackbox_tx: tx,
+            threads: Vec::new(),
+            rule_names: Vec::new(),
+            blind_why: BlindWhy::default(),
+            history: Default::default(),
+            days_seen: days_key(&det),
+        };
+        // A calm host, every 5 s from 23:50 to 00:10 UTC.
+        let midnight = 20_000 * crate::detect::history::DAY_MS;
+        let mut out = Vec::new();
+        let mut closed_at = None;
+        for i in 0..240 {
+            let s = Sample {
+                at_ms: midnight - 600_000 + i * 5_000,
+                mem_total_bytes: 1000 * MIB,
+                mem_available_bytes: 600 * MIB,
+                ..Sample::default()
+            };
+            det.feed(&s, &mut out).unwrap();
+            fanout.note_day_closed(&det);
+            if let Ok(note) = rx.try_recv() {
+                assert!(matches!(note, Note::DayClosed), "{note:?}");
+                assert!(closed_at.is_none(), "a second note at {}", s.at_ms);
+                closed_at = Some(s.at_ms);
+            }
+        }
+        assert_eq!(closed_at, Some(midnight), "the day closes at midnight");
+        assert_eq!(fanout.history.lock().unwrap().as_slice(), det.history());
+        assert_eq!(det.history().len(), 1);
     }
 }

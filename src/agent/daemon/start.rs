@@ -2,7 +2,7 @@
 //! threads, in the order the locking needs (docs/agent.md, "Memory").
 
 use super::blind::BlindRule;
-use super::fanout::{all_rule_names, FanOut};
+use super::fanout::{all_rule_names, days_key, FanOut};
 use super::pace::Pacer;
 use super::restored::Restored;
 use super::stall::StallRule;
@@ -73,7 +73,9 @@ impl Daemon {
             history: Arc::new(Mutex::new(Vec::with_capacity(MAX_DAYS as usize))),
             instance,
         };
-        let (fanout, firing) = threads.spawn(registry, rule_names)?;
+        let (mut fanout, firing) = threads.spawn(registry, rule_names)?;
+        // The days restored from disk need no write.
+        fanout.days_seen = days_key(&det);
         let restored = Restored::new(&firing, &fanout.rule_names, &det, wall_ms());
         let waiter = Waiter::new(epoll, trigger)?;
         Ok(Box::new(Daemon {
@@ -132,6 +134,7 @@ impl Threads<'_> {
             rule_names,
             history,
             blind_why,
+            days_seen: (0, i64::MIN),
         };
         Ok((fanout, firing))
     }

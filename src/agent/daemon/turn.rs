@@ -29,6 +29,7 @@ impl Daemon {
         }
         self.check_stall(lateness, at);
         self.check_blind(at, seeing);
+        self.fanout.note_day_closed(&self.det);
         // Rule states change only with an event (pending, firing, resolved,
         // went dark, stalled, blind): no event, nothing to copy.
         if !self.events.is_empty() {
