@@ -11,9 +11,10 @@
 
 #![allow(clippy::disallowed_methods)] // a test of a real process waits on the real clock
 
+use crate::common::Swapfile;
 use crate::fault::harness::{Agent, RealCgroup, Receiver};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,45 +24,6 @@ const HOG_MIB: u64 = 128;
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
-}
-
-/// A swapfile, swapped off and deleted on drop (a panic included).
-struct Swapfile(PathBuf);
-
-impl Swapfile {
-    fn enable(mib: usize) -> Result<Swapfile, String> {
-        let path =
-            Path::new("/var/tmp").join(format!("memcanary-thrash-{}.swap", std::process::id()));
-        let sw = Swapfile(path.clone());
-        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-        let chunk = vec![0u8; 1 << 20];
-        for _ in 0..mib {
-            f.write_all(&chunk).map_err(|e| e.to_string())?;
-        }
-        f.sync_all().map_err(|e| e.to_string())?;
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .map_err(|e| e.to_string())?;
-        for cmd in ["mkswap", "swapon"] {
-            let out = Command::new(cmd)
-                .arg(&path)
-                .output()
-                .map_err(|e| format!("{cmd}: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "{cmd}: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
-        }
-        Ok(sw)
-    }
-}
-
-impl Drop for Swapfile {
-    fn drop(&mut self) {
-        let _ = Command::new("swapoff").arg(&self.0).status();
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// The hog, killed (and reaped) on drop, before its cgroup is removed.
@@ -138,7 +100,7 @@ fn a_cgroup_thrashing_at_its_limit_is_a_warning_naming_it_not_a_host_page() {
         crate::common::skip(TEST, "needs root (a memory cgroup, swapon)");
         return;
     }
-    let swap = match Swapfile::enable(256) {
+    let swap = match Swapfile::enable("thrash", 256) {
         Ok(s) => s,
         Err(e) => {
             crate::common::skip(

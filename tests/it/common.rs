@@ -119,3 +119,47 @@ pub fn spawn_logged(args: &[&std::ffi::OsStr], log: &Path) -> std::process::Chil
         .spawn()
         .unwrap()
 }
+
+/// A swapfile of a test's own in /var/tmp (`memcanary-TAG-PID.swap`),
+/// swapped off and deleted on drop (a panic included). Needs root.
+pub struct Swapfile(PathBuf);
+
+impl Swapfile {
+    /// Writes `mib` MiB, `mkswap`, `swapon`; the error names the step.
+    pub fn enable(tag: &str, mib: usize) -> Result<Swapfile, String> {
+        use std::io::Write as _;
+        let path = PathBuf::from(format!(
+            "/var/tmp/memcanary-{tag}-{}.swap",
+            std::process::id()
+        ));
+        let sw = Swapfile(path.clone());
+        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            f.write_all(&chunk).map_err(|e| e.to_string())?;
+        }
+        f.sync_all().map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+        for tool in ["mkswap", "swapon"] {
+            let out = std::process::Command::new(tool)
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("{tool}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "{tool}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+        Ok(sw)
+    }
+}
+
+impl Drop for Swapfile {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("swapoff").arg(&self.0).status();
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -22,7 +22,7 @@
 
 #![allow(clippy::disallowed_methods)] // a test of real processes waits on the real clock
 
-use crate::common::{self, skip};
+use crate::common::{self, skip, Swapfile};
 use crate::fault::harness::{metric, RealCgroup, Receiver};
 use serde_json::Value;
 use std::io::Write as _;
@@ -143,47 +143,6 @@ fn victoria_metrics(bin: &Path, dir: &Path, job: &str, target: &str) -> (Proc, S
         "VictoriaMetrics did not start on {url}"
     );
     (p, url)
-}
-
-/// A swapfile of the test's own, swapped off and deleted on drop.
-struct Swapfile(PathBuf);
-
-impl Swapfile {
-    fn enable() -> Result<Swapfile, String> {
-        let path = PathBuf::from(format!(
-            "/var/tmp/memcanary-e2e-{}.swap",
-            std::process::id()
-        ));
-        let sw = Swapfile(path.clone());
-        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-        let mib = vec![0u8; 1 << 20];
-        for _ in 0..SWAPFILE_MIB {
-            f.write_all(&mib).map_err(|e| e.to_string())?;
-        }
-        f.sync_all().map_err(|e| e.to_string())?;
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .map_err(|e| e.to_string())?;
-        for tool in ["mkswap", "swapon"] {
-            let out = Command::new(tool)
-                .arg(&path)
-                .output()
-                .map_err(|e| format!("{tool}: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "{tool}: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
-        }
-        Ok(sw)
-    }
-}
-
-impl Drop for Swapfile {
-    fn drop(&mut self) {
-        let _ = Command::new("swapoff").arg(&self.0).status();
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// The memory cgroup the hog runs in, allowed [`SWAP_EXTRA`] of swap.
@@ -349,7 +308,7 @@ fn watch_pages_went_dark_for_a_real_host_under_real_pressure_when_its_exporter_o
             "no writable memory cgroup (v1 /sys/fs/cgroup/memory or v2 with memory enabled)",
         );
     };
-    let _swap = match Swapfile::enable() {
+    let _swap = match Swapfile::enable("e2e", SWAPFILE_MIB) {
         Ok(s) => s,
         Err(e) => return skip(TEST, &format!("swapon refused on this machine: {e}")),
     };
