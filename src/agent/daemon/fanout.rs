@@ -47,9 +47,11 @@ impl FanOut {
         }
     }
 
-    /// Shares the detector's clean days with the black box before it hears
-    /// of an event (which may write the state file). Allocation-free: the
-    /// vector was made with room for every day kept.
+    /// Shares the detector's clean days with the black box (which writes
+    /// them with the state file). Only when a day closes
+    /// ([`Self::note_day_closed`]): the days change at no other time, so
+    /// the alert path takes no lock for them. Allocation-free: the vector
+    /// was made with room for every day kept.
     pub(super) fn share_history(&self, det: &Detector) {
         let days = det.history();
         if let Ok(mut h) = self.history.lock() {

@@ -70,7 +70,7 @@ impl Daemon {
             metrics: &metrics,
             ring: &ring,
             latest,
-            history: Arc::new(Mutex::new(Vec::with_capacity(MAX_DAYS as usize))),
+            history: Arc::new(Mutex::new(shared_days(&det))),
             instance,
         };
         let (mut fanout, firing) = threads.spawn(registry, rule_names)?;
@@ -258,6 +258,15 @@ fn log_start(a: &AgentConfig, src: &ProcSource, trigger: &PsiTrigger) {
             tracing::info!(mode = "polling", reason = %reason, "no PSI trigger: timer polling only")
         }
     }
+}
+
+/// The black box's copy of the clean days, starting with those restored
+/// from disk, with room for every day kept (a closed day then never
+/// allocates: `FanOut::share_history`).
+fn shared_days(det: &Detector) -> Vec<crate::detect::history::DayMin> {
+    let mut v = Vec::with_capacity(MAX_DAYS as usize);
+    v.extend_from_slice(det.history());
+    v
 }
 
 /// Feeds the detector the clean days the previous run kept in the state

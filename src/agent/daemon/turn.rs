@@ -33,7 +33,6 @@ impl Daemon {
         // Rule states change only with an event (pending, firing, resolved,
         // went dark, stalled, blind): no event, nothing to copy.
         if !self.events.is_empty() {
-            self.fanout.share_history(&self.det);
             self.fanout.dispatch(&mut self.events, &self.metrics);
             let own = (self.stall.is_stalled(), self.blind.is_blind());
             self.fanout
