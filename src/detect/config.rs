@@ -444,6 +444,16 @@ fn hold(key: &str, d: Dur) -> Result<(), ConfigError> {
 }
 
 impl DetectorConfig {
+    /// The longest of the detector's windows, ms: the history a judgement
+    /// needs before it means anything (its warm-up).
+    pub fn warm_up_ms(&self) -> i64 {
+        [self.rate_window, self.trend_window, self.recent_window]
+            .iter()
+            .map(|d| d.as_millis())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Range and cross-field checks. Pure; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
         window("rate_window", self.rate_window)?;

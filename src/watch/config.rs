@@ -35,8 +35,9 @@ pub struct WatchConfig {
     /// 30s by default; Prometheus: `0s`). 0s..10m.
     pub latency_offset: Dur,
     /// How much history is read on start and after an outage, so the
-    /// detector's windows are full at once (1m..7d; at least the
-    /// detector's trend window is useful).
+    /// detector's windows are full at once (1m..7d). The first cycle reads
+    /// at least the longest `for` plus the detector's longest window, so
+    /// the `for` timers a previous run had are rebuilt.
     pub backfill: Dur,
     /// A host with no sample for this long that did not go dark under
     /// pressure raises the warning `host_silent` (0s: never; else 1m..7d).

@@ -62,7 +62,7 @@ impl Restored {
     /// After a good cycle up to `horizon_ms`: resolves what is due.
     pub fn judge(&mut self, fleet: &Fleet, horizon_ms: i64, out: &mut Vec<HostEvent>) {
         let first = *self.first_horizon.get_or_insert(horizon_ms);
-        let warm_ms = warm_up_ms(fleet);
+        let warm_ms = fleet.detector_config().warm_up_ms();
         self.due.retain(|(host, rule, severity)| {
             let verdict = if *rule == DATASOURCE_DOWN {
                 Verdict::Resolve(None)
@@ -142,16 +142,6 @@ fn known(fleet: &Fleet, rule: &str, is_datasource: bool) -> Option<(&'static str
         .map(|s| (s.name, s.severity))
         .chain(own)
         .find(|(name, _)| *name == rule)
-}
-
-/// The detector's longest window: the history a judgement needs.
-fn warm_up_ms(fleet: &Fleet) -> i64 {
-    let c = fleet.detector_config();
-    [c.rate_window, c.trend_window, c.recent_window]
-        .iter()
-        .map(|d| d.as_millis())
-        .max()
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::client::QueryError;
 use super::config::WatchConfig;
 use super::fleet::{Batch, Fleet, FleetTimes, HostEvent};
 use super::restored::Restored;
-use crate::detect::{AlertState, DetectorConfig, Event, Evidence, Severity};
+use crate::detect::{AlertState, DetectorConfig, Event, Evidence, RuleSet, Severity};
 use crate::notify::Backoff;
 use crate::signal::node_exporter::Field;
 use std::collections::HashMap;
@@ -122,7 +122,7 @@ impl Watcher {
             name: name.to_string(),
             interval_ms: ms(cfg.interval),
             latency_ms: ms(cfg.latency_offset),
-            backfill_ms: ms(cfg.backfill),
+            backfill_ms: backfill_ms(ms(cfg.backfill), detector),
             alert_after_ms: ms(cfg.datasource_alert_after),
             restored: Restored::default(),
             refreshed_at_ms: i64::MIN,
@@ -271,6 +271,17 @@ impl Watcher {
             ..Health::default()
         };
     }
+}
+
+/// The history a first cycle reads: `backfill`, but at least the longest
+/// `for` plus the detector's longest window, so a timer that was running
+/// when a previous run stopped is rebuilt from the samples (a shorter read
+/// would restart it, and a rule about to fire would wait its whole `for`
+/// again).
+fn backfill_ms(configured: i64, detector: &DetectorConfig) -> i64 {
+    let rules = RuleSet::memcanary(detector);
+    let longest_for = rules.specs().iter().map(|s| s.for_ms).max().unwrap_or(0);
+    configured.max(longest_for + detector.warm_up_ms())
 }
 
 /// Asks every signal of `plan` in [`Field::ALL`] order, up to the first error.

@@ -30,12 +30,7 @@ impl Restored {
         det: &Detector,
         start_ms: i64,
     ) -> Restored {
-        let c = det.config();
-        let warm_ms = [c.rate_window, c.trend_window, c.recent_window]
-            .iter()
-            .map(|d| d.as_millis())
-            .max()
-            .unwrap_or(0);
+        let warm_ms = det.config().warm_up_ms();
         let mut due = Vec::new();
         for name in firing {
             let Some(&rule) = rule_names.iter().find(|n| **n == name.as_str()) else {

@@ -39,12 +39,12 @@ fn of(got: &[(i64, HostEvent)], state: AlertState) -> Vec<(i64, &'static str, i6
         .collect()
 }
 
-#[test]
-fn a_watcher_restarted_mid_pending_fires_when_it_would_have() {
-    let mut src = FakeSource::default();
-    src.hosts.insert("h".into(), draining(T0, 60));
-    let end = T0 + 59 * 15_000;
-    let whole = drive(&mut watcher(), &src, T0, end);
+/// A run over `src` stopped one cycle after a rule's `for` timer
+/// started, and a new run a cycle later, fire as one run without the
+/// restart would have: the rule at the same sample and cycle, and every
+/// later firing. `make` builds each run's watcher.
+fn restarted_mid_pending_fires_as_without(src: &FakeSource, end: i64, make: impl Fn() -> Watcher) {
+    let whole = drive(&mut make(), src, T0, end);
     let pending = of(&whole, AlertState::Pending);
     let firing = of(&whole, AlertState::Firing);
     // A rule that waits its `for`: pending at one cycle, firing a later one.
@@ -58,12 +58,10 @@ fn a_watcher_restarted_mid_pending_fires_when_it_would_have() {
         })
         .expect("a rule goes pending before it fires");
     let want: Vec<_> = firing.iter().filter(|f| f.0 > pend_t).cloned().collect();
-    // The first run stops one cycle after the timer started; the next
-    // starts a cycle later and backfills.
-    let mut first = watcher();
-    drive(&mut first, &src, T0, pend_t + 15_000);
-    let mut second = watcher();
-    let again = drive(&mut second, &src, pend_t + 30_000, end);
+    let mut first = make();
+    drive(&mut first, src, T0, pend_t + 15_000);
+    let mut second = make();
+    let again = drive(&mut second, src, pend_t + 30_000, end);
     let got: Vec<_> = of(&again, AlertState::Firing);
     let of_rule = |v: &[(i64, &'static str, i64)]| v.iter().find(|f| f.1 == rule).cloned();
     assert_eq!(
@@ -72,6 +70,39 @@ fn a_watcher_restarted_mid_pending_fires_when_it_would_have() {
         "{rule}: the same sample, the same cycle"
     );
     assert_eq!(got, want, "every later firing as without the restart");
+}
+
+#[test]
+fn a_watcher_restarted_mid_pending_fires_when_it_would_have() {
+    let mut src = FakeSource::default();
+    src.hosts.insert("h".into(), draining(T0, 60));
+    restarted_mid_pending_fires_as_without(&src, T0 + 59 * 15_000, watcher);
+}
+
+#[test]
+fn a_for_longer_than_the_backfill_keeps_its_timer_across_a_restart() {
+    // Only the forecast, waiting 4 min, with 1 min of backfill: the
+    // restarted run must still read back to where the timer started.
+    let cfg = WatchConfig {
+        url: DS.into(),
+        latency_offset: Dur::from_secs(0),
+        backfill: Dur::from_secs(60),
+        ..WatchConfig::default()
+    };
+    let mut det = crate::detect::DetectorConfig::default();
+    det.headroom_forecast.for_ = Dur::from_secs(240);
+    for off in [
+        &mut det.swap_low.enabled,
+        &mut det.psi_rising.enabled,
+        &mut det.mem_available_collapse.enabled,
+        &mut det.exhaustion_imminent.enabled,
+    ] {
+        *off = false;
+    }
+    let mut src = FakeSource::default();
+    src.hosts.insert("h".into(), draining(T0, 60));
+    let make = || Watcher::new(&cfg, &det, DS, 7);
+    restarted_mid_pending_fires_as_without(&src, T0 + 59 * 15_000, make);
 }
 
 #[test]
