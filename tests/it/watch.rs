@@ -350,9 +350,21 @@ fn watch_notifies_live_and_names_the_host_when_its_datasource_dies_under_pressur
 /// `memcanary watch --config FILE` over `vm` for `job`, alerts to `hook`,
 /// dedupe state in `dir/spool`, `extra` lines added to `[watch]`.
 pub(crate) fn spawn_watch(dir: &Path, vm: &str, job: &str, hook: &str, extra: &str) -> Watch {
+    spawn_watch_sink(dir, vm, job, hook, extra, "")
+}
+
+/// [`spawn_watch`] with `sink` lines added to the webhook sink's table.
+pub(crate) fn spawn_watch_sink(
+    dir: &Path,
+    vm: &str,
+    job: &str,
+    hook: &str,
+    extra: &str,
+    sink: &str,
+) -> Watch {
     let config = dir.join("watch.toml");
     let text = format!(
-        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\n{extra}spool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n",
+        "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\nlatency_offset = \"1s\"\n{extra}spool_dir = \"{}\"\n\n[[notify.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook}\"\n{sink}",
         dir.join("spool").display()
     );
     std::fs::write(&config, text).unwrap();
