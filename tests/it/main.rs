@@ -30,4 +30,5 @@ mod rules_parity;
 mod rules_parity_corpus;
 mod watch;
 mod watch_e2e;
+mod watch_floor;
 mod watch_state;
