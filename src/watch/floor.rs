@@ -19,7 +19,12 @@
 //!
 //! at `time` = the start of today (UTC): both Prometheus and
 //! VictoriaMetrics align a subquery's steps to multiples of its step, so
-//! each point is one UTC day's end and covers that day. A day is clean as
+//! each point is one UTC day's end and covers that day. The first one
+//! evaluates the ratio every minute, `(days + 1) x 1440` points per host,
+//! and VictoriaMetrics refuses more than 30,000 a series by default: more
+//! than [`CHUNK_DAYS`] days are asked in several such queries, one after
+//! the other. Its cost is most of the three's (docs/watch.md, "The
+//! host's floor"). A day is clean as
 //! far as the data can tell when it had no OOM kill and at least
 //! [`MIN_DAY_SAMPLES`] samples; its minimum then seeds the host's floor
 //! ([`crate::detect::Detector::seed_history`]), up to yesterday: today the
@@ -57,6 +62,12 @@ pub const RETRY_MS: i64 = 5 * 60_000;
 
 /// The resolution of the day's minimum: the headroom ratio every minute.
 pub const STEP: &str = "1m";
+
+/// The most days one [`Ask::MinRatio`] query covers: its subquery
+/// evaluates `(days + 1) x 1440` points per host, and VictoriaMetrics
+/// refuses more than `-search.maxPointsPerTimeseries` (30,000 by default).
+/// Longer `history.days` are asked in several queries of this many days.
+pub const CHUNK_DAYS: u32 = 14;
 
 /// What one history query is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +122,25 @@ impl HistoryPlan {
     pub fn through(&self) -> i64 {
         self.at_ms.div_euclid(DAY_MS) - 1
     }
+
+    /// The queries of `ask`: each its time and its days, newest first
+    /// (several of [`CHUNK_DAYS`] for the day's minimum, one otherwise).
+    pub fn chunks(&self, ask: Ask) -> Vec<(i64, u32)> {
+        let step = if ask == Ask::MinRatio {
+            CHUNK_DAYS
+        } else {
+            self.days
+        };
+        let mut out = Vec::new();
+        let (mut at, mut left) = (self.at_ms, self.days);
+        while left > 0 {
+            let n = left.min(step.max(1));
+            out.push((at, n));
+            at -= i64::from(n) * DAY_MS;
+            left -= n;
+        }
+        out
+    }
 }
 
 /// The three answers, each host's points per day end.
@@ -125,12 +155,15 @@ pub struct DayAnswers {
 }
 
 impl DayAnswers {
-    /// Stores the answer to `ask`.
-    pub fn set(&mut self, ask: Ask, hosts: HashMap<String, Points>) {
-        match ask {
-            Ask::MinRatio => self.min_ratio = hosts,
-            Ask::OomKills => self.kills = hosts,
-            Ask::Samples => self.samples = hosts,
+    /// Adds an answer to `ask` (one of its chunks).
+    pub fn add(&mut self, ask: Ask, hosts: HashMap<String, Points>) {
+        let into = match ask {
+            Ask::MinRatio => &mut self.min_ratio,
+            Ask::OomKills => &mut self.kills,
+            Ask::Samples => &mut self.samples,
+        };
+        for (host, points) in hosts {
+            into.entry(host).or_default().extend(points);
         }
     }
 }

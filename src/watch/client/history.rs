@@ -9,8 +9,9 @@ use crate::watch::watcher::MAX_NAMED;
 use std::collections::HashMap;
 
 impl Datasource {
-    /// Each host of `plan`'s clean days: the three queries one after the
-    /// other (narrowed to the hosts when they are few), then
+    /// Each host of `plan`'s clean days: the three queries (the day's
+    /// minimum in chunks of [`floor::CHUNK_DAYS`]) one after the other,
+    /// narrowed to the hosts when they are few, then
     /// [`floor::clean_days`]. The first failure is the answer.
     pub fn fetch_days(
         &self,
@@ -22,8 +23,10 @@ impl Datasource {
         let sel = narrowed.as_deref().unwrap_or(&self.selector);
         let mut answers = DayAnswers::default();
         for ask in Ask::ALL {
-            let body = self.get(&floor::query(ask, sel, plan.days), plan.at_ms)?;
-            answers.set(ask, answer::parse(&body, ask.field(), &self.host_label)?);
+            for (at_ms, days) in plan.chunks(ask) {
+                let body = self.get(&floor::query(ask, sel, days), at_ms)?;
+                answers.add(ask, answer::parse(&body, ask.field(), &self.host_label)?);
+            }
         }
         Ok(floor::clean_days(&answers, plan))
     }

@@ -52,7 +52,7 @@ fn a_day_is_clean_without_an_oom_kill_and_with_enough_samples() {
     let mut a = DayAnswers::default();
     // Days 19,997 .. 20,000 (ends 3, 2, 1, 0 days before END), and one
     // point before the asked days.
-    a.set(
+    a.add(
         Ask::MinRatio,
         answer(
             Ask::MinRatio,
@@ -66,7 +66,7 @@ fn a_day_is_clean_without_an_oom_kill_and_with_enough_samples() {
         ),
     );
     // Day 19,998 had a kill; 19,999 only a few samples.
-    a.set(
+    a.add(
         Ask::OomKills,
         answer(Ask::OomKills, &[(d(2), "1"), (d(0), "0")]),
     );
@@ -79,7 +79,7 @@ fn a_day_is_clean_without_an_oom_kill_and_with_enough_samples() {
         (d(0), n("12")),
     ];
     let counts: Vec<(i64, &str)> = counts.iter().map(|(t, c)| (*t, c.as_str())).collect();
-    a.set(Ask::Samples, answer(Ask::Samples, &counts));
+    a.add(Ask::Samples, answer(Ask::Samples, &counts));
     let got = clean_days(&a, &plan(4));
     let day = |day, r| DayMin {
         day,
@@ -119,4 +119,18 @@ fn the_plan_is_at_the_start_of_the_horizons_day_and_retried_after_a_failure() {
     );
     ask.answered();
     assert!(ask.plan(t + RETRY_MS, t, 14, vec![HOST.into()]).is_some());
+}
+
+#[test]
+fn long_histories_ask_the_days_minimum_in_chunks_of_fourteen_days() {
+    let p = HistoryPlan {
+        days: 30,
+        ..plan(30)
+    };
+    assert_eq!(
+        p.chunks(Ask::MinRatio),
+        [(END, 14), (END - 14 * DAY_MS, 14), (END - 28 * DAY_MS, 2)]
+    );
+    assert_eq!(p.chunks(Ask::Samples), [(END, 30)]);
+    assert_eq!(plan(14).chunks(Ask::MinRatio), [(END, 14)]);
 }
