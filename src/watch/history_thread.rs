@@ -95,3 +95,6 @@ fn log(outcome: &HistoryOutcome) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
