@@ -139,29 +139,23 @@ impl Floor {
     /// a day up to `through` is not closed again later. Days after
     /// `through` stay the floor's own; the most recent `days` are kept.
     pub fn seed(&mut self, days: &[DayMin], through: i64) {
-        let mut v: Vec<DayMin> = days
+        let theirs = days
             .iter()
-            .copied()
-            .filter(|d| d.day <= through && d.min_headroom_ratio.is_finite())
-            .chain(self.days.iter().copied().filter(|d| d.day > through))
-            .collect();
-        v.sort_by_key(|d| d.day);
-        v.dedup_by_key(|d| d.day);
-        let keep = self.cfg.days as usize;
-        self.days.clear();
-        self.days
-            .extend_from_slice(&v[v.len().saturating_sub(keep)..]);
+            .filter(|d| d.day <= through && d.min_headroom_ratio.is_finite());
+        let own = self.days.iter().filter(|d| d.day > through);
+        self.set_days(theirs.chain(own).copied().collect());
         self.seeded_through = self.seeded_through.max(Some(through));
     }
 
     /// Starts from clean days kept elsewhere (the agent's state file),
     /// oldest first; the most recent `days` are kept.
     pub fn restore(&mut self, days: &[DayMin]) {
-        let mut v: Vec<DayMin> = days
-            .iter()
-            .copied()
-            .filter(|d| d.min_headroom_ratio.is_finite())
-            .collect();
+        let finite = days.iter().filter(|d| d.min_headroom_ratio.is_finite());
+        self.set_days(finite.copied().collect());
+    }
+
+    /// `v` sorted, one per day, the most recent `days` kept, as the days.
+    fn set_days(&mut self, mut v: Vec<DayMin>) {
         v.sort_by_key(|d| d.day);
         v.dedup_by_key(|d| d.day);
         let keep = self.cfg.days as usize;
@@ -410,6 +404,13 @@ mod tests {
         assert!(without.is_some_and(|h| h <= 0.45), "without: {without:?}");
     }
 
+    fn d(day: i64, min_headroom_ratio: f64) -> DayMin {
+        DayMin {
+            day,
+            min_headroom_ratio,
+        }
+    }
+
     #[test]
     fn seeded_days_replace_the_floors_own_up_to_through_and_are_not_closed_twice() {
         let mut f = Floor::new(&HistoryConfig {
@@ -417,10 +418,6 @@ mod tests {
             min_clean_days: 2,
             ..HistoryConfig::default()
         });
-        let d = |day, r| DayMin {
-            day,
-            min_headroom_ratio: r,
-        };
         // A backfill that starts late on day 9: the floor's own day 9 is partial.
         f.sample(9 * DAY_MS + DAY_MS - 60_000, 0.9);
         f.sample(10 * DAY_MS + 1, 0.8);
@@ -452,10 +449,6 @@ mod tests {
             min_clean_days: 2,
             ..HistoryConfig::default()
         });
-        let d = |day, r| DayMin {
-            day,
-            min_headroom_ratio: r,
-        };
         f.restore(&[d(3, 0.3), d(1, 0.1), d(2, 0.2), d(3, 0.3), d(4, f64::NAN)]);
         assert_eq!(f.days(), [d(2, 0.2), d(3, 0.3)]);
         assert_eq!(f.floor(), Some(0.2));

@@ -79,18 +79,8 @@ fn watch_reads_a_hosts_recent_days_and_warns_as_replay_with_history_does() {
         );
     };
     let src = std::fs::read_to_string(fixture(TRACE)).unwrap();
-    let last = src
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .flat_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let ts = v["timestamps"].as_array().cloned().unwrap_or_default();
-            ts.into_iter()
-                .filter_map(|t| t.as_i64())
-                .collect::<Vec<_>>()
-        })
-        .max()
-        .unwrap();
+    let recorded = memcanary::source::recorded::load(&fixture(TRACE)).unwrap();
+    let last = recorded[0].samples.last().unwrap().at_ms;
     // Whole days, so each night stays on its own UTC day.
     let now = memcanary::clock::wall_ms();
     let shift = (now - 600_000 - last).div_euclid(DAY_MS) * DAY_MS;
