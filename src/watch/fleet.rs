@@ -21,6 +21,9 @@
 //!   after `silent_after`, unless the datasource itself is failing (then
 //!   every host is silent and that is one alert, `datasource_down`).
 //! - A host silent for `forget_after` is dropped.
+//! - A new host's recent days, once read from the datasource, seed its
+//!   floor ([`Fleet::seed`], [`super::floor`]); until then it is
+//!   [`Fleet::unseeded`] and its forecast gate the default one.
 
 use super::answer::Points;
 use crate::detect::history::DayMin;

@@ -3,7 +3,7 @@
 //!
 //! One thread runs the cycles (each signal's query on a thread of its
 //! own); a thread per history request reads new hosts' recent days
-//! beside them ([`super::history_thread`]); the dispatcher's threads deliver; a small
+//! beside them (`history_thread`); the dispatcher's threads deliver; a small
 //! HTTP thread serves `/metrics` and `/health`. SIGTERM or SIGINT ends the
 //! loop after the current cycle, then pending notifications get a few
 //! seconds to go out.
