@@ -8,6 +8,18 @@
 //! stack page then means waiting on reclaim. [`spawn`] therefore touches the
 //! thread's expected working depth (`hot` bytes) once at start: those pages
 //! are faulted in and locked, the rest of the reservation stays virtual.
+//!
+//! How deep each thread really goes was measured in the `agent` build
+//! (docs/agent.md, "Against the targets"): its stack's pages counted in
+//! `/proc/PID/smaps` and the lowest written word read from `/proc/PID/mem`,
+//! with nothing faulted in ahead, after a firing, the black box's snapshot
+//! and cgroup probe, its state file, `/metrics` scrapes and a reload. From
+//! the top of the mapping (glibc's thread block included): notifier 9 KiB,
+//! black box 10, router 9, spool writer 6, stdout worker 10, /metrics 8; a
+//! TLS handshake (refused at the certificate) 46-47. [`HOT_SHALLOW`] covers
+//! the shallow ones; a thread that goes deeper than its `hot` depth takes a
+//! page fault there (the page is then locked), it does not fail: only a
+//! `reserve` too small would overflow.
 
 use std::hint::black_box;
 
@@ -18,6 +30,11 @@ const CHUNK: usize = 8 * 1024;
 /// `RLIMIT_MEMLOCK`, and [`crate::agent::protect`] budgets each thread at
 /// this much.
 pub const MAX_STACK: usize = 1024 * 1024;
+
+/// The stack depth kept resident in a thread that never runs a TLS
+/// handshake (notifier, black box, router, spool writer, stdout worker,
+/// /metrics): each measured at 10 KiB at most, see the module docs.
+pub const HOT_SHALLOW: usize = 16 * 1024;
 
 /// Spawns a named thread with a `reserve`-byte stack (at most
 /// [`MAX_STACK`]) whose first `hot` bytes are faulted in before `f` runs.

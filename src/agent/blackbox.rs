@@ -72,10 +72,10 @@ impl Blackbox {
     /// Starts the thread; returns the sender the loop uses.
     pub fn spawn(self) -> std::io::Result<(SyncSender<Note>, std::thread::JoinHandle<()>)> {
         let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        // The snapshot and the state file work on the heap: a shallow stack.
-        let h = crate::thread::spawn("blackbox".into(), 256 * 1024, 64 * 1024, move || {
-            self.run(rx)
-        })?;
+        // The snapshot, the cgroup probe and the state file work on the
+        // heap: 10 KiB of stack at most (measured, see crate::thread).
+        let hot = crate::thread::HOT_SHALLOW;
+        let h = crate::thread::spawn("blackbox".into(), 256 * 1024, hot, move || self.run(rx))?;
         Ok((tx, h))
     }
 

@@ -47,12 +47,12 @@ pub fn serve(
         metrics,
         proc_root,
     };
-    // /metrics is not the alert path: only 16 KiB of its stack is faulted in
-    // ahead (what a scrape needs beyond it is locked as it is touched).
+    // /metrics is not the alert path; a scrape goes 8 KiB deep
+    // (crate::thread): what it needs beyond is locked as it is touched.
     let at = Spawn {
         listen,
         thread: "metrics-http",
-        stack: (256 * 1024, 16 * 1024),
+        stack: (256 * 1024, crate::thread::HOT_SHALLOW),
         what: "/metrics",
     };
     crate::http::serve(at, pages)

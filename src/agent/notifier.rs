@@ -80,7 +80,9 @@ impl Notifier {
         let (tx, rx) = std::sync::mpsc::sync_channel(64);
         // Stops with this thread (the handle is dropped when `run` returns).
         let heartbeat = self.heartbeat.as_ref().map(Heartbeat::spawn).transpose()?;
-        let h = crate::thread::spawn("notifier".into(), 256 * 1024, 64 * 1024, move || {
+        // It builds an alert and hands it on: 9 KiB of stack (crate::thread).
+        let hot = crate::thread::HOT_SHALLOW;
+        let h = crate::thread::spawn("notifier".into(), 256 * 1024, hot, move || {
             let _heartbeat = heartbeat;
             self.run(rx)
         })?;

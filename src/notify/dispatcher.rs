@@ -31,16 +31,17 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Stack reservation of the router thread, and the part kept resident.
-const ROUTER_STACK: (usize, usize) = (256 * 1024, 64 * 1024);
+/// Stack reservation of the router thread, and the part kept resident (it
+/// went 9 KiB deep, its state file write included: see [`crate::thread`]).
+const ROUTER_STACK: (usize, usize) = (256 * 1024, crate::thread::HOT_SHALLOW);
 /// Stack reservation of delivery threads (TLS handshakes need some room),
 /// and the part kept resident (see [`crate::thread`]).
 const WORKER_STACK: (usize, usize) = (1024 * 1024, HOT_TLS_STACK);
 /// Stack depth to keep resident in a thread that may do a TLS handshake.
 pub const HOT_TLS_STACK: usize = 128 * 1024;
-/// ...and in a stdout worker, which renders and writes a line (what it
-/// touches beyond is locked as it is touched).
-const HOT_STDOUT_STACK: usize = 32 * 1024;
+/// ...and in a stdout worker, which renders and writes a line (10 KiB
+/// measured; what it touches beyond is locked as it is touched).
+const HOT_STDOUT_STACK: usize = crate::thread::HOT_SHALLOW;
 
 /// Sends alerts to the configured sinks from background threads.
 #[derive(Debug)]
