@@ -12,6 +12,8 @@
 
 #![allow(clippy::disallowed_methods)] // tests of real processes wait on the real clock
 
+mod ha;
+mod prometheus;
 mod tls;
 
 use crate::common;
@@ -25,6 +27,13 @@ pub(crate) struct Proc(pub(crate) Child);
 impl Proc {
     pub(crate) fn stop(&mut self) {
         let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// SIGTERM, as `systemctl stop` sends, then waits for the exit.
+    pub(crate) fn terminate(&mut self) {
+        let pid = rustix::process::Pid::from_child(&self.0);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         let _ = self.0.wait();
     }
 }
@@ -71,7 +80,7 @@ pub(crate) fn bin(test: &str, var: &str, script: &str) -> Option<PathBuf> {
 /// A running `memcanary watch` with its info log in a file and `/metrics`
 /// on a free port.
 pub(crate) struct Watch {
-    _proc: Proc,
+    pub(crate) proc: Proc,
     log: PathBuf,
     metrics: String,
 }
@@ -95,7 +104,7 @@ impl Watch {
             &log,
         );
         Watch {
-            _proc: Proc(child),
+            proc: Proc(child),
             log,
             metrics: format!("http://{listen}/metrics"),
         }

@@ -1,0 +1,131 @@
+//! A real Prometheus (Debian `prometheus`) as the datasource: it scrapes a
+//! real node_exporter every second; `memcanary watch` (every second,
+//! `latency_offset = "0s"` as docs/watch.md says for Prometheus) sees the
+//! host and completes its cycles. When the node_exporter stops, Prometheus
+//! marks its series stale and the host is judged silent: `went_dark` (the
+//! test counts any headroom as pressure, `went_dark.below_headroom_ratio =
+//! 1.0`, so silence is critical at once instead of `host_silent` minutes
+//! later), no `datasource_down`, nothing resolved.
+
+use super::{bin, get, Proc, Watch};
+use crate::common;
+use crate::fault::harness::Receiver;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const TEST: &str = "watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent";
+
+/// A node_exporter with the collectors a sample reads; its address.
+fn node_exporter(bin: &Path) -> (Proc, String) {
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let child = Command::new(bin)
+        .args(["--collector.disable-defaults", "--collector.meminfo"])
+        .args(["--collector.vmstat", "--collector.pressure"])
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc(child);
+    let url = format!("http://{addr}/metrics");
+    assert!(
+        super::wait(20, || get(&url).is_some()),
+        "no node_exporter on {addr}"
+    );
+    (p, addr)
+}
+
+/// Prometheus scraping `target` every second as `job`; its URL.
+fn prometheus(bin: &Path, dir: &Path, job: &str, target: &str) -> (Proc, String) {
+    let config = dir.join("prometheus.yml");
+    let text = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: [\"{target}\"]\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    let url = format!("http://127.0.0.1:{}", common::free_port());
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={}", &url["http://".len()..]))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let p = Proc(child);
+    let ready = format!("{url}/-/ready");
+    assert!(
+        super::wait(30, || get(&ready).is_some()),
+        "Prometheus not ready on {url}"
+    );
+    (p, url)
+}
+
+#[test]
+fn watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent() {
+    let Some(ne_bin) = bin(
+        TEST,
+        "MEMCANARY_TEST_NODE_EXPORTER_BIN",
+        "55-node-exporter.sh",
+    ) else {
+        return;
+    };
+    let Some(prom_bin) = bin(TEST, "MEMCANARY_TEST_PROMETHEUS_BIN", "56-watch-real.sh") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (mut ne, host) = node_exporter(&ne_bin);
+    let job = format!("watch-prom-{}", std::process::id());
+    let (_prom, url) = prometheus(&prom_bin, dir, &job, &host);
+    let rx = Receiver::start();
+    let config = format!(
+        "[watch]\nurl = \"{url}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\n\
+         latency_offset = \"0s\"\ntimeout = \"900ms\"\ndatasource_alert_after = \"30s\"\n\n\
+         [detector.went_dark]\nbelow_headroom_ratio = 1.0\n\n{}",
+        rx.notify_table()
+    );
+    let w = Watch::start(dir, "watch", &config);
+    w.wait(30, "the host seen over Prometheus", |w| {
+        w.metric("memcanary_watch_hosts") == Some(1.0) && w.cycles("ok") >= 3.0
+    });
+    // Fed for a few scrapes: fresh samples keep it from going dark.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        rx.bodies().is_empty(),
+        "alerts while scraped: {:?}",
+        rx.bodies()
+    );
+    assert_eq!(
+        w.cycles("failed"),
+        0.0,
+        "every cycle over Prometheus succeeds"
+    );
+
+    ne.stop();
+    w.wait(20, "went_dark after node_exporter stopped", |_| {
+        !rx.about("went_dark", "firing").is_empty()
+    });
+    let dark = &rx.about("went_dark", "firing")[0];
+    assert_eq!(dark["alert"]["instance"], host.as_str(), "names the host");
+    assert_eq!(dark["alert"]["severity"], "critical");
+    std::thread::sleep(Duration::from_secs(3));
+    let others: Vec<_> = rx
+        .bodies()
+        .into_iter()
+        .filter(|v| v["alert"]["rule"] != "went_dark" || v["status"] != "firing")
+        .collect();
+    assert!(
+        others.is_empty(),
+        "only went_dark (no resolve, no datasource_down): {others:?}"
+    );
+    assert_eq!(w.metric("memcanary_watch_datasource_up"), Some(1.0));
+    assert_eq!(
+        w.cycles("failed"),
+        0.0,
+        "a stale target is no datasource error"
+    );
+}
