@@ -1,11 +1,13 @@
 //! A real Prometheus (Debian `prometheus`) as the datasource: it scrapes a
 //! real node_exporter every second; `memcanary watch` (every second,
 //! `latency_offset = "0s"` as docs/watch.md says for Prometheus) sees the
-//! host and completes its cycles. When the node_exporter stops, Prometheus
+//! host and completes its cycles, and a second host that appears later
+//! (its exporter started late) is backfilled by a query narrowed to it
+//! (Prometheus' query log shows it). When the node_exporter stops, Prometheus
 //! marks its series stale and the host is judged silent: `went_dark` (the
 //! test counts any headroom as pressure, `went_dark.below_headroom_ratio =
 //! 1.0`, so silence is critical at once instead of `host_silent` minutes
-//! later), no `datasource_down`, nothing resolved.
+//! later; `stale_after_min = "3s"`, three 1 s scrapes), no `datasource_down`, nothing resolved.
 
 use super::{bin, get, Proc, Watch};
 use crate::common;
@@ -16,9 +18,8 @@ use std::time::Duration;
 
 const TEST: &str = "watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent";
 
-/// A node_exporter with the collectors a sample reads; its address.
-fn node_exporter(bin: &Path) -> (Proc, String) {
-    let addr = format!("127.0.0.1:{}", common::free_port());
+/// A node_exporter on `addr` with the collectors a sample reads.
+fn node_exporter(bin: &Path, addr: &str) -> Proc {
     let child = Command::new(bin)
         .args(["--collector.disable-defaults", "--collector.meminfo"])
         .args(["--collector.vmstat", "--collector.pressure"])
@@ -33,14 +34,16 @@ fn node_exporter(bin: &Path) -> (Proc, String) {
         super::wait(20, || get(&url).is_some()),
         "no node_exporter on {addr}"
     );
-    (p, addr)
+    p
 }
 
-/// Prometheus scraping `target` every second as `job`; its URL.
-fn prometheus(bin: &Path, dir: &Path, job: &str, target: &str) -> (Proc, String) {
+/// Prometheus scraping `targets` every second as `job`, its queries logged
+/// to `dir/queries.log`; its URL.
+fn prometheus(bin: &Path, dir: &Path, job: &str, targets: &[&str]) -> (Proc, String) {
     let config = dir.join("prometheus.yml");
     let text = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: [\"{target}\"]\n"
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  query_log_file: {log}\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: {targets:?}\n",
+        log = dir.join("queries.log").display()
     );
     std::fs::write(&config, text).unwrap();
     let url = format!("http://127.0.0.1:{}", common::free_port());
@@ -78,22 +81,37 @@ fn watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (mut ne, host) = node_exporter(&ne_bin);
+    let host = format!("127.0.0.1:{}", common::free_port());
+    let late = format!("127.0.0.1:{}", common::free_port());
+    let mut ne = node_exporter(&ne_bin, &host);
     let job = format!("watch-prom-{}", std::process::id());
-    let (_prom, url) = prometheus(&prom_bin, dir, &job, &host);
+    let (_prom, url) = prometheus(&prom_bin, dir, &job, &[&host, &late]);
     let rx = Receiver::start();
     let config = format!(
         "[watch]\nurl = \"{url}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\n\
          latency_offset = \"0s\"\ntimeout = \"900ms\"\ndatasource_alert_after = \"30s\"\n\n\
-         [detector.went_dark]\nbelow_headroom_ratio = 1.0\n\n{}",
+         [detector]\nstale_after_min = \"3s\"\n\n[detector.went_dark]\nbelow_headroom_ratio = 1.0\n\n{}",
         rx.notify_table()
     );
     let w = Watch::start(dir, "watch", &config);
     w.wait(30, "the host seen over Prometheus", |w| {
         w.metric("memcanary_watch_hosts") == Some(1.0) && w.cycles("ok") >= 3.0
     });
-    // Fed for a few scrapes: fresh samples keep it from going dark.
-    std::thread::sleep(Duration::from_secs(5));
+    // A host whose exporter starts later is backfilled by a narrowed query.
+    let _late = node_exporter(&ne_bin, &late);
+    w.wait(20, "the late host seen", |w| {
+        w.metric("memcanary_watch_hosts") == Some(2.0)
+    });
+    let queries = std::fs::read_to_string(dir.join("queries.log")).unwrap_or_default();
+    let port = late.rsplit(':').next().unwrap();
+    assert!(
+        queries
+            .lines()
+            .any(|l| l.contains("instance=~") && l.contains(port)),
+        "no query narrowed to the late host in Prometheus' query log"
+    );
+    // Fed for a few scrapes: fresh samples keep both from going dark.
+    std::thread::sleep(Duration::from_secs(3));
     assert!(
         rx.bodies().is_empty(),
         "alerts while scraped: {:?}",
@@ -106,9 +124,14 @@ fn watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent() {
     );
 
     ne.stop();
+    let stopped = std::time::Instant::now();
     w.wait(20, "went_dark after node_exporter stopped", |_| {
         !rx.about("went_dark", "firing").is_empty()
     });
+    eprintln!(
+        "{TEST}: went_dark {:.1} s after node_exporter stopped",
+        stopped.elapsed().as_secs_f64()
+    );
     let dark = &rx.about("went_dark", "firing")[0];
     assert_eq!(dark["alert"]["instance"], host.as_str(), "names the host");
     assert_eq!(dark["alert"]["severity"], "critical");
