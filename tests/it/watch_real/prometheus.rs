@@ -8,6 +8,8 @@
 //! test counts any headroom as pressure, `went_dark.below_headroom_ratio =
 //! 1.0`, so silence is critical at once instead of `host_silent` minutes
 //! later; `stale_after_min = "3s"`, three 1 s scrapes), no `datasource_down`, nothing resolved.
+//! Beside it, a watcher whose selector Prometheus refuses logs the status
+//! and Prometheus' reason (`bad_data: ... parse error ...`).
 
 use super::{bin, get, Proc, Watch};
 use crate::common;
@@ -94,9 +96,28 @@ fn watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent() {
         rx.notify_table()
     );
     let w = Watch::start(dir, "watch", &config);
+    // A selector Prometheus refuses (a typo): the line says why.
+    let typo = config.replacen(&format!("{{job=\"{job}\"}}"), "{job=~\"(\"}", 1);
+    let bad = Watch::start(dir, "typo", &typo);
     w.wait(30, "the host seen over Prometheus", |w| {
         w.metric("memcanary_watch_hosts") == Some(1.0) && w.cycles("ok") >= 3.0
     });
+    bad.wait(10, "the refused query's reason logged", |w| {
+        w.cycles("failed") >= 1.0
+    });
+    let log = bad.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("query failed"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("HTTP 400")
+            && line.contains("bad_data")
+            && line.contains("missing closing )"),
+        "the status and Prometheus' reason in one line:\n{log}"
+    );
+    eprintln!("{TEST}: {line}");
+    drop(bad);
     // A host whose exporter starts later is backfilled by a narrowed query.
     let _late = node_exporter(&ne_bin, &late);
     w.wait(20, "the late host seen", |w| {
