@@ -2,7 +2,8 @@
 //! an `alertmanager` sink to one real Alertmanager (Debian
 //! `prometheus-alertmanager`, the test's own, its webhook receiver on
 //! 127.0.0.1), as docs/watch.md's "Two watchers: HA behind Alertmanager"
-//! sets them up. The incident trace unfolds in real time:
+//! sets them up; each sink lists a second Alertmanager that is down. The
+//! incident trace unfolds in real time:
 //!
 //! 1. Both start mid-incident: the firings their backfills find, and the
 //!    one that comes live, reach the receiver once each (both watchers sent
@@ -135,13 +136,15 @@ fn active(am: &str) -> Vec<String> {
     rules
 }
 
-/// A watcher named `name` over `vm` for `job`, alerting to Alertmanager `am`.
-fn watcher(dir: &Path, name: &str, vm: &str, job: &str, am: &str) -> Watch {
+/// A watcher named `name` over `vm` for `job`, alerting to the pair of
+/// Alertmanagers `am` and `down` (which does not answer).
+fn watcher(dir: &Path, name: &str, vm: &str, job: &str, am: &str, down: &str) -> Watch {
     let config = format!(
         "[watch]\nurl = \"{vm}\"\nselector = '{{job=\"{job}\"}}'\ninterval = \"1s\"\n\
          latency_offset = \"1s\"\ntimeout = \"500ms\"\ndatasource_alert_after = \"30s\"\n\
          spool_dir = \"{}\"\n\n[detector]\nstale_after_intervals = 2\n\n[notify]\nretry_initial = \"200ms\"\nretry_max = \"1s\"\n\n\
-         [[notify.sinks]]\nname = \"am\"\nkind = \"alertmanager\"\nurl = \"{am}\"\n",
+         [[notify.sinks]]\nname = \"am\"\nkind = \"alertmanager\"\n\
+         urls = [\"{am}\", \"{down}\"]\n",
         dir.join(format!("{name}-spool")).display()
     );
     Watch::start(dir, name, &config)
@@ -165,6 +168,8 @@ fn two_watchers_behind_a_real_alertmanager_page_once() {
     let dir = tmp.path();
     let (hook, hook_port) = Hook::start();
     let (_am, am) = alertmanager(&am_bin, dir, hook_port);
+    // The second Alertmanager of the pair is down throughout.
+    let down = format!("http://127.0.0.1:{}", common::free_port());
     let vm = OwnVm::start(&vm_bin);
     let (_, want) = replayed(&fixture(TRACE));
     let at = |rule: &str| {
@@ -182,8 +187,8 @@ fn two_watchers_behind_a_real_alertmanager_page_once() {
     import(&vm.url, &rewrite(&src, &job, shift, false));
 
     // 1. Both watchers up: one page per alert.
-    let mut a = watcher(dir, "a", &vm.url, &job, &am);
-    let b = watcher(dir, "b", &vm.url, &job, &am);
+    let mut a = watcher(dir, "a", &vm.url, &job, &am, &down);
+    let b = watcher(dir, "b", &vm.url, &job, &am, &down);
     hook.wait_firing(20, "mem_available_collapse");
     hook.wait_firing(40, "exhaustion_imminent");
     std::thread::sleep(Duration::from_secs(2));
@@ -219,7 +224,7 @@ fn two_watchers_behind_a_real_alertmanager_page_once() {
     hook.wait_firing(5, "oom_kill");
 
     // 3. Started again: what fired while it was down it sends too.
-    let a = watcher(dir, "a", &vm.url, &job, &am);
+    let a = watcher(dir, "a", &vm.url, &job, &am, &down);
     a.wait(
         20,
         "the restarted watcher sends thrashing and oom_kill",

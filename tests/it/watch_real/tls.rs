@@ -209,7 +209,22 @@ fn watch_over_https_with_a_custom_ca_and_basic_auth() {
         eprintln!("{what}: {line}");
     }
     for (w, name) in [(&good, "good"), (&no_ca, "no-ca"), (&wrong, "wrong")] {
-        for (what, text) in [("log", w.log()), ("/metrics", w.metrics())] {
+        let checked = common::memcanary()
+            .args(["check-config", "--config"])
+            .arg(dir.join(format!("{name}.toml")))
+            .output()
+            .unwrap();
+        let checked = format!(
+            "{}{}",
+            String::from_utf8_lossy(&checked.stdout),
+            String::from_utf8_lossy(&checked.stderr)
+        );
+        let texts = [
+            ("log", w.log()),
+            ("/metrics", w.metrics()),
+            ("check-config", checked),
+        ];
+        for (what, text) in texts {
             assert!(
                 !text.contains(PASSWORD),
                 "{name}: the password in its {what}:\n{text}"
