@@ -16,13 +16,12 @@
 //! 4. The datasource is killed: `went_dark` and `datasource_down` (one
 //!    alert, both name the same URL), one page each. Nothing resolves.
 
-use super::{bin, get, Proc, Watch};
+use super::{bin, get, prom_server, Proc, Watch};
 use crate::common::{self, fixture};
 use crate::watch::{import, job, replayed, rewrite, OwnVm, TRACE};
 use memcanary::detect::AlertState;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,23 +31,10 @@ const TEST: &str = "two_watchers_behind_a_real_alertmanager_page_once";
 struct Hook(Arc<Mutex<Vec<Value>>>);
 
 impl Hook {
-    /// Listens on 127.0.0.1; its port.
-    fn start() -> (Hook, u16) {
-        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-        let port = server.server_addr().to_ip().unwrap().port();
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let keep = got.clone();
-        std::thread::spawn(move || {
-            for mut rq in server.incoming_requests() {
-                let mut body = String::new();
-                let _ = rq.as_reader().read_to_string(&mut body);
-                let _ = rq.respond(tiny_http::Response::empty(200));
-                if let Ok(v) = serde_json::from_str(&body) {
-                    keep.lock().unwrap().push(v);
-                }
-            }
-        });
-        (Hook(got), port)
+    /// Listens on 127.0.0.1; its URL.
+    fn start() -> (Hook, String) {
+        let (url, got) = crate::watch::receiver();
+        (Hook(got), url)
     }
 
     /// How many notifications carried `rule` with `status`.
@@ -93,35 +79,23 @@ impl Hook {
     }
 }
 
-/// A real Alertmanager whose one receiver is a webhook to `hook_port`; its URL.
-fn alertmanager(bin: &Path, dir: &Path, hook_port: u16) -> (Proc, String) {
+/// A real Alertmanager whose one receiver is a webhook to `hook`; its URL.
+fn alertmanager(bin: &Path, dir: &Path, hook: &str) -> (Proc, String) {
     let config = dir.join("alertmanager.yml");
     std::fs::write(
         &config,
         format!(
             "route:\n  receiver: hook\n  group_by: ['alertname', 'instance']\n  group_wait: 1s\n  \
              group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    \
-             webhook_configs:\n      - url: http://127.0.0.1:{hook_port}/hook\n        send_resolved: true\n"
+             webhook_configs:\n      - url: {hook}\n        send_resolved: true\n"
         ),
     )
     .unwrap();
-    let url = format!("http://127.0.0.1:{}", common::free_port());
-    let child = Command::new(bin)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--web.listen-address={}", &url["http://".len()..]))
-        .arg(format!("--storage.path={}", dir.join("am-data").display()))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let p = Proc(child);
-    let ready = format!("{url}/-/ready");
-    assert!(
-        super::wait(30, || get(&ready).is_some()),
-        "Alertmanager not ready on {url}"
-    );
-    (p, url)
+    let args = [
+        format!("--storage.path={}", dir.join("am-data").display()),
+        "--cluster.listen-address=".to_string(),
+    ];
+    prom_server(bin, dir, "alertmanager", &config, &args)
 }
 
 /// The active alerts Alertmanager holds: each one's `rule` label.
@@ -166,8 +140,8 @@ fn two_watchers_behind_a_real_alertmanager_page_once() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (hook, hook_port) = Hook::start();
-    let (_am, am) = alertmanager(&am_bin, dir, hook_port);
+    let (hook, hook_url) = Hook::start();
+    let (_am, am) = alertmanager(&am_bin, dir, &hook_url);
     // The second Alertmanager of the pair is down throughout.
     let down = format!("http://127.0.0.1:{}", common::free_port());
     let vm = OwnVm::start(&vm_bin);

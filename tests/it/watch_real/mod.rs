@@ -77,6 +77,34 @@ pub(crate) fn bin(test: &str, var: &str, script: &str) -> Option<PathBuf> {
     got
 }
 
+/// A server of the Prometheus family (Prometheus, Alertmanager): `bin`
+/// with `--config.file=CONFIG`, `--web.listen-address` on a free port and
+/// `args`, its stderr in `dir/NAME.log`, once its `/-/ready` answers; its URL.
+pub(crate) fn prom_server(
+    bin: &Path,
+    dir: &Path,
+    name: &str,
+    config: &Path,
+    args: &[String],
+) -> (Proc, String) {
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let child = std::process::Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--web.listen-address={addr}"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+        .spawn()
+        .unwrap();
+    let p = Proc(child);
+    let ready = format!("http://{addr}/-/ready");
+    assert!(
+        wait(30, || get(&ready).is_some()),
+        "{name} not ready on {addr}"
+    );
+    (p, format!("http://{addr}"))
+}
+
 /// A running `memcanary watch` with its info log in a file and `/metrics`
 /// on a free port.
 pub(crate) struct Watch {

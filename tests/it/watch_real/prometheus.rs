@@ -11,7 +11,7 @@
 //! Beside it, a watcher whose selector Prometheus refuses logs the status
 //! and Prometheus' reason (`bad_data: ... parse error ...`).
 
-use super::{bin, get, Proc, Watch};
+use super::{bin, get, prom_server, Proc, Watch};
 use crate::common;
 use crate::fault::harness::Receiver;
 use std::path::Path;
@@ -48,25 +48,11 @@ fn prometheus(bin: &Path, dir: &Path, job: &str, targets: &[&str]) -> (Proc, Str
         log = dir.join("queries.log").display()
     );
     std::fs::write(&config, text).unwrap();
-    let url = format!("http://127.0.0.1:{}", common::free_port());
-    let child = Command::new(bin)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={}", &url["http://".len()..]))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let p = Proc(child);
-    let ready = format!("{url}/-/ready");
-    assert!(
-        super::wait(30, || get(&ready).is_some()),
-        "Prometheus not ready on {url}"
-    );
-    (p, url)
+    let args = [format!(
+        "--storage.tsdb.path={}",
+        dir.join("data").display()
+    )];
+    prom_server(bin, dir, "prometheus", &config, &args)
 }
 
 #[test]
