@@ -19,7 +19,6 @@ mod tls;
 use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::{Duration, Instant};
 
 /// A child process killed (and reaped) on drop.
 pub(crate) struct Proc(pub(crate) Child);
@@ -44,25 +43,7 @@ impl Drop for Proc {
     }
 }
 
-/// Waits up to `secs` for `ok`.
-pub(crate) fn wait(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
-/// The body of a plain GET, if it answered 200.
-pub(crate) fn get(url: &str) -> Option<String> {
-    ureq::get(url)
-        .call()
-        .ok()
-        .and_then(|mut r| r.body_mut().read_to_string().ok())
-}
+pub(crate) use crate::watch_e2e::{get, wait};
 
 /// The environment variable `var` as a path, or `None` after a
 /// `common::skip` of `test` naming the script that sets it.
