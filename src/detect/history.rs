@@ -112,6 +112,9 @@ pub struct Floor {
     firing: u32,
     /// Clean days, oldest first, at most `cfg.days`.
     days: Vec<DayMin>,
+    /// Days up to this one were judged elsewhere ([`Floor::seed`]): the
+    /// floor does not close them again from its own samples.
+    seeded_through: Option<i64>,
 }
 
 impl Floor {
@@ -126,17 +129,33 @@ impl Floor {
             firing: 0,
             // Room for every day kept: closing a day never allocates.
             days: Vec::with_capacity(cfg.days as usize),
+            seeded_through: None,
         }
+    }
+
+    /// Adds the clean days up to day `through` judged elsewhere (the
+    /// watcher reads them from the datasource): they replace what the floor
+    /// closed itself up to `through` (a backfill's partial first day), and
+    /// a day up to `through` is not closed again later. Days after
+    /// `through` stay the floor's own; the most recent `days` are kept.
+    pub fn seed(&mut self, days: &[DayMin], through: i64) {
+        let theirs = days
+            .iter()
+            .filter(|d| d.day <= through && d.min_headroom_ratio.is_finite());
+        let own = self.days.iter().filter(|d| d.day > through);
+        self.set_days(theirs.chain(own).copied().collect());
+        self.seeded_through = self.seeded_through.max(Some(through));
     }
 
     /// Starts from clean days kept elsewhere (the agent's state file),
     /// oldest first; the most recent `days` are kept.
     pub fn restore(&mut self, days: &[DayMin]) {
-        let mut v: Vec<DayMin> = days
-            .iter()
-            .copied()
-            .filter(|d| d.min_headroom_ratio.is_finite())
-            .collect();
+        let finite = days.iter().filter(|d| d.min_headroom_ratio.is_finite());
+        self.set_days(finite.copied().collect());
+    }
+
+    /// `v` sorted, one per day, the most recent `days` kept, as the days.
+    fn set_days(&mut self, mut v: Vec<DayMin>) {
         v.sort_by_key(|d| d.day);
         v.dedup_by_key(|d| d.day);
         let keep = self.cfg.days as usize;
@@ -207,7 +226,10 @@ impl Floor {
     fn roll(&mut self, at_ms: i64) -> bool {
         let day = at_ms.div_euclid(DAY_MS);
         let closed = self.day.replace(day);
-        if let Some(prev) = closed.filter(|_| !self.day_tainted && self.day_min.is_finite()) {
+        let judged = |d: &i64| self.seeded_through.is_some_and(|t| *d <= t);
+        if let Some(prev) =
+            closed.filter(|d| !self.day_tainted && self.day_min.is_finite() && !judged(d))
+        {
             if self.days.len() >= self.cfg.days as usize {
                 self.days.remove(0);
             }
@@ -382,6 +404,44 @@ mod tests {
         assert!(without.is_some_and(|h| h <= 0.45), "without: {without:?}");
     }
 
+    fn d(day: i64, min_headroom_ratio: f64) -> DayMin {
+        DayMin {
+            day,
+            min_headroom_ratio,
+        }
+    }
+
+    #[test]
+    fn seeded_days_replace_the_floors_own_up_to_through_and_are_not_closed_twice() {
+        let mut f = Floor::new(&HistoryConfig {
+            days: 3,
+            min_clean_days: 2,
+            ..HistoryConfig::default()
+        });
+        // A backfill that starts late on day 9: the floor's own day 9 is partial.
+        f.sample(9 * DAY_MS + DAY_MS - 60_000, 0.9);
+        f.sample(10 * DAY_MS + 1, 0.8);
+        assert_eq!(f.days(), [d(9, 0.9)]);
+        f.seed(&[d(7, 0.6), d(8, 0.7), d(9, 0.5), d(10, 0.1)], 9);
+        assert_eq!(
+            f.days(),
+            [d(7, 0.6), d(8, 0.7), d(9, 0.5)],
+            "day 10 is today's"
+        );
+        assert_eq!(f.floor(), Some(0.5));
+        // Today closes itself; the oldest day goes.
+        f.sample(11 * DAY_MS + 1, 0.9);
+        assert_eq!(f.days(), [d(8, 0.7), d(9, 0.5), d(10, 0.8)]);
+
+        // Seeded first, then a backfill reaching into a seeded day: that
+        // day is the seed's, not closed again from the partial samples.
+        let mut g = Floor::new(&HistoryConfig::default());
+        g.seed(&[d(8, 0.7), d(9, 0.5)], 9);
+        g.sample(9 * DAY_MS + DAY_MS - 60_000, 0.9);
+        g.sample(10 * DAY_MS + 1, 0.8);
+        assert_eq!(g.days(), [d(8, 0.7), d(9, 0.5)]);
+    }
+
     #[test]
     fn restored_days_are_sorted_deduplicated_and_trimmed() {
         let mut f = Floor::new(&HistoryConfig {
@@ -389,10 +449,6 @@ mod tests {
             min_clean_days: 2,
             ..HistoryConfig::default()
         });
-        let d = |day, r| DayMin {
-            day,
-            min_headroom_ratio: r,
-        };
         f.restore(&[d(3, 0.3), d(1, 0.1), d(2, 0.2), d(3, 0.3), d(4, f64::NAN)]);
         assert_eq!(f.days(), [d(2, 0.2), d(3, 0.3)]);
         assert_eq!(f.floor(), Some(0.2));

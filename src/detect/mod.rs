@@ -133,6 +133,14 @@ impl Detector {
         follow_floor(&self.floor, &self.cfg, &mut self.rules);
     }
 
+    /// Seeds the floor with the clean days up to day `through` judged
+    /// elsewhere (the watcher reads them from the datasource,
+    /// [`history::Floor::seed`]); the forecast's gate follows at once.
+    pub fn seed_history(&mut self, days: &[DayMin], through: i64) {
+        self.floor.seed(days, through);
+        follow_floor(&self.floor, &self.cfg, &mut self.rules);
+    }
+
     /// The forecast's headroom gate now: `headroom_forecast.max_headroom_ratio`,
     /// moved by the host's floor once it has one ([`history`]).
     pub fn forecast_gate(&self) -> f64 {

@@ -146,6 +146,7 @@ impl Dispatcher {
             inbox_dirty: d.inbox_dirty.clone(),
             seq,
             clock,
+            unsaved_since_ms: None,
         };
         let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity);
         let (reserve, hot) = ROUTER_STACK;

@@ -4,7 +4,9 @@
 //! which persists it beside the first attempt; it also sends reminders while
 //! an alert keeps firing. Nothing here waits for an fsync. Its dedupe state
 //! is replaced in the spool (`state.json`) right after the hand-off, without
-//! an fsync (the writer makes it durable), so a
+//! an fsync (the writer makes it durable; confirmed values of a firing
+//! that changed no state are written at most [`CONFIRMED_SAVE_AFTER_MS`]
+//! later, once for a whole burst), so a
 //! restarted agent whose detector fires again for the same condition does not
 //! notify twice; that firing's values are what later reminders show. An
 //! alert the detector of the restarted agent does not confirm is resolved by
@@ -72,13 +74,21 @@ pub(crate) struct Router {
     pub inbox_dirty: Arc<AtomicBool>,
     pub seq: Arc<AtomicU64>,
     pub clock: Arc<dyn Clock>,
+    /// Since when the state holds confirmed values not yet on disk (ms).
+    pub unsaved_since_ms: Option<i64>,
 }
+
+/// How long confirmed values may wait before the state is written: a
+/// watcher's refresh confirms every firing rule of the fleet at once, and
+/// one write then covers them all instead of one per rule. Nothing is lost
+/// by the wait: a restarted process re-confirms with fresh values anyway.
+pub(crate) const CONFIRMED_SAVE_AFTER_MS: i64 = 2_000;
 
 impl Router {
     pub fn run(mut self, rx: Receiver<RouterMsg>) {
         self.drain_inbox();
         loop {
-            let wait = self.next_reminder_in();
+            let wait = self.next_reminder_in().min(self.next_save_in());
             let msg = rx.recv_timeout(wait);
             if self.inbox_dirty.swap(false, Relaxed) {
                 self.drain_inbox();
@@ -91,12 +101,27 @@ impl Router {
                 Err(RecvTimeoutError::Disconnected) => return self.stop(self.clock.now_ms()),
             }
             self.remind();
+            if self.next_save_in().is_zero() {
+                self.save_state();
+            }
         }
+    }
+
+    /// Until the confirmed values not yet on disk are due to be written.
+    fn next_save_in(&self) -> Duration {
+        let Some(since) = self.unsaved_since_ms else {
+            return Duration::MAX;
+        };
+        let left = since + CONFIRMED_SAVE_AFTER_MS - self.clock.now_ms();
+        Duration::from_millis(left.max(0) as u64)
     }
 
     /// Lets the writer finish what is queued (so the workers' last counts
     /// say what is on disk), then tells the workers to stop at `deadline`.
     fn stop(&mut self, deadline: i64) {
+        if self.unsaved_since_ms.is_some() {
+            self.save_state();
+        }
         if let Some(w) = self.writer.take() {
             let left_ms = (deadline - self.clock.now_ms()).max(0) as u64;
             w.finish(Duration::from_millis(left_ms) + WRITER_GRACE);
@@ -161,7 +186,9 @@ impl Router {
         if !alert.consumers.is_empty() {
             e.alert.consumers = alert.consumers;
         }
-        self.save_state();
+        if self.writer.is_some() {
+            self.unsaved_since_ms.get_or_insert(self.clock.now_ms());
+        }
     }
 
     fn targets(&self, severity: Severity) -> Vec<usize> {
@@ -278,7 +305,8 @@ impl Router {
 
     /// Replaces the dedupe state on disk now (no fsync: a crash right
     /// after a delivery finds it), and has the writer make it durable.
-    fn save_state(&self) {
+    fn save_state(&mut self) {
+        self.unsaved_since_ms = None;
         let Some(w) = &self.writer else { return };
         let path = w.state_path();
         let saved = crate::durable::replace(path, |out| {

@@ -307,3 +307,5 @@ fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+mod history;

@@ -51,6 +51,13 @@ pub struct WatchConfig {
     pub max_backoff: Dur,
     /// Whole-request timeout of one query, connect included (100ms..5m).
     pub timeout: Dur,
+    /// Read each new host's last `detector.history.days` full UTC days
+    /// from the datasource to seed its floor (`docs/watch.md`, "The host's
+    /// floor"); nothing is read when `detector.history.enabled = false`.
+    pub history: bool,
+    /// Whole-request timeout of one of the history's queries, which read
+    /// days of every new host (1s..10m). They run beside the cycles.
+    pub history_timeout: Dur,
     /// Basic auth user.
     pub username: Option<String>,
     /// Basic auth password (inline, `password_env` or `password_file`).
@@ -94,6 +101,8 @@ impl Default for WatchConfig {
             datasource_alert_after: Dur::from_secs(120),
             max_backoff: Dur::from_secs(120),
             timeout: Dur::from_secs(10),
+            history: true,
+            history_timeout: Dur::from_secs(120),
             username: None,
             password: None,
             password_env: None,
@@ -161,6 +170,13 @@ impl WatchConfig {
         }
         self.validate_selector()?;
         self.validate_durations()?;
+        within(
+            self.history_timeout,
+            "history_timeout",
+            SEC,
+            10 * MIN,
+            "must be between 1s and 10m",
+        )?;
         self.validate_auth()
     }
 
@@ -408,6 +424,10 @@ mod tests {
         assert!(err("silent_after = \"10s\"").starts_with("watch.silent_after = 10s"));
         assert!(err("backfill = \"30d\"").starts_with("watch.backfill = "));
         assert!(err("timeout = \"1ms\"").starts_with("watch.timeout = 1ms"));
+        assert_eq!(
+            err("history_timeout = \"20m\""),
+            "watch.history_timeout = 20m: must be between 1s and 10m"
+        );
         cfg("silent_after = \"0s\"").validate().unwrap();
     }
 

@@ -21,8 +21,12 @@
 //!   after `silent_after`, unless the datasource itself is failing (then
 //!   every host is silent and that is one alert, `datasource_down`).
 //! - A host silent for `forget_after` is dropped.
+//! - A new host's recent days, once read from the datasource, seed its
+//!   floor ([`Fleet::seed`], [`super::floor`]); until then it is
+//!   [`Fleet::unseeded`] and its forecast gate the default one.
 
 use super::answer::Points;
+use crate::detect::history::DayMin;
 use crate::detect::{AlertState, Detector, DetectorConfig, Event, Severity};
 use crate::signal::node_exporter::Field;
 use crate::signal::Sample;
@@ -124,6 +128,8 @@ pub struct Host {
     silent: bool,
     /// The time of the first sample fed (how much history the detector has).
     since_ms: i64,
+    /// Its recent days were read from the datasource (or it needs none).
+    seeded: bool,
 }
 
 impl Host {
@@ -252,7 +258,26 @@ impl Fleet {
             detector,
             silent: false,
             since_ms: history.first().map_or(0, |s| s.at_ms),
+            seeded: false,
         }
+    }
+
+    /// The hosts whose recent days have not been read yet, by name.
+    pub fn unseeded(&self) -> Vec<String> {
+        let hosts = self.hosts.iter().filter(|(_, h)| !h.seeded);
+        hosts.map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Seeds `name`'s floor with its clean days up to day `through`
+    /// ([`Detector::seed_history`]); returns whether it now has a floor
+    /// (`false` too for a host no longer tracked).
+    pub fn seed(&mut self, name: &str, days: &[DayMin], through: i64) -> bool {
+        let Some(host) = self.hosts.get_mut(name) else {
+            return false;
+        };
+        host.seeded = true;
+        host.detector.seed_history(days, through);
+        host.detector.history().len() >= self.cfg.history.min_clean_days as usize
     }
 
     /// Every firing rule of every host that is not silent, as a repeated

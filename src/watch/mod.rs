@@ -15,19 +15,23 @@
 //! - [`answer`]: the PromQL asked and the answer read, on bytes.
 //! - [`client`]: the HTTP client (auth, headers, CA, timeout).
 //! - [`fleet`]: per-host detectors, joined samples, silence.
+//! - [`floor`]: each new host's recent days from the datasource, to seed its floor.
 //! - [`watcher`]: one cycle, the datasource's health, reminders' values.
 //! - [`restored`]: alerts a previous run left firing, resolved on fresh samples.
 //! - [`run`](mod@run): the live loop (clock, sleep, dispatcher, shutdown).
+//! - `history_thread`: the history's requests on a thread beside the cycles.
 //! - [`narrow`]: a selector narrowed to the hosts a backfill is for.
 //! - [`metrics`]: `/metrics` and `/health`.
 //!
-//! Everything but [`run`](mod@run), [`client`] and [`metrics`] is pure: times and
+//! Everything but [`run`](mod@run), `history_thread`, [`client`] and [`metrics`] is pure: times and
 //! answers come in as arguments, so the tests drive it on a virtual clock.
 
 pub mod answer;
 pub mod client;
 pub mod config;
 pub mod fleet;
+pub mod floor;
+mod history_thread;
 pub mod metrics;
 pub mod narrow;
 pub mod restored;

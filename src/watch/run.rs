@@ -2,13 +2,15 @@
 //! dispatcher and the shutdown around the pure [`Watcher`].
 //!
 //! One thread runs the cycles (each signal's query on a thread of its
-//! own); the dispatcher's threads deliver; a small
+//! own); a thread per history request reads new hosts' recent days
+//! beside them (`history_thread`); the dispatcher's threads deliver; a small
 //! HTTP thread serves `/metrics` and `/health`. SIGTERM or SIGINT ends the
 //! loop after the current cycle, then pending notifications get a few
 //! seconds to go out.
 
 use super::client::{BuildError, Datasource, QueryError};
 use super::config::WatchConfig;
+use super::history_thread::HistoryAsker;
 use super::metrics::{self, WatchMetrics};
 use super::watcher::{Answer, Outcome, Plan, Watcher, MAX_NAMED};
 use crate::clock::{mono, wall_ms};
@@ -64,6 +66,7 @@ pub fn run(
         })?;
     }
     tracing::info!(datasource = %ds.name(), selector = %cfg.selector, host_label = %cfg.host_label, interval = %cfg.interval, "watching");
+    let mut history = HistoryAsker::build(cfg)?;
     while !shutdown.load(Relaxed) {
         let started = mono();
         let now = wall_ms();
@@ -91,6 +94,7 @@ pub fn run(
         if matches!(outcome, Outcome::Ok { .. }) {
             refresh(&mut w, now, &dispatcher);
         }
+        history.step(&mut w, now);
         m.cycle(&w, &outcome, now, took);
         let (sent, failed) = dispatcher.totals();
         m.deliveries(sent, failed);

@@ -17,11 +17,14 @@
 //! After a good cycle the alerts a previous run left firing are judged
 //! ([`super::restored`]), and every 30 s the firing rules' current values
 //! are handed out for reminders ([`Watcher::refresh`]).
+//! Beside the cycles, each new host's recent days are asked once to seed
+//! its floor (`history`, [`Watcher::history_plan`]).
 
 use super::answer::Points;
 use super::client::QueryError;
 use super::config::WatchConfig;
 use super::fleet::{Batch, Fleet, FleetTimes, HostEvent};
+use super::floor::FloorAsk;
 use super::restored::Restored;
 use crate::detect::{AlertState, DetectorConfig, Event, Evidence, RuleSet, Severity};
 use crate::notify::Backoff;
@@ -102,6 +105,8 @@ pub struct Watcher {
     refreshed_at_ms: i64,
     /// Hosts first seen in a normal cycle, awaiting their backfill.
     newcomers: Vec<String>,
+    /// When to ask for new hosts' recent days (`None`: history off).
+    floor_ask: Option<FloorAsk>,
 }
 
 impl Watcher {
@@ -127,6 +132,7 @@ impl Watcher {
             restored: Restored::default(),
             refreshed_at_ms: i64::MIN,
             newcomers: Vec::new(),
+            floor_ask: (cfg.history && detector.history.enabled).then(FloorAsk::default),
         }
     }
 
@@ -322,7 +328,9 @@ fn self_alert(at_ms: i64, state: AlertState, silent_s: Option<f64>) -> Event {
     }
 }
 
+mod history;
 mod newcomers;
+pub use history::DaysAnswer;
 pub use newcomers::MAX_NAMED;
 #[cfg(test)]
 mod tests;

@@ -9,3 +9,4 @@ mod discord;
 pub mod faults;
 pub mod receiver;
 mod secrets;
+mod state_writes;

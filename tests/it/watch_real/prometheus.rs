@@ -158,4 +158,11 @@ fn watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent() {
         0.0,
         "a stale target is no datasource error"
     );
+    // The history's subqueries (`[14d:1d]`) answer from Prometheus too.
+    let log = w.log();
+    assert!(
+        log.contains("history: new hosts' floors seeded")
+            && !log.contains("history: the recent days could not be read"),
+        "the history queries answered:\n{log}"
+    );
 }
