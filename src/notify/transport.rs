@@ -134,7 +134,12 @@ fn is_permanent(e: &ureq::Error) -> bool {
 pub fn describe(e: &ureq::Error) -> String {
     match e {
         ureq::Error::BadUri(_) => "invalid URL".to_string(),
-        ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),
+        ureq::Error::Io(io) => match io.get_ref() {
+            // TLS errors come wrapped as `InvalidData`: the inner error
+            // says which (e.g. "invalid peer certificate: UnknownIssuer").
+            Some(inner) => format!("connection failed: {}: {inner}", io.kind()),
+            None => format!("connection failed: {}", io.kind()),
+        },
         ureq::Error::Timeout(t) => format!("timed out ({t:?})"),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::ConnectionFailed => "connection failed".to_string(),

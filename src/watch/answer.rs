@@ -115,6 +115,23 @@ struct Series<'a> {
     values: Vec<(f64, &'a str)>,
 }
 
+/// The [`AnswerError::Server`] a body gives if it is a `"status":"error"`
+/// answer: how Prometheus and VictoriaMetrics say why, beside a 400, 422 or
+/// 503, they refuse a query.
+pub fn refusal(bytes: &[u8]) -> Option<AnswerError> {
+    let resp: Response = serde_json::from_slice(bytes).ok()?;
+    (resp.status == "error").then(|| server_error(resp))
+}
+
+fn server_error(resp: Response) -> AnswerError {
+    AnswerError::Server {
+        error_type: resp.error_type.unwrap_or_else(|| "unknown".into()),
+        error: resp
+            .error
+            .unwrap_or_else(|| format!("status {:?}", resp.status)),
+    }
+}
+
 /// Reads an answer to [`query`] for `field`: each host's points, keyed by
 /// the `host_label`'s value. Series without that label are left out; two
 /// series of one host (two jobs) are merged by time.
@@ -128,12 +145,7 @@ pub fn parse(
         head: head(bytes),
     })?;
     if resp.status != "success" {
-        return Err(AnswerError::Server {
-            error_type: resp.error_type.unwrap_or_else(|| "unknown".into()),
-            error: resp
-                .error
-                .unwrap_or_else(|| format!("status {:?}", resp.status)),
-        });
+        return Err(server_error(resp));
     }
     if resp.is_partial {
         return Err(AnswerError::Partial);

@@ -55,6 +55,17 @@ pub enum QueryError {
         /// The first bytes of the body.
         head: String,
     },
+    /// An HTTP status other than 200 with a `"status":"error"` body: the
+    /// server's reason.
+    #[error("HTTP {status}: {error_type}: {error}")]
+    Refused {
+        /// The status.
+        status: u16,
+        /// `errorType`.
+        error_type: String,
+        /// `error`.
+        error: String,
+    },
     /// The body is larger than [`MAX_ANSWER_BYTES`].
     #[error("the answer is larger than {MAX_ANSWER_BYTES} bytes")]
     TooLarge,
@@ -171,6 +182,13 @@ impl Datasource {
             Err(e) => return Err(QueryError::Unreachable(self.scrubbed(&describe(&e)))),
         };
         if status != 200 {
+            if let Some(AnswerError::Server { error_type, error }) = answer::refusal(&body) {
+                return Err(QueryError::Refused {
+                    status,
+                    error_type,
+                    error: self.scrubbed(&error),
+                });
+            }
             let head =
                 String::from_utf8_lossy(&body[..body.len().min(80)]).replace(char::is_control, " ");
             return Err(QueryError::Status {

@@ -31,5 +31,6 @@ mod rules_parity_corpus;
 mod watch;
 mod watch_e2e;
 mod watch_floor;
+mod watch_real;
 mod watch_reminder;
 mod watch_state;

@@ -76,7 +76,7 @@ pub(crate) fn import(vm: &str, body: &str) {
 }
 
 /// A unique job name, so runs and scrape versions never see each other.
-fn job(tag: &str) -> String {
+pub(crate) fn job(tag: &str) -> String {
     format!(
         "watch-it-{tag}-{}-{}",
         std::process::id(),
@@ -85,7 +85,7 @@ fn job(tag: &str) -> String {
 }
 
 /// What replay fires on the export at `path` (pending left out).
-fn replayed(path: &Path) -> (String, Vec<Event>) {
+pub(crate) fn replayed(path: &Path) -> (String, Vec<Event>) {
     let hosts = memcanary::source::recorded::load(path).unwrap();
     let h = &hosts[0];
     let mut d = Detector::new(&DetectorConfig::default());

@@ -64,7 +64,7 @@ fn is_root() -> bool {
 }
 
 /// Waits up to `secs` for `ok`.
-fn wait(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < until {
         if ok() {
@@ -75,7 +75,7 @@ fn wait(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
     false
 }
 
-fn get(url: &str) -> Option<String> {
+pub(crate) fn get(url: &str) -> Option<String> {
     ureq::get(url)
         .call()
         .ok()
