@@ -100,6 +100,7 @@ fn a_cgroup_thrashing_at_its_limit_is_a_warning_naming_it_not_a_host_page() {
         crate::common::skip(TEST, "needs root (a memory cgroup, swapon)");
         return;
     }
+    let _pressure = crate::common::host_pressure();
     let swap = match Swapfile::enable("thrash", 256) {
         Ok(s) => s,
         Err(e) => {

@@ -243,6 +243,7 @@ fn agent_warns_before_the_oom_kill_in_a_real_memory_cgroup() {
         );
         return;
     }
+    let _pressure = crate::common::host_pressure();
     let tmp = tempfile::tempdir().unwrap();
     let Some(cg) = Cgroup::create() else {
         crate::common::skip(

@@ -163,3 +163,12 @@ impl Drop for Swapfile {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// Held by each test that puts the whole host under memory pressure (a hog
+/// swapping in a cgroup): the host's PSI, swap and major faults are shared,
+/// so two such tests at once would each see, and assert on, the other's
+/// stall (watch_e2e once fired `psi_rising` before its own hog swapped).
+pub fn host_pressure() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}

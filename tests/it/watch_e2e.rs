@@ -293,6 +293,7 @@ fn watch_pages_went_dark_for_a_real_host_under_real_pressure_when_its_exporter_o
             "needs root (memory cgroup, swapon); scripts/test.sh runs it as root in CI",
         );
     }
+    let _pressure = crate::common::host_pressure();
     let Some(ne_bin) = need(
         "MEMCANARY_TEST_NODE_EXPORTER_BIN",
         "scripts/test.d/55-node-exporter.sh",
