@@ -20,7 +20,8 @@
 #     the background, as it would a real scrape's.
 #   bulk, the worst case: 20 minutes before now and 10 after in ONE
 #     import, so each series is one block of 120 samples that every query
-#     unpacks whole (the samples of the future become fresh as cycles run).
+#     unpacks whole (the samples of the future become fresh as cycles run;
+#     they last 10 minutes: ROUNDS=2 at most with CYCLES=4).
 # Each round measures VictoriaMetrics alone (idle, the ingest only), then
 # each side alone for CYCLES cycles of 15 s: its cycle wall time (watch:
 # its `cycle done took_ms` log lines after the backfill; vmalert:
