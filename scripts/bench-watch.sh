@@ -200,7 +200,7 @@ timeout = "14s"
 TOML
 iter() { curl -s "http://127.0.0.1:$VA_PORT/metrics" | awk '/^vmalert_iteration_duration_seconds_sum/ { s += $NF } /^vmalert_iteration_duration_seconds_count/ { c += $NF } END { printf "%f %d\n", s, c }'; }
 
-VM_IDLE=0 VM_W=0 W_CPU=0 VM_A=0 VA_CPU=0 VA_S=0 VA_C=0 W_RSS_KB=0
+VM_IDLE=0 VM_W=0 W_CPU=0 FAILED=0 VM_A=0 VA_CPU=0 VA_S=0 VA_C=0 W_RSS_KB=0
 STEADY="" BACKFILL="" SPLIT="" TRACES="" PARTS=""
 for r in $(seq "$ROUNDS"); do
   echo "bench-watch: round $r of $ROUNDS" >&2
@@ -227,10 +227,11 @@ for r in $(seq "$ROUNDS"); do
   TRACES="$TRACES  round $r: $(vm_trace)"$'\n'
   kill "$W_PID"; wait "$W_PID" 2>/dev/null || true
   STEADY="$STEADY $(grep "cycle done" "$TMP/watch.log" | tail -n +2 | ms_of | paste -sd' ')"
+  FAILED=$((FAILED + $(grep -c "cycle skipped" "$TMP/watch.log" || true)))
   # Where a steady cycle's time goes: the datasource's answers (the 10
   # queries run at once: the longest counts) or watch's parse of them (the
-  # client's `answer read` lines, the backfill's 10 left out).
-  SPLIT="$SPLIT $(grep "answer read" "$TMP/watch.log" | tail -n +11 | awk '
+  # client's `answer read` lines after the first good cycle, the backfill).
+  SPLIT="$SPLIT $(awk '/cycle done/ && !n { n = 1; next } n && /answer read/' "$TMP/watch.log" | awk '
     { match($0, /query_ms=[0-9]+/); q = substr($0, RSTART + 9, RLENGTH - 9) + 0
       match($0, /parse_ms=[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) + 0
       i = int((NR - 1) / 10); if (q > mq[i]) mq[i] = q; if (p > mp[i]) mp[i] = p; sp[i] += p; n = i + 1 }
@@ -266,7 +267,7 @@ echo "hosts: $HOSTS; $ROUNDS round(s) x $CYCLES cycles of 15 s; load average at 
 echo "VictoriaMetrics idle (ingest only): $(cpu_s $((VM_IDLE / N))) CPU-s per 15 s (subtracted below)"
 echo "VictoriaMetrics storage during watch's cycles:"
 printf '%s' "$PARTS"
-echo "memcanary watch: backfill cycle (ms):$BACKFILL; steady cycle wall (ms): $STEADY ($UNDER of $TOTAL under 1 s)"
+echo "memcanary watch: backfill cycle (ms):$BACKFILL; steady cycle wall (ms): $STEADY ($UNDER of $TOTAL under 1 s); cycles skipped on a failed query: $FAILED"
 echo "  per steady cycle, longest query / longest parse / parse summed over the 10 (ms):$SPLIT"
 echo "  VictoriaMetrics' trace of one steady query:"
 printf '%s' "$TRACES"
