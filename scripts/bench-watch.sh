@@ -5,23 +5,42 @@
 # package) evaluating `memcanary rules --target vmalert` over the same data
 # in the same run.
 #
-#   [HOSTS=10000] [CYCLES=4] [MEMCANARY_BIN=...] scripts/bench-watch.sh
+#   [HOSTS=10000] [CYCLES=4] [ROUNDS=1] [INGEST=scrape|bulk] [MEMCANARY_BIN=...] scripts/bench-watch.sh
 #
-# Data: HOSTS hosts x the 10 node_exporter series memcanary reads (+ `up`),
-# at 15 s from 20 minutes before now to 10 after (the samples of the
-# future become fresh as the cycles run, as a scrape's would); 1 % of the hosts drain towards exhaustion
-# (so rules fire and vmalert runs its annotation queries). Each side then
-# runs alone for CYCLES cycles of 15 s: its cycle wall time (watch: its
-# `cycle done took_ms` log lines; vmalert: vmalert_iteration_duration
-# sum/count), its own CPU and VictoriaMetrics' CPU per cycle (from
-# /proc/PID/task/*/schedstat, VictoriaMetrics' idle CPU over the same time
-# subtracted), and watch's RSS (memory per host).
+# Data: HOSTS hosts x the 10 node_exporter series memcanary reads (+ `up`)
+# at a 15 s scrape; 1 % of the hosts drain towards exhaustion (so rules fire
+# and vmalert runs its annotation queries). How it gets into
+# VictoriaMetrics (INGEST):
+#   scrape (default), as a scraper writes it: the 20 minutes before now in
+#     one /api/v1/import, then every host's new sample at its own time, the
+#     hosts' scrapes spread over the 15 s, pushed each second
+#     (/api/v1/import/prometheus with timestamps) for the whole run: the
+#     idle baseline and both sides, so the ingest's CPU is subtracted alike.
+#     VictoriaMetrics keeps the newest samples in small parts it merges in
+#     the background, as it would a real scrape's.
+#   bulk, the worst case: 20 minutes before now and 10 after in ONE
+#     import, so each series is one block of 120 samples that every query
+#     unpacks whole (the samples of the future become fresh as cycles run;
+#     they last 10 minutes: ROUNDS=2 at most with CYCLES=4).
+# Each round measures VictoriaMetrics alone (idle, the ingest only), then
+# each side alone for CYCLES cycles of 15 s: its cycle wall time (watch:
+# its `cycle done took_ms` log lines after the backfill; vmalert:
+# vmalert_iteration_duration sum/count), its own CPU and VictoriaMetrics'
+# CPU per cycle (from /proc/PID/task/*/schedstat, the idle CPU subtracted),
+# watch's RSS (memory per host), VictoriaMetrics' parts (its /metrics) and
+# its own trace of one of watch's queries (samples read vs returned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOSTS=${HOSTS:-10000}
 CYCLES=${CYCLES:-4}
+ROUNDS=${ROUNDS:-1}
+INGEST=${INGEST:-scrape}
+case $INGEST in
+  scrape | bulk) ;;
+  *) echo "bench-watch: INGEST must be scrape or bulk, not $INGEST" >&2; exit 2 ;;
+esac
 . scripts/bench-lib.sh
-need_cmds victoria-metrics vmalert curl python3
+need_cmds victoria-metrics vmalert curl python3 bc
 if [ -z "${MEMCANARY_BIN:-}" ]; then
   cargo build --release --quiet -p memcanary --bin memcanary --no-default-features
 fi
@@ -35,6 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 VM_PORT=$(port)
 VM=http://127.0.0.1:$VM_PORT
@@ -44,45 +64,132 @@ VM_PID=$!
 PIDS+=("$VM_PID")
 for _ in $(seq 100); do curl -sf "$VM/health" >/dev/null && break; sleep 0.2; done
 
-echo "bench-watch: $HOSTS hosts, 30 min at 15 s around now, into VictoriaMetrics $VM" >&2
-python3 - "$HOSTS" >"$TMP/import.jsonl" <<'PY'
-import json, sys, time
-hosts = int(sys.argv[1])
-end = int(time.time()) // 15 * 15 * 1000
-N = 120  # 80 before now, 40 after: every cycle reads fresh samples
-ts = [end - (79 - i) * 15_000 for i in range(N)]
+# The fleet: `history MODE HOSTS END_MS` prints the import (JSON lines),
+# `push HOSTS END_MS URL` then writes each host's samples as they fall due.
+cat >"$TMP/fleet.py" <<'PY'
+import http.client, json, sys, time, urllib.parse
 GIB = 1 << 30
-for h in range(hosts):
-    inst = {"job": "bench", "instance": f"host-{h:05d}:9100"}
+STEP = 15_000
+HISTORY = 80  # 20 min before now
+FUTURE = 40   # bulk: 10 min after
+
+def values(h, i):
     drain = h % 100 == 0
     base = (0.4 + (h % 7) * 0.05) * 16 * GIB
-    avail = [max(0.02 * 16 * GIB, base - (i * 0.006 * 16 * GIB if drain else (h * 7919 + i) % 5 * 2**20)) for i in range(N)]
-    series = {
-        "node_memory_MemTotal_bytes": [16 * GIB] * N,
-        "node_memory_MemAvailable_bytes": [int(a) for a in avail],
-        "node_memory_SwapTotal_bytes": [4 * GIB] * N,
-        "node_memory_SwapFree_bytes": [4 * GIB - (i * 2**24 if drain else 0) for i in range(N)],
-        "node_pressure_memory_waiting_seconds_total": [round(i * (3.0 if drain else 0.01), 3) for i in range(N)],
-        "node_pressure_memory_stalled_seconds_total": [round(i * (1.0 if drain else 0.0), 3) for i in range(N)],
-        "node_vmstat_pgmajfault": [1000 + i * (500 if drain else 2) for i in range(N)],
-        "node_vmstat_pswpin": [i * (300 if drain else 0) for i in range(N)],
-        "node_vmstat_pswpout": [i * (600 if drain else 0) for i in range(N)],
-        "node_vmstat_oom_kill": [0] * N,
-        "up": [1] * N,
-    }
-    for name, vals in series.items():
-        print(json.dumps({"metric": {"__name__": name, **inst}, "values": vals, "timestamps": ts}))
+    avail = max(0.02 * 16 * GIB, base - (i * 0.006 * 16 * GIB if drain else (h * 7919 + i) % 5 * 2**20))
+    return (
+        ("node_memory_MemTotal_bytes", 16 * GIB),
+        ("node_memory_MemAvailable_bytes", int(avail)),
+        ("node_memory_SwapTotal_bytes", 4 * GIB),
+        ("node_memory_SwapFree_bytes", max(0, 4 * GIB - (i * 2**24 if drain else 0))),
+        ("node_pressure_memory_waiting_seconds_total", round(i * (3.0 if drain else 0.01), 3)),
+        ("node_pressure_memory_stalled_seconds_total", round(i * (1.0 if drain else 0.0), 3)),
+        ("node_vmstat_pgmajfault", 1000 + i * (500 if drain else 2)),
+        ("node_vmstat_pswpin", i * (300 if drain else 0)),
+        ("node_vmstat_pswpout", i * (600 if drain else 0)),
+        ("node_vmstat_oom_kill", 0),
+        ("up", 1),
+    )
+
+def first(mode, hosts, end, h):
+    """Sample 0's time: bulk, every host at end - 79 steps; scrape, host h
+    scraped at its own phase in the step, its sample 79 the last before end."""
+    if mode == "bulk":
+        return end - (HISTORY - 1) * STEP
+    return end - STEP + h * STEP // hosts - (HISTORY - 1) * STEP
+
+def labels(h):
+    return {"job": "bench", "instance": f"host-{h:05d}:9100"}
+
+def history(mode, hosts, end):
+    n = HISTORY + (FUTURE if mode == "bulk" else 0)
+    for h in range(hosts):
+        t0 = first(mode, hosts, end, h)
+        ts = [t0 + i * STEP for i in range(n)]
+        rows = [values(h, i) for i in range(n)]
+        for k, (name, _) in enumerate(rows[0]):
+            vals = [r[k][1] for r in rows]
+            print(json.dumps({"metric": {"__name__": name, **labels(h)}, "values": vals, "timestamps": ts}))
+
+def push(hosts, end, url):
+    u = urllib.parse.urlsplit(url)
+    nxt = [HISTORY] * hosts
+    t0 = [first("scrape", hosts, end, h) for h in range(hosts)]
+    lab = ['{job="bench",instance="host-%05d:9100"}' % h for h in range(hosts)]
+    conn = None
+    while True:
+        now = time.time() * 1000
+        lines = []
+        for h in range(hosts):
+            while t0[h] + nxt[h] * STEP <= now:
+                i = nxt[h]
+                t = t0[h] + i * STEP
+                lines.extend(f"{name}{lab[h]} {v} {t}\n" for name, v in values(h, i))
+                nxt[h] += 1
+        if lines:
+            try:
+                conn = conn or http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+                conn.request("POST", "/api/v1/import/prometheus", body="".join(lines).encode())
+                r = conn.getresponse()
+                r.read()
+                if r.status // 100 != 2:
+                    print(f"push: HTTP {r.status}", file=sys.stderr)
+            except OSError as e:
+                print(f"push: {e}", file=sys.stderr)
+                conn = None
+        time.sleep(1 - time.time() % 1)
+
+if sys.argv[1] == "history":
+    history(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+else:
+    push(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
 PY
+END_MS=$(( $(date +%s) / 15 * 15 * 1000 ))
+case $INGEST in
+  scrape) echo "bench-watch: $HOSTS hosts, 20 min of history, then scraped every 15 s (pushed each second), into VictoriaMetrics $VM" >&2 ;;
+  bulk) echo "bench-watch: $HOSTS hosts, 30 min at 15 s around now in one import, into VictoriaMetrics $VM" >&2 ;;
+esac
+python3 "$TMP/fleet.py" history "$INGEST" "$HOSTS" "$END_MS" >"$TMP/import.jsonl"
 curl -sf --data-binary @"$TMP/import.jsonl" "$VM/api/v1/import"
+rm -f "$TMP/import.jsonl"
+if [ "$INGEST" = scrape ]; then
+  python3 "$TMP/fleet.py" push "$HOSTS" "$END_MS" "$VM" 2>"$TMP/push.log" &
+  PIDS+=($!)
+fi
 curl -sf "$VM/internal/force_flush" >/dev/null
 sleep 2
-rm -f "$TMP/import.jsonl"
 
-# VictoriaMetrics' own CPU over one cycle's time with nobody asking.
-VM_IDLE=$(cpu_over $((15 * CYCLES)) "$VM_PID")
-VM_IDLE_CYCLE=$((VM_IDLE / CYCLES))
+# VictoriaMetrics' parts now: count, rows and blocks (rows per block is what
+# a query unpacks per series), small and big; and pending rows.
+vm_parts() {
+  curl -s "$VM/metrics" | awk '
+    /^vm_(parts|rows|blocks)\{type="storage\/(small|big)"\}/ {
+      split($1, a, /[{"\/]/); v[a[1] "/" a[4]] = $NF }
+    /^vm_pending_rows\{type="storage"\}/ { pend = $NF }
+    END { for (t = 0; t < 2; t++) { k = t ? "big" : "small"
+            printf "%s %d parts, %d rows, %d blocks (%.1f rows/block); ", k,
+              v["vm_parts/" k], v["vm_rows/" k], v["vm_blocks/" k],
+              v["vm_blocks/" k] ? v["vm_rows/" k] / v["vm_blocks/" k] : 0 }
+          printf "pending %d rows\n", pend }'
+}
+# VictoriaMetrics' own trace of one of watch's steady queries (30 s at now):
+# the parts searched, the blocks and samples read for the 2 per host returned.
+vm_trace() {
+  curl -s "$VM/api/v1/query" --data-urlencode 'query=node_memory_MemAvailable_bytes{job="bench"}[30s]' \
+    --data-urlencode "time=$(date +%s)" --data-urlencode trace=1 | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["trace"]
+def walk(n):
+    yield n
+    for c in n.get("children", []):
+        yield from walk(c)
+fetch = [n["message"] for n in walk(t) if n["message"].startswith("fetch unique")]
+print("%.0f ms (%s)" % (t["duration_msec"], "; ".join(fetch)))'
+}
+ms_of() { sed 's/.*took_ms=\([0-9]*\).*/\1/'; }
 
-# --- memcanary watch
+"$BIN" rules --target vmalert --selector '{job="bench"}' >"$TMP/rules.yml"
+GROUPS_N=$(grep -c '^- name:' "$TMP/rules.yml" || true)
 cat >"$TMP/watch.toml" <<TOML
 [watch]
 url = "$VM"
@@ -91,59 +198,84 @@ latency_offset = "0s"
 backfill = "20m"
 timeout = "14s"
 TOML
-MEMCANARY_LOG=memcanary::watch=debug,info "$BIN" watch --config "$TMP/watch.toml" >/dev/null 2>"$TMP/watch.log" &
-W_PID=$!
-PIDS+=("$W_PID")
-# The first cycle is the backfill: wait for it, then measure CYCLES steady ones.
-until grep -qs "cycle done" "$TMP/watch.log"; do
-  sleep 0.5
-  kill -0 "$W_PID" 2>/dev/null || { cat "$TMP/watch.log" >&2; exit 1; }
-done
-BACKFILL_MS=$(grep "cycle done" "$TMP/watch.log" | head -1 | sed 's/.*took_ms=\([0-9]*\).*/\1/')
-sleep 1
-read -r VM_W W_CPU < <(cpu_over $((15 * CYCLES)) "$VM_PID" "$W_PID" | paste -sd' ')
-W_RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/"$W_PID"/status)
-STEADY=$(grep "cycle done" "$TMP/watch.log" | tail -n +2 | sed 's/.*took_ms=\([0-9]*\).*/\1/' | sort -n | paste -sd' ')
-kill "$W_PID"; wait "$W_PID" 2>/dev/null || true
-# Where a steady cycle's time goes: the datasource's answers (the 10 queries
-# run at once: the longest counts) or watch's parse of them (the client's
-# `answer read` lines, the backfill's 10 left out).
-SPLIT=$(grep "answer read" "$TMP/watch.log" | tail -n +11 | awk '
-  { match($0, /query_ms=[0-9]+/); q = substr($0, RSTART + 9, RLENGTH - 9) + 0
-    match($0, /parse_ms=[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) + 0
-    i = int((NR - 1) / 10); if (q > mq[i]) mq[i] = q; if (p > mp[i]) mp[i] = p; sp[i] += p; n = i + 1 }
-  END { for (i = 0; i < n; i++) printf "%s%d/%d/%d", (i ? " " : ""), mq[i], mp[i], sp[i] }')
-# VictoriaMetrics' own trace of one of those queries: index search and
-# block reads vs unpacking and writing the answer.
-VM_TRACE=$(curl -s "$VM/api/v1/query" --data-urlencode 'query=node_memory_MemAvailable_bytes{job="bench"}[30s]' \
-  --data-urlencode trace=1 | python3 -c '
-import json, sys
-t = json.load(sys.stdin)["trace"]
-parts = ["%s %.0f ms" % (c["message"].split(":")[0], c["duration_msec"]) for c in t.get("children", [])]
-fetch = [g["message"] for c in t.get("children", []) for g in c.get("children", []) if g["message"].startswith("fetch unique")]
-print("%.0f ms (%s; %s)" % (t["duration_msec"], ", ".join(parts), "; ".join(fetch)))')
-
-# --- vmalert over the same data
-"$BIN" rules --target vmalert --selector '{job="bench"}' >"$TMP/rules.yml"
-VA_PORT=$(port)
-vmalert -rule="$TMP/rules.yml" -datasource.url="$VM" -evaluationInterval=15s \
-  -notifier.url=http://127.0.0.1:9 -httpListenAddr=127.0.0.1:"$VA_PORT" >"$TMP/vmalert.log" 2>&1 &
-VA_PID=$!
-PIDS+=("$VA_PID")
-sleep 20
 iter() { curl -s "http://127.0.0.1:$VA_PORT/metrics" | awk '/^vmalert_iteration_duration_seconds_sum/ { s += $NF } /^vmalert_iteration_duration_seconds_count/ { c += $NF } END { printf "%f %d\n", s, c }'; }
-read -r S0 C0 < <(iter)
-read -r VM_A VA_CPU < <(cpu_over $((15 * CYCLES)) "$VM_PID" "$VA_PID" | paste -sd' ')
-read -r S1 C1 < <(iter)
-GROUPS_N=$(grep -c '^- name:' "$TMP/rules.yml" || true)
-kill "$VA_PID"; wait "$VA_PID" 2>/dev/null || true
 
-ms() { echo "scale=0; $1 / 1000000" | bc; }
+VM_IDLE=0 VM_W=0 W_CPU=0 FAILED=0 VM_A=0 VA_CPU=0 VA_S=0 VA_C=0 W_RSS_KB=0
+STEADY="" BACKFILL="" SPLIT="" TRACES="" PARTS=""
+for r in $(seq "$ROUNDS"); do
+  echo "bench-watch: round $r of $ROUNDS" >&2
+  # VictoriaMetrics alone over the same time, nobody asking (the ingest only).
+  read -r t < <(cpu_over $((15 * CYCLES)) "$VM_PID")
+  VM_IDLE=$((VM_IDLE + t))
+
+  # --- memcanary watch
+  MEMCANARY_LOG=memcanary::watch=debug,info "$BIN" watch --config "$TMP/watch.toml" >/dev/null 2>"$TMP/watch.log" &
+  W_PID=$!
+  PIDS+=("$W_PID")
+  # The first cycle is the backfill: wait for it, then measure CYCLES steady ones.
+  until grep -qs "cycle done" "$TMP/watch.log"; do
+    sleep 0.5
+    kill -0 "$W_PID" 2>/dev/null || { cat "$TMP/watch.log" >&2; exit 1; }
+  done
+  BACKFILL="$BACKFILL $(grep "cycle done" "$TMP/watch.log" | head -1 | ms_of)"
+  sleep 1
+  read -r vm w < <(cpu_over $((15 * CYCLES)) "$VM_PID" "$W_PID" | paste -sd' ')
+  VM_W=$((VM_W + vm)) W_CPU=$((W_CPU + w))
+  rss=$(awk '/VmRSS/ {print $2}' /proc/"$W_PID"/status)
+  [ "$rss" -gt "$W_RSS_KB" ] && W_RSS_KB=$rss
+  PARTS="$PARTS  round $r: $(vm_parts)"$'\n'
+  TRACES="$TRACES  round $r: $(vm_trace)"$'\n'
+  kill "$W_PID"; wait "$W_PID" 2>/dev/null || true
+  STEADY="$STEADY $(grep "cycle done" "$TMP/watch.log" | tail -n +2 | ms_of | paste -sd' ')"
+  FAILED=$((FAILED + $(grep -c "cycle skipped" "$TMP/watch.log" || true)))
+  # Where a steady cycle's time goes: the datasource's answers (the 10
+  # queries run at once: the longest counts) or watch's parse of them (the
+  # client's `answer read` lines after the first good cycle, the backfill).
+  SPLIT="$SPLIT $(awk '/cycle done/ && !n { n = 1; next } n && /answer read/' "$TMP/watch.log" | awk '
+    { match($0, /query_ms=[0-9]+/); q = substr($0, RSTART + 9, RLENGTH - 9) + 0
+      match($0, /parse_ms=[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) + 0
+      i = int((NR - 1) / 10); if (q > mq[i]) mq[i] = q; if (p > mp[i]) mp[i] = p; sp[i] += p; n = i + 1 }
+    END { for (i = 0; i < n; i++) printf "%s%d/%d/%d", (i ? " " : ""), mq[i], mp[i], sp[i] }')"
+
+  # --- vmalert over the same data
+  VA_PORT=$(port)
+  vmalert -rule="$TMP/rules.yml" -datasource.url="$VM" -evaluationInterval=15s \
+    -notifier.url=http://127.0.0.1:9 -httpListenAddr=127.0.0.1:"$VA_PORT" >"$TMP/vmalert.log" 2>&1 &
+  VA_PID=$!
+  PIDS+=("$VA_PID")
+  sleep 20
+  read -r S0 C0 < <(iter)
+  read -r vm a < <(cpu_over $((15 * CYCLES)) "$VM_PID" "$VA_PID" | paste -sd' ')
+  read -r S1 C1 < <(iter)
+  VM_A=$((VM_A + vm)) VA_CPU=$((VA_CPU + a))
+  VA_S=$(echo "$VA_S + $S1 - $S0" | bc) VA_C=$((VA_C + C1 - C0))
+  kill "$VA_PID"; wait "$VA_PID" 2>/dev/null || true
+done
+
+N=$((ROUNDS * CYCLES))
 cpu_s() { echo "scale=3; $1 / 1000000000" | bc; }
-echo "hosts: $HOSTS; cycles measured: $CYCLES of 15 s; VictoriaMetrics idle: $(cpu_s "$VM_IDLE_CYCLE") CPU-s per 15 s (subtracted)"
-echo "memcanary watch: backfill cycle ${BACKFILL_MS} ms; steady cycles (ms): $STEADY"
-echo "  per steady cycle, longest query / longest parse / parse summed over the 10 (ms): $SPLIT"
-echo "  VictoriaMetrics' trace of one query: $VM_TRACE"
-echo "  watch CPU $(cpu_s $((W_CPU / CYCLES))) s/cycle; VictoriaMetrics CPU $(cpu_s $(((VM_W - VM_IDLE) / CYCLES))) s/cycle; watch RSS $((W_RSS_KB / 1024)) MiB ($((W_RSS_KB * 1024 / HOSTS)) bytes/host)"
-echo "vmalert 1.79 ($GROUPS_N groups): iteration $(echo "scale=3; ($S1 - $S0) / ($C1 - $C0)" | bc) s per group evaluation ($((C1 - C0)) evaluations), sum over groups per cycle $(echo "scale=3; ($S1 - $S0) / $CYCLES" | bc) s"
-echo "  vmalert CPU $(cpu_s $((VA_CPU / CYCLES))) s/cycle; VictoriaMetrics CPU $(cpu_s $(((VM_A - VM_IDLE) / CYCLES))) s/cycle"
+W_VM=$(((VM_W - VM_IDLE) / N))
+A_VM=$(((VM_A - VM_IDLE) / N))
+STEADY=$(echo "$STEADY" | tr ' ' '\n' | grep . | sort -n | paste -sd' ')
+UNDER=$(echo "$STEADY" | tr ' ' '\n' | awk '$1 < 1000' | wc -l)
+TOTAL=$(echo "$STEADY" | wc -w)
+case $INGEST in
+  scrape) echo "ingest: scrape (20 min of history in one import, then each host's sample at its own time every 15 s, pushed each second through every phase)" ;;
+  bulk) echo "ingest: bulk (worst case: 20 min before now and 10 min after in one import, no ingest while measuring)" ;;
+esac
+echo "hosts: $HOSTS; $ROUNDS round(s) x $CYCLES cycles of 15 s; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "VictoriaMetrics idle (ingest only): $(cpu_s $((VM_IDLE / N))) CPU-s per 15 s (subtracted below)"
+echo "VictoriaMetrics storage during watch's cycles:"
+printf '%s' "$PARTS"
+echo "memcanary watch: backfill cycle (ms):$BACKFILL; steady cycle wall (ms): $STEADY ($UNDER of $TOTAL under 1 s); cycles skipped on a failed query: $FAILED"
+echo "  per steady cycle, longest query / longest parse / parse summed over the 10 (ms):$SPLIT"
+echo "  VictoriaMetrics' trace of one steady query:"
+printf '%s' "$TRACES"
+echo "  watch CPU $(cpu_s $((W_CPU / N))) s/cycle; VictoriaMetrics CPU $(cpu_s "$W_VM") s/cycle; watch RSS $((W_RSS_KB / 1024)) MiB ($((W_RSS_KB * 1024 / HOSTS)) bytes/host)"
+echo "vmalert 1.79 ($GROUPS_N groups): $(echo "scale=3; $VA_S / $VA_C" | bc) s per group evaluation ($VA_C evaluations), sum over groups per cycle $(echo "scale=3; $VA_S / $N" | bc) s"
+echo "  vmalert CPU $(cpu_s $((VA_CPU / N))) s/cycle; VictoriaMetrics CPU $(cpu_s "$A_VM") s/cycle"
+if [ "$W_VM" -gt 0 ]; then
+  echo "ratio: watch's VictoriaMetrics CPU per cycle is 1/$(echo "scale=1; $A_VM / $W_VM" | bc) of vmalert's (target <= 1/5)"
+else
+  echo "ratio: watch's VictoriaMetrics CPU per cycle is within the idle noise (vmalert's: $(cpu_s "$A_VM") s)"
+fi
