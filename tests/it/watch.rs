@@ -65,6 +65,19 @@ fn span(text: &str) -> (i64, i64) {
     (*all.iter().min().unwrap(), *all.iter().max().unwrap())
 }
 
+/// The suite's VictoriaMetrics (scripts/test.d/50-watch.sh), or `None`
+/// with `test`'s skip said.
+pub(crate) fn vm_url(test: &str) -> Option<String> {
+    let url = std::env::var("MEMCANARY_TEST_VM_URL").ok();
+    if url.is_none() {
+        skip(
+            test,
+            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
+        );
+    }
+    url
+}
+
 pub(crate) fn import(vm: &str, body: &str) {
     let resp = ureq::post(&format!("{vm}/api/v1/import"))
         .send(body)
@@ -171,11 +184,8 @@ fn parity(vm: &str, tag: &str, every_ms: i64, dir: &Path) {
 
 #[test]
 fn watch_fires_what_replay_fires_within_one_cycle_at_15s_and_30s() {
-    let Ok(vm) = std::env::var("MEMCANARY_TEST_VM_URL") else {
-        return skip(
-            "watch_fires_what_replay_fires_within_one_cycle_at_15s_and_30s",
-            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
-        );
+    let Some(vm) = vm_url("watch_fires_what_replay_fires_within_one_cycle_at_15s_and_30s") else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     parity(&vm, "15s", 15_000, dir.path());
@@ -381,11 +391,8 @@ pub(crate) fn spawn_watch_sink(
 #[test]
 fn a_restarted_watch_does_not_page_again() {
     let test = "a_restarted_watch_does_not_page_again";
-    let Ok(vm) = std::env::var("MEMCANARY_TEST_VM_URL") else {
-        return skip(
-            test,
-            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
-        );
+    let Some(vm) = crate::watch::vm_url(test) else {
+        return;
     };
     let src = std::fs::read_to_string(fixture(TRACE)).unwrap();
     let (instance, want) = replayed(&fixture(TRACE));

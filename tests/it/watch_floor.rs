@@ -11,7 +11,7 @@
 //! its normal 1 h backfill, must warn at the same sample once it has read
 //! the host's days from the datasource, and later with `history = false`.
 
-use crate::common::{fixture, skip};
+use crate::common::fixture;
 use crate::watch::{import, rewrite};
 use memcanary::detect::history::DAY_MS;
 use memcanary::detect::{AlertState, Detector, DetectorConfig, Dur, Event};
@@ -72,11 +72,8 @@ fn watched(cfg: &WatchConfig, from_ms: i64, end_ms: i64) -> Vec<(i64, Event)> {
 #[test]
 fn watch_reads_a_hosts_recent_days_and_warns_as_replay_with_history_does() {
     let name = "watch_reads_a_hosts_recent_days_and_warns_as_replay_with_history_does";
-    let Ok(vm) = std::env::var("MEMCANARY_TEST_VM_URL") else {
-        return skip(
-            name,
-            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
-        );
+    let Some(vm) = crate::watch::vm_url(name) else {
+        return;
     };
     let src = std::fs::read_to_string(fixture(TRACE)).unwrap();
     let recorded = memcanary::source::recorded::load(&fixture(TRACE)).unwrap();

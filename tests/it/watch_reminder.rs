@@ -7,7 +7,7 @@
 
 #![allow(clippy::disallowed_methods)] // a test of a real process waits on the real clock
 
-use crate::common::{fixture, skip};
+use crate::common::fixture;
 use crate::watch::{import, receiver, rewrite, spawn_watch_sink, wait_for, TRACE};
 use memcanary::detect::{AlertState, Detector, DetectorConfig};
 
@@ -28,11 +28,8 @@ fn first_forecast_firing() -> i64 {
 #[test]
 fn a_watch_reminder_shows_the_current_values() {
     let test = "a_watch_reminder_shows_the_current_values";
-    let Ok(vm) = std::env::var("MEMCANARY_TEST_VM_URL") else {
-        return skip(
-            test,
-            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
-        );
+    let Some(vm) = crate::watch::vm_url(test) else {
+        return;
     };
     let src = std::fs::read_to_string(fixture(TRACE)).unwrap();
     // The forecast fires 5 s from now; the headroom keeps falling for 3 min.

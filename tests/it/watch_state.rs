@@ -141,11 +141,8 @@ fn cycle(w: &mut Watcher, ds: &Datasource, t: i64) -> Option<Plan> {
 #[test]
 fn a_host_appearing_mid_run_is_backfilled_from_victoriametrics() {
     let test = "a_host_appearing_mid_run_is_backfilled_from_victoriametrics";
-    let Ok(vm) = std::env::var("MEMCANARY_TEST_VM_URL") else {
-        return skip(
-            test,
-            "MEMCANARY_TEST_VM_URL unset (scripts/test.d/50-watch.sh starts VictoriaMetrics)",
-        );
+    let Some(vm) = crate::watch::vm_url(test) else {
+        return;
     };
     let job = format!("watch-state-{}-{}", std::process::id(), clock::wall_ms());
     // The trace ends 10 minutes ago, a sample every 15 s for 10 minutes.
