@@ -5,13 +5,15 @@
 //! the channel's buffer is allocated at start). When a rule turns pending
 //! the thread takes a bounded snapshot of the top consumers (at most once
 //! per [`MIN_SNAPSHOT_GAP_MS`]) so it is usually ready when the rule fires
-//! and the notifier can attach it; when a rule fires it refreshes a stale
-//! snapshot and, [`STATE_FILE_AFTER`] later, writes snapshot + ring buffer
-//! to the state file (fsync). The wait lets the alert's own disk writes
+//! and the notifier can attach it; when a rule fires it keeps the snapshot
+//! the notifier attached (one younger than [`SNAPSHOT_MAX_AGE_MS`]; an
+//! older one is retaken) and, [`STATE_FILE_AFTER`] later, writes snapshot +
+//! ring buffer to the state file (fsync). The wait lets the alert's own disk writes
 //! (the notification's dedupe state, its spool file) go first: on ext4 a
 //! write can wait behind another thread's fsync (docs/agent.md, "Run G").
 
 use super::config::SnapshotConfig;
+use super::notifier::SNAPSHOT_MAX_AGE_MS;
 use super::ring::{Ring, Row};
 use super::snapshot::{self, Snapshot};
 use super::statefile::{self, StateDoc};
@@ -90,10 +92,14 @@ impl Blackbox {
             };
             match ev.state {
                 AlertState::Pending => {
-                    self.refresh(false);
+                    self.refresh(MIN_SNAPSHOT_GAP_MS);
                 }
                 AlertState::Firing => {
-                    let snap = self.refresh(false);
+                    // The notifier attaches the latest snapshot while it is
+                    // younger than its limit: the state file keeps that
+                    // same one, so the two never disagree on who was
+                    // eating memory or which cgroup stalled.
+                    let snap = self.refresh(SNAPSHOT_MAX_AGE_MS);
                     std::thread::sleep(STATE_FILE_AFTER);
                     self.write_state(&ev, &snap);
                 }
@@ -102,12 +108,12 @@ impl Blackbox {
         }
     }
 
-    /// The latest snapshot, retaken if older than the gap (or `force`).
-    fn refresh(&self, force: bool) -> Arc<Snapshot> {
+    /// The latest snapshot, retaken if it is `max_age_ms` old or older.
+    fn refresh(&self, max_age_ms: i64) -> Arc<Snapshot> {
         let now = wall_ms();
         if let Ok(guard) = self.latest.lock() {
             if let Some((at, s)) = guard.as_ref() {
-                if !force && now - at < MIN_SNAPSHOT_GAP_MS {
+                if now - at < max_age_ms {
                     return s.clone();
                 }
             }
@@ -162,5 +168,68 @@ impl Blackbox {
                 tracing::warn!(path = %self.state_file.display(), error = %e, "cannot write state file")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{Evidence, Severity};
+
+    fn firing() -> Event {
+        Event {
+            at_ms: wall_ms(),
+            rule: "cgroup_thrashing",
+            severity: Severity::Warning,
+            state: AlertState::Firing,
+            evidence: Evidence::default(),
+        }
+    }
+
+    /// The state file a firing writes when the latest snapshot is `age_ms`
+    /// old and says it read `marker` processes (the /proc here is empty: a
+    /// snapshot taken anew reads none).
+    fn state_after_firing(age_ms: i64, marker: u32) -> serde_json::Value {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Snapshot {
+            groups: Vec::new(),
+            processes_read: marker,
+            truncated: false,
+            elapsed_ms: 0,
+            within: None,
+            stalling: Vec::new(),
+        };
+        let latest: Latest = Arc::new(Mutex::new(Some((wall_ms() - age_ms, Arc::new(old)))));
+        let bb = Blackbox {
+            proc_root: dir.path().join("proc"),
+            limits: SnapshotConfig::default(),
+            within: None,
+            state_file: dir.path().join("state.json"),
+            instance: "h".into(),
+            ring: Arc::new(Mutex::new(Ring::new(4, 1000))),
+            latest,
+            history: History::default(),
+        };
+        std::fs::create_dir(dir.path().join("proc")).unwrap();
+        let (tx, h) = bb.spawn().unwrap();
+        tx.send(Note::Event(firing())).unwrap();
+        drop(tx);
+        h.join().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn a_firing_keeps_the_snapshot_the_notifier_attached() {
+        // Taken at pending, 31 s before the firing: past the gap between
+        // snapshots, but the notifier attaches it, so the state file does too.
+        let state = state_after_firing(31_000, 4242);
+        assert_eq!(state["snapshot"]["processes_read"], 4242);
+    }
+
+    #[test]
+    fn a_firing_retakes_a_snapshot_too_old_to_be_notified() {
+        let state = state_after_firing(SNAPSHOT_MAX_AGE_MS + 1_000, 4242);
+        assert_eq!(state["snapshot"]["processes_read"], 0, "taken anew");
     }
 }

@@ -30,8 +30,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Snapshots older than this are not attached to a notification.
-const SNAPSHOT_MAX_AGE_MS: i64 = 120_000;
+/// Snapshots older than this are not attached to a notification (nor kept
+/// for a firing's state file: the black box then takes a new one).
+pub(crate) const SNAPSHOT_MAX_AGE_MS: i64 = 120_000;
 
 /// How often delivery counters are copied to /metrics while deliveries may
 /// be under way (after an event, or for a minute after start, when the
