@@ -24,10 +24,11 @@
 
 use crate::common::{self, skip, Swapfile};
 use crate::fault::harness::{metric, RealCgroup, Receiver};
+use crate::watch_real::Proc;
 use serde_json::Value;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TEST: &str = "watch_e2e";
@@ -42,22 +43,6 @@ const HOG_MIB: u64 = 384;
 const SWAPFILE_MIB: usize = 256;
 /// The scrape interval.
 const SCRAPE: &str = "5s";
-
-/// A child process killed (and reaped) on drop.
-struct Proc(Child);
-
-impl Proc {
-    fn stop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -86,6 +71,11 @@ pub(crate) fn get(url: &str) -> Option<String> {
 /// reads: meminfo, vmstat, pressure.
 fn node_exporter(bin: &Path) -> (Proc, String) {
     let addr = format!("127.0.0.1:{}", common::free_port());
+    (node_exporter_on(bin, &addr), addr)
+}
+
+/// [`node_exporter`] on `addr`.
+pub(crate) fn node_exporter_on(bin: &Path, addr: &str) -> Proc {
     let child = Command::new(bin)
         .args([
             "--collector.disable-defaults",
@@ -113,7 +103,7 @@ fn node_exporter(bin: &Path) -> (Proc, String) {
     ] {
         assert!(text.contains(m), "node_exporter on {addr} lacks {m}");
     }
-    (p, addr)
+    p
 }
 
 /// A VictoriaMetrics of the test's own, scraping `target` every

@@ -11,33 +11,14 @@
 //! Beside it, a watcher whose selector Prometheus refuses logs the status
 //! and Prometheus' reason (`bad_data: ... parse error ...`).
 
-use super::{bin, get, prom_server, Proc, Watch};
+use super::{bin, prom_server, Proc, Watch};
 use crate::common;
 use crate::fault::harness::Receiver;
+use crate::watch_e2e::node_exporter_on;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TEST: &str = "watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent";
-
-/// A node_exporter on `addr` with the collectors a sample reads.
-fn node_exporter(bin: &Path, addr: &str) -> Proc {
-    let child = Command::new(bin)
-        .args(["--collector.disable-defaults", "--collector.meminfo"])
-        .args(["--collector.vmstat", "--collector.pressure"])
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc(child);
-    let url = format!("http://{addr}/metrics");
-    assert!(
-        super::wait(20, || get(&url).is_some()),
-        "no node_exporter on {addr}"
-    );
-    p
-}
 
 /// Prometheus scraping `targets` every second as `job`, its queries logged
 /// to `dir/queries.log`; its URL.
@@ -71,7 +52,7 @@ fn watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent() {
     let dir = tmp.path();
     let host = format!("127.0.0.1:{}", common::free_port());
     let late = format!("127.0.0.1:{}", common::free_port());
-    let mut ne = node_exporter(&ne_bin, &host);
+    let mut ne = node_exporter_on(&ne_bin, &host);
     let job = format!("watch-prom-{}", std::process::id());
     let (_prom, url) = prometheus(&prom_bin, dir, &job, &[&host, &late]);
     let rx = Receiver::start();
@@ -105,7 +86,7 @@ fn watch_over_a_real_prometheus_sees_a_stopped_exporter_go_silent() {
     eprintln!("{TEST}: {line}");
     drop(bad);
     // A host whose exporter starts later is backfilled by a narrowed query.
-    let _late = node_exporter(&ne_bin, &late);
+    let _late = node_exporter_on(&ne_bin, &late);
     w.wait(20, "the late host seen", |w| {
         w.metric("memcanary_watch_hosts") == Some(2.0)
     });
