@@ -69,7 +69,9 @@ fn headroom() -> Expr {
 fn capacity() -> Expr {
     bin(Op::Add, m(ne::MEM_TOTAL), m(ne::SWAP_TOTAL))
 }
-fn headroom_ratio() -> Expr {
+/// The detector's headroom ratio, `(MemAvailable + SwapFree) / (MemTotal +
+/// SwapTotal)`, in PromQL (also the watcher's floor query).
+pub fn headroom_ratio() -> Expr {
     bin(Op::Div, headroom(), capacity())
 }
 fn and(a: Expr, b: Expr) -> Expr {

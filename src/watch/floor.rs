@@ -47,9 +47,7 @@
 
 use super::answer::Points;
 use crate::detect::history::{DayMin, DAY_MS};
-use crate::signal::node_exporter::{
-    Field, MEM_AVAILABLE, MEM_TOTAL, OOM_KILL, SWAP_FREE, SWAP_TOTAL,
-};
+use crate::signal::node_exporter::{Field, MEM_AVAILABLE, OOM_KILL};
 use std::collections::HashMap;
 
 /// A day with fewer samples than this says too little of the host's
@@ -97,9 +95,11 @@ impl Ask {
 pub fn query(ask: Ask, selector: &str, days: u32) -> String {
     let sel = selector.trim();
     let per_day = match ask {
-        Ask::MinRatio => format!(
-            "min_over_time((({MEM_AVAILABLE}{sel} + {SWAP_FREE}{sel}) / ({MEM_TOTAL}{sel} + {SWAP_TOTAL}{sel}))[1d:{STEP}])"
-        ),
+        Ask::MinRatio => {
+            let matchers = sel.trim_start_matches('{').trim_end_matches('}');
+            let ratio = crate::rules::build::headroom_ratio().render(matchers);
+            format!("min_over_time(({ratio})[1d:{STEP}])")
+        }
         Ask::OomKills => format!("increase({OOM_KILL}{sel}[1d])"),
         Ask::Samples => format!("count_over_time({MEM_AVAILABLE}{sel}[1d])"),
     };
