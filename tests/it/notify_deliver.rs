@@ -33,7 +33,8 @@ fn down_url() -> String {
     format!("http://127.0.0.1:{}/hook", crate::common::free_port())
 }
 
-/// The jobs in a spool directory, as (state, repeat), oldest first.
+/// The jobs in a spool directory, as (state, repeat), oldest first (a job
+/// delivered or evicted between the listing and its read is gone: skipped).
 fn spooled(dir: &Path) -> Vec<(String, u64)> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -44,8 +45,9 @@ fn spooled(dir: &Path) -> Vec<(String, u64)> {
     names.sort();
     names
         .iter()
-        .map(|p| {
-            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        .filter_map(|p| std::fs::read(p).ok())
+        .map(|bytes| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
             let a = &v["alert"];
             (
                 a["state"].as_str().unwrap().to_string(),
