@@ -71,9 +71,11 @@ pub fn run(
         let started = mono();
         let now = wall_ms();
         let mut events = Vec::new();
+        let mut answered = Duration::ZERO;
         let outcome = match w.plan(now, &mut events) {
             Some(plan) => {
                 let answers = fetch_all(&ds, &plan);
+                answered = started.elapsed();
                 let outcome = w.finish(now, &plan, answers, &mut events);
                 if let Some(plan) = w.backfill_plan() {
                     let answers = fetch_all(&ds, &plan);
@@ -84,7 +86,7 @@ pub fn run(
             None => Outcome::Waiting,
         };
         let took = started.elapsed();
-        log_outcome(&outcome, ds.name(), &w, took);
+        log_outcome(&outcome, ds.name(), &w, (answered, took));
         for (host, ev) in &events {
             tracing::info!(host = %host, rule = ev.rule, state = ev.state.as_str(), severity = ev.severity.as_str(), "alert state changed");
             if let Some(alert) = Alert::try_from_event(ev, host) {
@@ -147,12 +149,17 @@ fn fetch(ds: &Datasource, f: Field, plan: &Plan) -> Answer {
     }
 }
 
-/// One line per cycle that did not go well; a debug line otherwise.
-fn log_outcome(outcome: &Outcome, datasource: &str, w: &Watcher, took: Duration) {
+/// One line per cycle that did not go well; a debug line otherwise, with
+/// where its time went: the answers all in (asked at once, each parsed in
+/// its own thread), then joining and judging them, and any newcomers'
+/// backfill (`took_ms` is the whole).
+fn log_outcome(outcome: &Outcome, datasource: &str, w: &Watcher, times: (Duration, Duration)) {
+    let (answered, took) = times;
     match outcome {
         Outcome::Ok { window_ms } => tracing::debug!(
             hosts = w.fleet().hosts().len(),
             window_s = window_ms / 1000,
+            answers_ms = answered.as_millis() as u64,
             took_ms = took.as_millis() as u64,
             "cycle done"
         ),
