@@ -28,7 +28,11 @@
 # vmalert_iteration_duration sum/count), its own CPU and VictoriaMetrics'
 # CPU per cycle (from /proc/PID/task/*/schedstat, the idle CPU subtracted),
 # watch's RSS (memory per host), VictoriaMetrics' parts (its /metrics) and
-# its own trace of one of watch's queries (samples read vs returned).
+# its own trace of one of watch's queries (samples read vs returned). Then
+# the issue's reference, CYCLES sets 15 s apart of queries for all hosts
+# sent at once by hand, answers read but not parsed (the datasource's part
+# of a cycle alone): the ten as plain instant queries, the ten in watch's
+# `[30s]` shape, and eight of those (without MemTotal and SwapTotal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOSTS=${HOSTS:-10000}
@@ -139,8 +143,42 @@ def push(hosts, end, url):
                 conn = None
         time.sleep(1 - time.time() % 1)
 
+METRICS = [name for name, _ in values(0, 0) if name != "up"]
+
+def ref(url, sets, shape):
+    """The issue's reference, by hand: every 15 s the ten queries for all
+    hosts at once, answers read and dropped (not parsed); prints each set's
+    wall time (the longest of the ten), ms. shape plain: an instant query
+    of the metric; range: watch's `metric[30s]`; range8: the same without
+    MemTotal and SwapTotal (what a cycle would cost reading those rarely)."""
+    import threading
+    u = urllib.parse.urlsplit(url)
+    def one(m, out, i):
+        q = m + '{job="bench"}' + ("" if shape == "plain" else "[30s]")
+        body = urllib.parse.urlencode({"query": q, "time": "%.3f" % time.time()})
+        t = time.time()
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        c.request("POST", "/api/v1/query", body=body,
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = c.getresponse()
+        r.read()
+        out[i] = (time.time() - t) * 1000 if r.status == 200 else -1
+    metrics = [m for m in METRICS if shape != "range8" or "Total" not in m]
+    walls = []
+    for s in range(sets):
+        out = [0.0] * len(metrics)
+        th = [threading.Thread(target=one, args=(m, out, i)) for i, m in enumerate(metrics)]
+        t = time.time()
+        for x in th: x.start()
+        for x in th: x.join()
+        walls.append("%d" % ((time.time() - t) * 1000) if min(out) >= 0 else "failed")
+        time.sleep(max(0, 15 - (time.time() - t)))
+    print(" ".join(walls))
+
 if sys.argv[1] == "history":
     history(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+elif sys.argv[1] == "ref":
+    ref(sys.argv[2], int(sys.argv[3]), sys.argv[4])
 else:
     push(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
 PY
@@ -201,7 +239,8 @@ TOML
 iter() { curl -s "http://127.0.0.1:$VA_PORT/metrics" | awk '/^vmalert_iteration_duration_seconds_sum/ { s += $NF } /^vmalert_iteration_duration_seconds_count/ { c += $NF } END { printf "%f %d\n", s, c }'; }
 
 VM_IDLE=0 VM_W=0 W_CPU=0 FAILED=0 VM_A=0 VA_CPU=0 VA_S=0 VA_C=0 W_RSS_KB=0
-STEADY="" BACKFILL="" SPLIT="" TRACES="" PARTS=""
+STEADY="" BACKFILL="" SPLIT="" JUDGE="" TRACES="" PARTS=""
+declare -A REF REF_VM
 for r in $(seq "$ROUNDS"); do
   echo "bench-watch: round $r of $ROUNDS" >&2
   # VictoriaMetrics alone over the same time, nobody asking (the ingest only).
@@ -227,6 +266,8 @@ for r in $(seq "$ROUNDS"); do
   TRACES="$TRACES  round $r: $(vm_trace)"$'\n'
   kill "$W_PID"; wait "$W_PID" 2>/dev/null || true
   STEADY="$STEADY $(grep "cycle done" "$TMP/watch.log" | tail -n +2 | ms_of | paste -sd' ')"
+  # After the answers are all in: joining and judging them (took - answers).
+  JUDGE="$JUDGE $(grep "cycle done" "$TMP/watch.log" | tail -n +2 | sed 's/.*answers_ms=\([0-9]*\).*took_ms=\([0-9]*\).*/\2 \1/' | awk '{ printf "%d ", $1 - $2 }')"
   FAILED=$((FAILED + $(grep -c "cycle skipped" "$TMP/watch.log" || true)))
   # Where a steady cycle's time goes: the datasource's answers (the 10
   # queries run at once: the longest counts) or watch's parse of them (the
@@ -236,6 +277,18 @@ for r in $(seq "$ROUNDS"); do
       match($0, /parse_ms=[0-9]+/); p = substr($0, RSTART + 9, RLENGTH - 9) + 0
       i = int((NR - 1) / 10); if (q > mq[i]) mq[i] = q; if (p > mp[i]) mp[i] = p; sp[i] += p; n = i + 1 }
     END { for (i = 0; i < n; i++) printf "%s%d/%d/%d", (i ? " " : ""), mq[i], mp[i], sp[i] }')"
+
+  # --- the issue's reference beside it: the ten queries for all hosts sent
+  # by hand (plain instant queries, and watch's own `[30s]` shape), their
+  # answers read but not parsed: the datasource's part of a cycle alone.
+  for shape in plain range range8; do
+    python3 "$TMP/fleet.py" ref "$VM" "$CYCLES" "$shape" >"$TMP/ref.out" &
+    R_PID=$!
+    read -r vm < <(cpu_over $((15 * CYCLES)) "$VM_PID")
+    wait "$R_PID"
+    REF[$shape]="${REF[$shape]:-} $(cat "$TMP/ref.out")"
+    REF_VM[$shape]=$(( ${REF_VM[$shape]:-0} + vm ))
+  done
 
   # --- vmalert over the same data
   VA_PORT=$(port)
@@ -269,9 +322,19 @@ echo "VictoriaMetrics storage during watch's cycles:"
 printf '%s' "$PARTS"
 echo "memcanary watch: backfill cycle (ms):$BACKFILL; steady cycle wall (ms): $STEADY ($UNDER of $TOTAL under 1 s); cycles skipped on a failed query: $FAILED"
 echo "  per steady cycle, longest query / longest parse / parse summed over the 10 (ms):$SPLIT"
+echo "  per steady cycle, after the last answer: joining and judging (ms): $JUDGE"
 echo "  VictoriaMetrics' trace of one steady query:"
 printf '%s' "$TRACES"
 echo "  watch CPU $(cpu_s $((W_CPU / N))) s/cycle; VictoriaMetrics CPU $(cpu_s "$W_VM") s/cycle; watch RSS $((W_RSS_KB / 1024)) MiB ($((W_RSS_KB * 1024 / HOSTS)) bytes/host)"
+for shape in plain range range8; do
+  w=$(echo "${REF[$shape]}" | tr ' ' '\n' | grep . | sort -n | paste -sd' ')
+  case $shape in
+    plain) what="the ten, plain instant queries (the issue's reference)" ;;
+    range) what="the ten, watch's [30s]" ;;
+    range8) what="eight, watch's [30s] without MemTotal and SwapTotal" ;;
+  esac
+  echo "reference, queries by hand, all at once, answers read, not parsed: $what: wall (ms) $w; VictoriaMetrics CPU $(cpu_s $(( (REF_VM[$shape] - VM_IDLE) / N ))) s/set"
+done
 echo "vmalert 1.79 ($GROUPS_N groups): $(echo "scale=3; $VA_S / $VA_C" | bc) s per group evaluation ($VA_C evaluations), sum over groups per cycle $(echo "scale=3; $VA_S / $N" | bc) s"
 echo "  vmalert CPU $(cpu_s $((VA_CPU / N))) s/cycle; VictoriaMetrics CPU $(cpu_s "$A_VM") s/cycle"
 if [ "$W_VM" -gt 0 ]; then
