@@ -229,10 +229,8 @@ impl WatchConfig {
     }
 
     fn validate_selector(&self) -> Result<(), WatchConfigError> {
-        let s = self.selector.trim();
-        let braces = s.is_empty() || (s.starts_with('{') && s.ends_with('}'));
         check(
-            braces,
+            super::narrow::matchers(&self.selector).is_some(),
             "selector",
             quoted(&self.selector),
             "must be a label matcher list in braces, e.g. {job=\"node\"}",

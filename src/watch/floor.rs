@@ -96,7 +96,8 @@ pub fn query(ask: Ask, selector: &str, days: u32) -> String {
     let sel = selector.trim();
     let per_day = match ask {
         Ask::MinRatio => {
-            let matchers = sel.trim_start_matches('{').trim_end_matches('}');
+            // `[watch] selector` is checked to be one `{...}` at load.
+            let matchers = super::narrow::matchers(sel).unwrap_or_default();
             let ratio = crate::rules::build::headroom_ratio().render(matchers);
             format!("min_over_time(({ratio})[1d:{STEP}])")
         }

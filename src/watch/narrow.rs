@@ -3,6 +3,17 @@
 //! `{job="node",instance=~"a:9100|10\\.0\\.0\\.1:9100"}` (PromQL regex
 //! matchers are anchored; each name is regex-escaped, then string-escaped).
 
+/// The matchers inside a selector's braces: `{job="node"}` gives
+/// `job="node"`, an empty selector an empty list; `None` when it is not one
+/// `{...}` (what `[watch] selector` is checked to be at load).
+pub fn matchers(selector: &str) -> Option<&str> {
+    let s = selector.trim();
+    if s.is_empty() {
+        return Some("");
+    }
+    Some(s.strip_prefix('{')?.strip_suffix('}')?.trim())
+}
+
 /// `selector` narrowed to `hosts` by `host_label`; `None` when there is no
 /// host or the selector is not a `{...}` the matcher can join (the caller
 /// then asks for every host and keeps the ones it wants).
@@ -10,12 +21,7 @@ pub fn selector(selector: &str, host_label: &str, hosts: &[String]) -> Option<St
     if hosts.is_empty() {
         return None;
     }
-    let s = selector.trim();
-    let inner = if s.is_empty() {
-        ""
-    } else {
-        s.strip_prefix('{')?.strip_suffix('}')?.trim()
-    };
+    let inner = matchers(selector)?;
     let names: Vec<String> = hosts
         .iter()
         .map(|h| string_escape(&regex_escape(h)))

@@ -86,7 +86,7 @@ pub fn run(
             None => Outcome::Waiting,
         };
         let took = started.elapsed();
-        log_outcome(&outcome, ds.name(), &w, (answered, took));
+        log_outcome(&outcome, ds.name(), &w, answered, took);
         for (host, ev) in &events {
             tracing::info!(host = %host, rule = ev.rule, state = ev.state.as_str(), severity = ev.severity.as_str(), "alert state changed");
             if let Some(alert) = Alert::try_from_event(ev, host) {
@@ -153,8 +153,13 @@ fn fetch(ds: &Datasource, f: Field, plan: &Plan) -> Answer {
 /// where its time went: the answers all in (asked at once, each parsed in
 /// its own thread), then joining and judging them, and any newcomers'
 /// backfill (`took_ms` is the whole).
-fn log_outcome(outcome: &Outcome, datasource: &str, w: &Watcher, times: (Duration, Duration)) {
-    let (answered, took) = times;
+fn log_outcome(
+    outcome: &Outcome,
+    datasource: &str,
+    w: &Watcher,
+    answered: Duration,
+    took: Duration,
+) {
     match outcome {
         Outcome::Ok { window_ms } => tracing::debug!(
             hosts = w.fleet().hosts().len(),

@@ -43,7 +43,7 @@ const HOG_MIB: u64 = 384;
 /// How fast the hog grows: this many MiB every 100 ms. On this project's
 /// machine (kernel 6.18, cgroup v1) the kernel sometimes OOM-kills the hog
 /// at its memory limit as it grows, all its pages active and reclaim unable
-/// to swap them out in time (dmesg: memsw 269-320 of 480 MiB used): at 16
+/// to swap them out in time (dmesg: memsw 269-321 of 480 MiB used): at 16
 /// MiB a step in 2 runs of about ten (one of them a CI run), at 4 MiB in 6
 /// of 6. A killed hog leaves no pressure to alert on, so a phase whose hog
 /// is killed before its alert is run again ([`phase`]).
